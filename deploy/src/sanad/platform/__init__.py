@@ -1,0 +1,1 @@
+"""The local platform: real Kafka, Postgres, Redis, sinks and every service."""

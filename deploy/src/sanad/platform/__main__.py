@@ -1,0 +1,5 @@
+import sys
+
+from sanad.platform.cli import main
+
+sys.exit(main())

@@ -1,0 +1,133 @@
+"""Start, track and stop the platform's processes: one pid file and one log file each.
+
+Only processes whose pid file this platform wrote are ever stopped, and a stale pid file
+(the process is gone, or the pid now belongs to something else) is ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sanad.platform.layout import LOGS, RUN
+
+
+def log_path(name: str) -> Path:
+    return LOGS / f"{name}.log"
+
+
+def pid_path(name: str) -> Path:
+    return RUN / f"{name}.pid"
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def running_pid(name: str) -> int | None:
+    """The pid of our process ``name`` if it is still alive and still ours."""
+    path = pid_path(name)
+    if not path.exists():
+        return None
+    try:
+        pid_text, _, marker = path.read_text().partition("\n")
+        pid = int(pid_text)
+    except ValueError:
+        return None
+    cmdline = _cmdline(pid)
+    if not cmdline or (marker.strip() and marker.strip() not in cmdline):
+        return None
+    return pid
+
+
+def is_alive(name: str) -> bool:
+    """Whether the process we recorded is still alive (used while it starts, before exec)."""
+    try:
+        pid = int(pid_path(name).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return _alive(pid)
+
+
+def spawn(
+    name: str,
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    marker: str | None = None,
+) -> int:
+    """Start ``argv`` detached (own session), output appended to its log, pid recorded."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    RUN.mkdir(parents=True, exist_ok=True)
+    with log_path(name).open("ab") as log:
+        log.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {name}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
+        )
+    pid_path(name).write_text(f"{proc.pid}\n{marker or ''}\n")
+    return proc.pid
+
+
+def stop(name: str, timeout: float = 15.0) -> bool:
+    """SIGTERM the process group, then SIGKILL after ``timeout``. True if it was running."""
+    pid = running_pid(name)
+    pid_path(name).unlink(missing_ok=True)
+    if pid is None:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped) counts as gone.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def tail(name: str, lines: int = 15) -> str:
+    path = log_path(name)
+    if not path.exists():
+        return "(no log yet)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

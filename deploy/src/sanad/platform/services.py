@@ -1,0 +1,58 @@
+"""The Sanad services as the platform runs them: settings, environment, command lines."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from sanad.platform.layout import (
+    KAFKA_PORT,
+    MAIL_HTTP_PORT,
+    MAIL_SMTP_PORT,
+    PG_PORT,
+    REDIS_PORT,
+    SERVICES,
+    SMS_SINK_PORT,
+    ServiceInfo,
+    port,
+)
+from sanad.shared.settings import ServiceSettings
+
+
+def settings_of(service: ServiceInfo) -> ServiceSettings:
+    module = importlib.import_module(f"sanad.{service.name}.settings")
+    cls: type[ServiceSettings] = getattr(module, f"{service.name.capitalize()}Settings")
+    return cls()
+
+
+def database_services() -> list[tuple[str, str]]:
+    """(role and schema name, password) of every service that owns a schema."""
+    result = []
+    for service in SERVICES:
+        if service.uses_database:
+            settings = settings_of(service)
+            result.append((settings.db_role, settings.db_password.get_secret_value()))
+    return result
+
+
+def platform_env() -> dict[str, str]:
+    """What every service process is given, so all agree on where the infrastructure is."""
+    env = {
+        "SANAD_ENV": "dev",
+        "SANAD_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port(KAFKA_PORT)}",
+        "SANAD_REDIS_URL": f"redis://127.0.0.1:{port(REDIS_PORT)}/0",
+        "SANAD_PG_HOST": "127.0.0.1",
+        "SANAD_PG_PORT": str(port(PG_PORT)),
+        "SANAD_SMS_BASE_URL": f"http://127.0.0.1:{port(SMS_SINK_PORT)}",
+        "SANAD_SMTP_HOST": "127.0.0.1",
+        "SANAD_SMTP_PORT": str(port(MAIL_SMTP_PORT)),
+        "SANAD_MAIL_API_URL": f"http://127.0.0.1:{port(MAIL_HTTP_PORT)}",
+    }
+    for service in SERVICES:
+        env[service.port_variable] = str(service.port)
+        env[f"SANAD_{service.name.upper()}_URL"] = f"http://127.0.0.1:{service.port}"
+    return env
+
+
+def command(service: ServiceInfo, action: str) -> list[str]:
+    return [sys.executable, "-m", f"sanad.{service.name}", action]

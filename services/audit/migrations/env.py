@@ -1,0 +1,3 @@
+from sanad.shared.migrations import run_env
+
+run_env()

@@ -1,0 +1,1 @@
+"""Sanad audit service."""

@@ -1,0 +1,15 @@
+"""The notifications service process: HTTP API and Kafka consumers in one lifespan."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from sanad.notifications.settings import NotificationsSettings
+from sanad.shared.app import create_service_app
+from sanad.shared.settings import ServiceSettings
+
+MIGRATIONS: Path | None = Path(__file__).resolve().parents[3] / "migrations"
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    return create_service_app(settings or NotificationsSettings(), title="Sanad notifications")

@@ -1,0 +1,1 @@
+"""Sanad profile service."""

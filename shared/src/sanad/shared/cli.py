@@ -1,0 +1,50 @@
+"""The command line every service shares: ``python -m sanad.<service> serve|migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from sanad.shared.logging import configure_logging
+from sanad.shared.migrations import upgrade
+from sanad.shared.settings import ServiceSettings
+
+
+def service_main(
+    settings_factory: Callable[[], ServiceSettings],
+    app_factory: Callable[[ServiceSettings], FastAPI],
+    migrations_dir: Path | None,
+    argv: list[str] | None = None,
+) -> int:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP API, the Kafka consumers and the outbox relay")
+    sub.add_parser("migrate", help="bring this service's schema to the newest migration")
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_factory()
+    except ValueError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.service, settings.log_level)
+    if args.command == "migrate":
+        if migrations_dir is None:
+            print(f"{settings.service} has no database; nothing to migrate")
+            return 0
+        upgrade(migrations_dir, settings.database_url, settings.db_schema)
+        print(f"{settings.service}: schema {settings.db_schema} is at the newest migration")
+        return 0
+    uvicorn.run(
+        app_factory(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0

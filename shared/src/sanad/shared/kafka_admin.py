@@ -1,0 +1,32 @@
+"""Create the declared topics (idempotently) with aiokafka's admin client."""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from sanad.shared.topics import TopicSpec, all_topics
+
+
+async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec] | None = None) -> list[str]:
+    """Create whichever of ``specs`` (default: every Sanad topic) is missing. Returns those."""
+    specs = all_topics() if specs is None else specs
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="sanad-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name=spec.name,
+                        num_partitions=spec.partitions,
+                        replication_factor=1,
+                        topic_configs=spec.config,
+                    )
+                    for spec in missing
+                ]
+            )
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()

@@ -1,0 +1,91 @@
+"""structlog JSON logging: one line per event, with service and correlation ids bound.
+
+Secrets and personal data are masked by a processor, so a careless ``log.info(..., otp=...)``
+still cannot write them in clear.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+# Keys whose values never reach a log line.
+_SECRET_KEYS = re.compile(
+    r"(password|passwd|secret|token|otp|code|authorization|cookie|api_key|iban|card_number)",
+    re.IGNORECASE,
+)
+_NATIONAL_ID_KEYS = re.compile(r"national_id", re.IGNORECASE)
+# A 10-digit national ID or residence number anywhere in a message.
+_NATIONAL_ID_IN_TEXT = re.compile(r"\b([12])\d{5}(\d{4})\b")
+
+
+def mask_national_id(value: str) -> str:
+    return value[:1] + "*" * max(len(value) - 5, 0) + value[-4:] if len(value) > 4 else "****"
+
+
+def _redact(value: Any, key: str) -> Any:
+    if isinstance(value, MutableMapping):
+        return {k: _redact(v, str(k)) for k, v in value.items()}
+    if _SECRET_KEYS.search(key) and not key.endswith(("_id", "_type", "_status")):
+        return "[redacted]"
+    if _NATIONAL_ID_KEYS.search(key) and isinstance(value, str):
+        return mask_national_id(value)
+    if isinstance(value, str):
+        return _NATIONAL_ID_IN_TEXT.sub(lambda m: m.group(1) + "*****" + m.group(2), value)
+    return value
+
+
+def redact_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    return {key: _redact(value, key) for key, value in event_dict.items()}
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """JSON to stdout for structlog and for the stdlib loggers of uvicorn, aiokafka, etc."""
+    def add_service(
+        _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        add_service,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.dict_tracebacks,
+    ]
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            redact_processor,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

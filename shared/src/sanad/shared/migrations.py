@@ -1,0 +1,67 @@
+"""Alembic per service: each service's migrations touch only its schema and keep their
+version table there. A service's ``migrations/env.py`` is two lines calling ``run_env``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from alembic.operations import Operations
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from sanad.shared.messaging_tables import UNPUBLISHED_INDEX, messaging_metadata
+
+
+def alembic_config(migrations_dir: Path, url: str, schema: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.attributes["url"] = url
+    cfg.attributes["schema"] = schema
+    return cfg
+
+
+def upgrade(migrations_dir: Path, url: str, schema: str, revision: str = "head") -> None:
+    """Blocking; async callers use ``asyncio.to_thread``."""
+    command.upgrade(alembic_config(migrations_dir, url, schema), revision)
+
+
+def run_env() -> None:
+    """Body of every service's ``migrations/env.py`` (online mode only)."""
+    cfg = context.config
+    url: str = cfg.attributes["url"]
+    schema: str = cfg.attributes["schema"]
+
+    def run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            version_table_schema=schema,
+            include_schemas=False,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(
+            url, connect_args={"server_settings": {"search_path": schema}}
+        )
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+        await engine.dispose()
+
+    asyncio.run(main())
+
+
+def create_messaging_tables(op: Operations) -> None:
+    """The outbox and processed-events tables, in the current schema (first migration)."""
+    bind = op.get_bind()
+    messaging_metadata.create_all(bind)
+    op.execute(
+        f"CREATE INDEX IF NOT EXISTS {UNPUBLISHED_INDEX} ON outbox (id) WHERE published_at IS NULL"
+    )
+
+
+def drop_messaging_tables(op: Operations) -> None:
+    messaging_metadata.drop_all(op.get_bind())

@@ -1,0 +1,154 @@
+"""Transactional outbox: the state change and its event commit together; a relay publishes.
+
+``add`` joins the caller's transaction and never commits. The relay claims unpublished rows
+with ``FOR UPDATE SKIP LOCKED`` (so several instances share the work), publishes them with an
+idempotent producer (key = aggregate id), and marks them published in the same transaction.
+A crash after publishing but before marking republishes on restart: consumers de-duplicate
+by ``event_id`` (see ``inbox``), so downstream effects still happen once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Row, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from sanad.shared.events import Envelope
+from sanad.shared.logging import get_logger
+from sanad.shared.messaging_tables import outbox
+
+log = get_logger(__name__)
+
+# NOTIFY is delivered only when the transaction commits, and never if it rolls back.
+_NOTIFY = text("SELECT pg_notify('sanad_outbox_' || current_schema(), '')")
+
+
+def channel_for(schema: str) -> str:
+    return f"sanad_outbox_{schema}"
+
+
+async def add(session: AsyncSession | AsyncConnection, envelope: Envelope) -> None:
+    """Queue ``envelope`` for publishing as part of the caller's open transaction."""
+    await session.execute(
+        outbox.insert().values(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type,
+            topic=envelope.topic,
+            key=envelope.key,
+            correlation_id=envelope.correlation_id,
+            envelope=envelope.model_dump(mode="json"),
+        )
+    )
+    await session.execute(_NOTIFY)
+
+
+def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+    # Idempotence (acks=all) keeps retries from duplicating or reordering within a partition.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        linger_ms=5,
+    )
+
+
+class OutboxRelay:
+    """Publishes a service's outbox to Kafka, woken by LISTEN/NOTIFY, with a slow poll as a net."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        *,
+        listen_dsn: str,
+        schema: str,
+        batch_size: int = 200,
+        poll_interval: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._producer = producer
+        self._listen_dsn = listen_dsn
+        self._channel = channel_for(schema)
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    async def run(self) -> None:
+        listener = await self._listen()
+        try:
+            while True:
+                try:
+                    while await self.publish_batch():
+                        pass
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("outbox_publish_failed", error=str(exc))
+                    await asyncio.sleep(1.0)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                self._wake.clear()
+        finally:
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        try:
+            conn = await asyncpg.connect(self._listen_dsn)
+            await conn.add_listener(self._channel, lambda *_: self._wake.set())
+            return conn
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("outbox_listen_unavailable_polling", error=str(exc))
+            return None
+
+    async def publish_batch(self) -> int:
+        """Publish one batch of unpublished rows, oldest first. Returns how many."""
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            await self._send(rows)
+            await self._after_publish(rows)
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([row.id for row in rows]))
+                .values(published_at=func.now(), attempts=outbox.c.attempts + 1)
+            )
+        self.published += len(rows)
+        log.debug("outbox_published", count=len(rows))
+        return len(rows)
+
+    async def _send(self, rows: Sequence[Row[Any]]) -> None:
+        # Enqueue in order, then wait for every acknowledgement: per-key order is kept.
+        pending = []
+        for row in rows:
+            envelope = Envelope.model_validate(row.envelope)
+            pending.append(
+                await self._producer.send(
+                    row.topic,
+                    value=envelope.to_bytes(),
+                    key=row.key.encode(),
+                    headers=envelope.headers(),
+                )
+            )
+        await asyncio.gather(*pending)
+
+    async def _after_publish(self, rows: Sequence[Row[Any]]) -> None:
+        """Hook between publishing and marking published (tests crash the relay here)."""

@@ -1,0 +1,129 @@
+"""RFC 9457 ``application/problem+json`` errors for every FastAPI service.
+
+Validation errors list each offending field (``errors[].field`` is a dotted path such as
+``body.national_id``); unexpected errors answer 500 without internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sanad.shared.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://sanad.example/problems/"
+log = get_logger(__name__)
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+@dataclass
+class Problem(Exception):
+    """A domain error a service raises; rendered as problem+json."""
+
+    status: int
+    title: str
+    detail: str | None = None
+    type: str | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def invalid(cls, field_name: str, message: str, code: str = "invalid") -> Problem:
+        return cls(
+            status=422,
+            title="Invalid request",
+            detail=f"{field_name}: {message}",
+            type="validation-error",
+            errors=[FieldError(field_name, message, code)],
+        )
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    title: str,
+    *,
+    detail: str | None = None,
+    type_: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + type_ if type_ else "about:blank",
+        "title": title,
+        "status": status,
+        "instance": request.url.path,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = [e.__dict__ for e in errors]
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            request,
+            exc.status,
+            exc.title,
+            detail=exc.detail,
+            type_=exc.type,
+            errors=exc.errors,
+            headers=exc.headers,
+            extra=exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            FieldError(_field_path(err.get("loc", ())), err.get("msg", "invalid"), err.get("type", "invalid"))
+            for err in exc.errors()
+        ]
+        return problem_response(
+            request,
+            422,
+            "Invalid request",
+            detail="; ".join(f"{e.field}: {e.message}" for e in errors),
+            type_="validation-error",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = HTTPStatus(exc.status_code).phrase
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        return problem_response(
+            request, exc.status_code, title, detail=detail, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+        return problem_response(
+            request, 500, "Internal Server Error", detail="An unexpected error occurred."
+        )

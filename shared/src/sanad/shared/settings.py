@@ -1,0 +1,91 @@
+"""Settings: one pydantic-settings class per service, one env prefix per service.
+
+Infrastructure addresses are shared by every service and read from un-prefixed ``SANAD_*``
+variables; everything that belongs to one service (its port, its DB password, its secrets)
+is read with that service's prefix, e.g. ``SANAD_IDENTITY_PORT``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "test", "prod"]
+
+# Values that ship in the repo for local use; refused anywhere but dev/test.
+PLACEHOLDER_MARKERS = ("dev-password", "change-me", "changeme", "placeholder")
+
+
+def is_placeholder(secret: str) -> bool:
+    lowered = secret.lower()
+    return not secret or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every service's settings. Subclasses set ``service`` and the env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service: str = "sanad"
+    environment: Environment = Field("dev", validation_alias="SANAD_ENV")
+    log_level: str = Field("INFO", validation_alias="SANAD_LOG_LEVEL")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias="SANAD_KAFKA_BOOTSTRAP_SERVERS"
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="SANAD_REDIS_URL")
+    pg_host: str = Field("127.0.0.1", validation_alias="SANAD_PG_HOST")
+    pg_port: int = Field(5432, validation_alias="SANAD_PG_PORT")
+    pg_database: str = Field("sanad", validation_alias="SANAD_PG_DATABASE")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The service's own Postgres role is named after the service and owns the schema of the
+    # same name; this is that role's password.
+    db_password: SecretStr = SecretStr("")
+    uses_database: bool = True
+
+    @property
+    def db_role(self) -> str:
+        return self.service
+
+    @property
+    def db_schema(self) -> str:
+        return self.service
+
+    @property
+    def database_url(self) -> str:
+        password = self.db_password.get_secret_value()
+        return (
+            f"postgresql+asyncpg://{self.db_role}:{password}"
+            f"@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+        )
+
+    def secret_fields(self) -> dict[str, SecretStr]:
+        return {
+            name: value
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), SecretStr)
+        }
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_dev(self) -> ServiceSettings:
+        if self.environment in ("dev", "test"):
+            return self
+        bad = [
+            name
+            for name, secret in self.secret_fields().items()
+            if (name != "db_password" or self.uses_database)
+            and is_placeholder(secret.get_secret_value())
+        ]
+        if bad:
+            prefix = self.model_config.get("env_prefix", "")
+            names = ", ".join(f"{prefix}{name.upper()}" for name in bad)
+            raise ValueError(f"missing or placeholder secret(s) outside dev: {names}")
+        return self
+
+
+def dev_db_password(service: str) -> str:
+    """The password the local platform gives a service's role (refused outside dev)."""
+    return f"{service}-dev-password"
