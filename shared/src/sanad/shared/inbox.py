@@ -110,9 +110,11 @@ def subscribe(
             attempts=attempts,
         )
 
-    async def consume(body: bytes, msg: KafkaMessage) -> None:
+    # Takes the raw message, not a decoded body: FastStream's own decoding would fail (and,
+    # under NACK_ON_ERROR, redeliver forever) on a message that is not JSON.
+    async def consume(msg: KafkaMessage) -> None:
         try:
-            envelope = Envelope.from_bytes(body)
+            envelope = Envelope.from_bytes(msg.body)
         except ValidationError as exc:
             await dead_letter(msg, exc, attempts=0)
             return

@@ -33,13 +33,18 @@ def channel_for(schema: str) -> str:
     return f"sanad_outbox_{schema}"
 
 
-async def add(session: AsyncSession | AsyncConnection, envelope: Envelope) -> None:
-    """Queue ``envelope`` for publishing as part of the caller's open transaction."""
+async def add(
+    session: AsyncSession | AsyncConnection, envelope: Envelope, *, topic: str | None = None
+) -> None:
+    """Queue ``envelope`` for publishing as part of the caller's open transaction.
+
+    The topic is the event type's own unless ``topic`` routes it elsewhere (tests do).
+    """
     await session.execute(
         outbox.insert().values(
             event_id=envelope.event_id,
             event_type=envelope.event_type,
-            topic=envelope.topic,
+            topic=topic or envelope.topic,
             key=envelope.key,
             correlation_id=envelope.correlation_id,
             envelope=envelope.model_dump(mode="json"),

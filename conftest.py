@@ -1,0 +1,74 @@
+"""Test tiers by folder (unit/, integration/, e2e/), run in that order, and the fixtures
+that give integration tests the real Kafka, Postgres and Redis."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from sanad.platform.provision import provision
+from sanad.platform.testing import (
+    Infra,
+    InfrastructureMissing,
+    docker_engine_available,
+    local_infra,
+)
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def _tier(item: pytest.Item) -> str:
+    parts = Path(str(item.path)).parts
+    for tier in TIERS:
+        if tier in parts:
+            return tier
+    raise pytest.UsageError(f"{item.nodeid}: put the test under a unit/, integration/ or e2e/ folder")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(_tier(item))
+    items.sort(key=lambda item: TIERS.index(_tier(item)))
+
+
+@contextlib.contextmanager
+def _containers() -> Iterator[Infra]:
+    # Only where a Docker engine answers (never on the project's Docker-less machines).
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+    from testcontainers.redis import RedisContainer
+
+    with (
+        PostgresContainer("postgres:15", username="postgres", password="sanad-dev-admin") as pg,
+        KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as kafka,
+        RedisContainer("redis:7") as redis,
+    ):
+        host, pg_port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
+        yield Infra(
+            kafka_bootstrap=kafka.get_bootstrap_server(),
+            pg_admin_url=f"postgresql://postgres:sanad-dev-admin@{host}:{pg_port}/postgres",
+            redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
+            source="testcontainers",
+        )
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    if docker_engine_available():
+        with _containers() as found:
+            yield found
+        return
+    try:
+        yield local_infra()
+    except InfrastructureMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+async def provisioned(infra: Infra) -> AsyncIterator[Infra]:
+    """The database ``sanad`` with every service's role and schema."""
+    await provision(infra.pg_admin_url)
+    yield infra

@@ -1,0 +1,123 @@
+"""What every test tier shares: where the real infrastructure is, and how to wait on it.
+
+Integration tests run on a real Kafka, Postgres and Redis: containers (testcontainers) when
+a Docker engine answers, otherwise the local platform (``./sanad up``; ``./sanad test``
+starts it). When neither is there a test FAILS naming what is missing — it never skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from sanad.platform.layout import KAFKA_PORT, PG_PORT, REDIS_PORT, port
+from sanad.platform.postgres import admin_url
+from sanad.platform.procs import port_open
+from sanad.shared.db import create_engine
+from sanad.shared.messaging_tables import messaging_metadata
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Infra:
+    kafka_bootstrap: str
+    pg_admin_url: str  # a superuser, for creating scratch schemas
+    redis_url: str
+    source: str  # "local platform" or "testcontainers"
+
+    def database_admin_url(self, database: str = "sanad") -> str:
+        """SQLAlchemy URL of ``database`` as the superuser."""
+        base, _, _ = self.pg_admin_url.rpartition("/")
+        return base.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{database}"
+
+
+class InfrastructureMissing(RuntimeError):
+    pass
+
+
+def docker_engine_available() -> bool:
+    if os.environ.get("SANAD_TEST_INFRA") == "local" or shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def local_infra() -> Infra:
+    wanted = {
+        f"Kafka at 127.0.0.1:{port(KAFKA_PORT)}": port(KAFKA_PORT),
+        f"Postgres at 127.0.0.1:{port(PG_PORT)}": port(PG_PORT),
+        f"Redis at 127.0.0.1:{port(REDIS_PORT)}": port(REDIS_PORT),
+    }
+    missing = [name for name, p in wanted.items() if not port_open(p)]
+    if missing:
+        raise InfrastructureMissing(
+            "missing infrastructure: " + ", ".join(missing)
+            + ". Start it with `./sanad up` (`./sanad test` does this before the tests)."
+        )
+    return Infra(
+        kafka_bootstrap=f"127.0.0.1:{port(KAFKA_PORT)}",
+        pg_admin_url=admin_url(),
+        redis_url=f"redis://127.0.0.1:{port(REDIS_PORT)}/0",
+        source="local platform",
+    )
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    *,
+    until: Callable[[T], bool] = bool,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    what: str = "condition",
+) -> T:
+    """Await ``probe`` until ``until(result)``; fail after ``timeout`` with the last result."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if until(result):
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s; last value: {result!r}")
+        await asyncio.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Scratch:
+    schema: str
+    engine: AsyncEngine
+
+
+@contextlib.asynccontextmanager
+async def scratch_schema(infra: Infra, label: str) -> AsyncIterator[Scratch]:
+    """A throwaway schema holding the outbox and inbox tables, dropped afterwards.
+
+    Tests of the shared machinery use these instead of a service's schema, so a running
+    service never sees their rows.
+    """
+    schema = f"t_{label}_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(infra.database_admin_url())
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(infra.database_admin_url(), schema, application_name=f"test-{label}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(messaging_metadata.create_all)
+        yield Scratch(schema, engine)
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
