@@ -47,6 +47,7 @@ def platform_env() -> dict[str, str]:
         "SANAD_SMTP_HOST": "127.0.0.1",
         "SANAD_SMTP_PORT": str(port(MAIL_SMTP_PORT)),
         "SANAD_MAIL_API_URL": f"http://127.0.0.1:{port(MAIL_HTTP_PORT)}",
+        "SANAD_JWKS_URL": f"http://127.0.0.1:{SERVICES[0].port}/.well-known/jwks.json",
     }
     for service in SERVICES:
         env[service.port_variable] = str(service.port)

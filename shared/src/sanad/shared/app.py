@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sanad.shared.auth import JwksVerifier
 from sanad.shared.db import SessionFactory, asyncpg_dsn, engine_for, session_factory
 from sanad.shared.health import Check, health_router
 from sanad.shared.http import RequestIdMiddleware
@@ -37,6 +38,7 @@ class Runtime:
     settings: ServiceSettings
     broker: KafkaBroker
     redis: Redis
+    verifier: JwksVerifier
     engine: AsyncEngine | None = None
     sessions: SessionFactory | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -60,6 +62,7 @@ def build_runtime(settings: ServiceSettings) -> Runtime:
         settings=settings,
         broker=broker,
         redis=Redis.from_url(settings.redis_url, decode_responses=True),
+        verifier=JwksVerifier(settings.jwks_url),
     )
     if settings.uses_database:
         runtime.engine = engine_for(settings)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from sanad.shared.settings import ServiceSettings
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str, schema: str, *, application_name: str, pool_size: int = 5) -> AsyncEngine:
+def create_engine(
+    url: str, schema: str, *, application_name: str, pool_size: int = 5
+) -> AsyncEngine:
     # The search_path makes unqualified table names resolve to the service's own schema, so
     # the shared outbox and inbox tables are defined once and live in every service's schema.
     return create_async_engine(

@@ -48,6 +48,7 @@ def redact_processor(
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON to stdout for structlog and for the stdlib loggers of uvicorn, aiokafka, etc."""
+
     def add_service(
         _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:

@@ -44,9 +44,7 @@ def run_env() -> None:
             context.run_migrations()
 
     async def main() -> None:
-        engine = create_async_engine(
-            url, connect_args={"server_settings": {"search_path": schema}}
-        )
+        engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
         async with engine.begin() as conn:
             await conn.run_sync(run)
         await engine.dispose()

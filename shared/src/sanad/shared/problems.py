@@ -101,7 +101,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            FieldError(_field_path(err.get("loc", ())), err.get("msg", "invalid"), err.get("type", "invalid"))
+            FieldError(
+                _field_path(err.get("loc", ())),
+                err.get("msg", "invalid"),
+                err.get("type", "invalid"),
+            )
             for err in exc.errors()
         ]
         return problem_response(

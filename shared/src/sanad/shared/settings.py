@@ -15,12 +15,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Environment = Literal["dev", "test", "prod"]
 
 # Values that ship in the repo for local use; refused anywhere but dev/test.
+# Dev keys that ship in the repo start with DEV_SECRET_PREFIX.
 PLACEHOLDER_MARKERS = ("dev-password", "change-me", "changeme", "placeholder")
+DEV_SECRET_PREFIX = "dev-"
 
 
 def is_placeholder(secret: str) -> bool:
     lowered = secret.lower()
-    return not secret or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+    return (
+        not secret
+        or lowered.startswith(DEV_SECRET_PREFIX)
+        or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+    )
+
+
+def dev_secret(value: str) -> str:
+    """Mark a secret that ships in the repo for local use (refused outside dev/test)."""
+    return DEV_SECRET_PREFIX + value
+
+
+def reveal(secret: str) -> str:
+    """The usable value of a secret, without the dev marker."""
+    return secret.removeprefix(DEV_SECRET_PREFIX)
 
 
 class ServiceSettings(BaseSettings):
@@ -38,6 +54,10 @@ class ServiceSettings(BaseSettings):
     pg_host: str = Field("127.0.0.1", validation_alias="SANAD_PG_HOST")
     pg_port: int = Field(5432, validation_alias="SANAD_PG_PORT")
     pg_database: str = Field("sanad", validation_alias="SANAD_PG_DATABASE")
+
+    jwks_url: str = Field(
+        "http://127.0.0.1:8001/.well-known/jwks.json", validation_alias="SANAD_JWKS_URL"
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -6,6 +6,9 @@ Run: ``python -m sanad.platform.sinks.sms_sink --host 127.0.0.1 --port 8025 [--a
 * ``GET /messages[?to=+9665...]`` / ``DELETE /messages`` - what was "sent", for tests and people.
 * ``POST /control/failures`` / ``DELETE /control/failures`` - make the next calls fail, so tests
   can exercise retries (5xx) and permanent rejections (4xx).
+
+Its small HTTP helpers (problem+json, the SIGTERM-safe uvicorn runner) are reused by
+``mail_catcher``.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import uuid
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
-from http import HTTPStatus
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any, NamedTuple
 
 import uvicorn
@@ -34,7 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 SERVICE = "sms-sink"
 DEFAULT_API_KEY = "sms-dev-key"
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://sanad.example/problems/sms-sink/"
+PROBLEM_BASE = "https://sanad.example/problems/"  # as in sanad.shared.problems
 MAX_BODY_CHARS = 1600
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_STORED = 10_000  # a long-running dev platform must not grow without bound
@@ -140,6 +143,13 @@ def normalise_number(value: str) -> str:
     return stripped.strip()
 
 
+def int_in(value: Any, low: int, high: int) -> int | None:
+    """``value`` if it is a JSON integer (not a bool) within [low, high]."""
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    return None
+
+
 @dataclass
 class FailurePlan:
     status: int = 0
@@ -166,16 +176,12 @@ async def read_json(request: Request) -> tuple[Any, JSONResponse | None]:
         )
 
 
-def create_app(api_key: str) -> FastAPI:
-    app = FastAPI(title="Sanad SMS sink", docs_url=None, redoc_url=None, openapi_url=None)
-    # Handlers are all async, so they run on the one event loop and need no lock.
-    messages: deque[dict[str, Any]] = deque(maxlen=MAX_STORED)
-    failures = FailurePlan()
-    expected = api_key.encode()
+def install_problem_handlers(app: FastAPI) -> None:
+    """404/405 and unexpected errors answer problem+json too, never a traceback."""
 
     async def http_error(_request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
-        title = HTTPStatus(status).phrase if status in HTTPStatus else "HTTP error"
+        title = HTTPStatus(status).phrase if status in set(HTTPStatus) else "HTTP error"
         return problem(status, title, str(getattr(exc, "detail", "")), "http-error")
 
     async def unexpected(_request: Request, _exc: Exception) -> Response:
@@ -183,6 +189,16 @@ def create_app(api_key: str) -> FastAPI:
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+def create_app(api_key: str) -> FastAPI:
+    app = FastAPI(title="Sanad SMS sink", docs_url=None, redoc_url=None, openapi_url=None)
+    # Handlers are all async, so they run on the one event loop and need no lock.
+    messages: deque[dict[str, Any]] = deque(maxlen=MAX_STORED)
+    failures = FailurePlan()
+    expected = api_key.encode()
+
+    install_problem_handlers(app)
 
     @app.post("/api/v1/messages", status_code=202)
     async def send(request: Request) -> Response:
@@ -239,13 +255,14 @@ def create_app(api_key: str) -> FastAPI:
         if error is not None:
             return error
         body = payload if isinstance(payload, dict) else {}
-        status, count = body.get("status"), body.get("count", 1)
+        status = int_in(body.get("status"), 400, 599)
+        count = int_in(body.get("count", 1), 1, 1000)
         errors = []
-        if type(status) is not int or not 400 <= status <= 599:
+        if status is None:
             errors.append({"field": "status", "message": "must be an integer 400-599"})
-        if type(count) is not int or not 1 <= count <= 1000:
+        if count is None:
             errors.append({"field": "count", "message": "must be an integer 1-1000"})
-        if errors:
+        if status is None or count is None:
             return problem(400, "Invalid failure plan", "see errors", "validation-error",
                            errors=errors)
         failures.status, failures.remaining = status, count
@@ -292,7 +309,9 @@ def stop_on_signals(server: uvicorn.Server) -> None:
         loop.add_signal_handler(sig, stop)
 
 
-async def start_http(app: FastAPI, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+async def start_http(
+    app: FastAPI, host: str, port: int
+) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     """Start uvicorn on the running loop; return it, its task and the bound port."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             access_log=False, lifespan="off")
@@ -308,15 +327,15 @@ async def start_http(app: FastAPI, host: str, port: int) -> tuple[uvicorn.Server
     return server, task, bound
 
 
-def log_line(event: str, **fields: Any) -> None:
+def log_line(service: str, event: str, **fields: Any) -> None:
     """The single JSON line the platform's log shows on start."""
-    line = {"timestamp": now_iso(), "level": "info", "service": SERVICE, "event": event}
+    line = {"timestamp": now_iso(), "level": "info", "service": service, "event": event}
     print(json.dumps({**line, **fields}), flush=True)
 
 
 async def serve(host: str, port: int, api_key: str) -> None:
     _server, task, bound = await start_http(create_app(api_key), host, port)
-    log_line("sms_sink.started", host=host, port=bound, pid=os.getpid())
+    log_line(SERVICE, "sms_sink.started", host=host, port=bound, pid=os.getpid())
     await task
 
 
