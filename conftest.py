@@ -25,7 +25,9 @@ def _tier(item: pytest.Item) -> str:
     for tier in TIERS:
         if tier in parts:
             return tier
-    raise pytest.UsageError(f"{item.nodeid}: put the test under a unit/, integration/ or e2e/ folder")
+    raise pytest.UsageError(
+        f"{item.nodeid}: put the test under a unit/, integration/ or e2e/ folder"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -51,11 +51,14 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
 
 
 @contextmanager
-def run_sink(module: str, args: list[str], http_port: int,
-             env: dict[str, str] | None = None) -> Iterator[Sink]:
+def run_sink(
+    module: str, args: list[str], http_port: int, env: dict[str, str] | None = None
+) -> Iterator[Sink]:
     process = subprocess.Popen(
         [sys.executable, "-m", f"sanad.platform.sinks.{module}", "--host", "127.0.0.1", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, **(env or {})},
     )
     http = httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=5)
@@ -102,8 +105,9 @@ def sms(sms_sink: Sink) -> Iterator[httpx.Client]:
 
 def send_sms(client: httpx.Client, to: str, body: str, key: str | None = API_KEY) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
-    return client.post("/api/v1/messages", headers=headers,
-                       json={"to": to, "sender": "SANAD", "body": body})
+    return client.post(
+        "/api/v1/messages", headers=headers, json={"to": to, "sender": "SANAD", "body": body}
+    )
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -213,8 +217,9 @@ def test_sms_filter_by_recipient(sms: httpx.Client) -> None:
 
 def test_sms_sink_api_key_from_env_and_clean_sigterm() -> None:
     port = free_port()
-    with run_sink("sms_sink", ["--port", str(port)], port,
-                  env={"SANAD_SMS_SINK_API_KEY": "from-env"}) as sink:
+    with run_sink(
+        "sms_sink", ["--port", str(port)], port, env={"SANAD_SMS_SINK_API_KEY": "from-env"}
+    ) as sink:
         assert send_sms(sink.http, number(), "hi", key="from-env").status_code == 202
         assert send_sms(sink.http, number(), "hi", key="sms-dev-key").status_code == 401
         code, out = stop(sink.process)
@@ -255,8 +260,9 @@ def arabic_email(to: str) -> EmailMessage:
     message["To"] = to
     message["Subject"] = "رمز التحقق الخاص بك"
     message.set_content("مرحبا،\nرمز التحقق هو 482913.\n")
-    message.add_alternative("<p dir=\"rtl\">مرحبا، رمز التحقق هو <b>482913</b>.</p>\n",
-                            subtype="html")
+    message.add_alternative(
+        '<p dir="rtl">مرحبا، رمز التحقق هو <b>482913</b>.</p>\n', subtype="html"
+    )
     return message
 
 
@@ -271,7 +277,7 @@ def test_mail_multipart_arabic_round_trip(mail: Mail) -> None:
     assert message["from"] == "سند <no-reply@sanad.example>"
     assert message["to"] == ["citizen@example.com"]
     assert message["text"] == "مرحبا،\nرمز التحقق هو 482913.\n"
-    assert message["html"] == "<p dir=\"rtl\">مرحبا، رمز التحقق هو <b>482913</b>.</p>\n"
+    assert message["html"] == '<p dir="rtl">مرحبا، رمز التحقق هو <b>482913</b>.</p>\n'
     assert datetime.fromisoformat(message["received_at"]).utcoffset() is not None
 
     by_id = mail.http.get(f"/messages/{message['id']}")
@@ -284,14 +290,18 @@ def test_mail_multipart_arabic_round_trip(mail: Mail) -> None:
 
 def test_mail_filter_by_recipient(mail: Mail) -> None:
     with smtplib.SMTP("127.0.0.1", mail.smtp_port, timeout=10) as smtp:
-        smtp.sendmail("a@sanad.example", ["One@Example.com", "hidden@example.com"],
-                      b"Subject: first\r\n\r\nplain only\r\n")
+        smtp.sendmail(
+            "a@sanad.example",
+            ["One@Example.com", "hidden@example.com"],
+            b"Subject: first\r\n\r\nplain only\r\n",
+        )
         smtp.sendmail("a@sanad.example", ["two+tag@example.com"], b"Subject: second\r\n\r\nx\r\n")
         smtp.sendmail("a@sanad.example", ["one@example.com"], b"Subject: third\r\n\r\ny\r\n")
 
     def subjects(to: str) -> list[str]:
-        return [m["subject"] for m in
-                mail.http.get("/messages", params={"to": to}).json()["messages"]]
+        return [
+            m["subject"] for m in mail.http.get("/messages", params={"to": to}).json()["messages"]
+        ]
 
     assert subjects("one@example.com") == ["first", "third"]  # case-insensitive, oldest first
     assert subjects("HIDDEN@example.com") == ["first"]  # any envelope recipient, Bcc too

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sanad.platform.sinks.sms_sink import GSM7_BASIC, GSM7_EXTENSION, Segments, count_segments
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from rich.table import Table
 from sanad.platform import kafka, postgres, procs
 from sanad.platform.layout import (
     KAFKA_PORT,
+    LOCAL,
     MAIL_HTTP_PORT,
     MAIL_SMTP_PORT,
     PG_PORT,
@@ -25,7 +27,6 @@ from sanad.platform.layout import (
     REPO,
     SERVICES,
     SMS_SINK_PORT,
-    LOCAL,
     ServiceInfo,
     port,
 )
@@ -38,8 +39,14 @@ console = Console(highlight=False)
 STARTUP_TIMEOUT = float(os.environ.get("SANAD_STARTUP_TIMEOUT", "120"))
 
 
-def wait_for(what: str, ready: Callable[[], bool], *, log: str, timeout: float = STARTUP_TIMEOUT,
-             alive: Callable[[], bool] | None = None) -> None:
+def wait_for(
+    what: str,
+    ready: Callable[[], bool],
+    *,
+    log: str,
+    timeout: float = STARTUP_TIMEOUT,
+    alive: Callable[[], bool] | None = None,
+) -> None:
     """Poll ``ready`` with a spinner; fail naming the part and its log."""
     started = time.monotonic()
     with console.status(f"waiting for {what}…"):
@@ -55,7 +62,9 @@ def wait_for(what: str, ready: Callable[[], bool], *, log: str, timeout: float =
 
 def start_postgres() -> None:
     state = postgres.ensure_running()
-    console.print(f"  [green]✓[/] postgres {state} on 127.0.0.1:{port(PG_PORT)} (log: {postgres.LOG})")
+    console.print(
+        f"  [green]✓[/] postgres {state} on 127.0.0.1:{port(PG_PORT)} (log: {postgres.LOG})"
+    )
     done = asyncio.run(provision(postgres.admin_url()))
     console.print(f"  [green]✓[/] database sanad: schemas and roles for {', '.join(done)}")
 
@@ -67,13 +76,36 @@ def start_redis() -> None:
         return
     binary = shutil.which("redis-server")
     if binary is None:
-        raise PlatformError("redis-server not found: ./sanad installs it with apt-get; run it again")
+        raise PlatformError(
+            "redis-server not found: ./sanad installs it with apt-get; run it again"
+        )
     data = LOCAL / "redis"
     data.mkdir(parents=True, exist_ok=True)
-    procs.spawn("redis", [binary, "--bind", "127.0.0.1", "--port", str(redis_port), "--dir", str(data),
-                          "--save", "", "--appendonly", "no", "--daemonize", "no"], marker="redis-server")
-    wait_for(f"redis on :{redis_port}", lambda: procs.port_open(redis_port),
-             log=str(procs.log_path("redis")), alive=lambda: procs.is_alive("redis"))
+    procs.spawn(
+        "redis",
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(redis_port),
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
+        marker="redis-server",
+    )
+    wait_for(
+        f"redis on :{redis_port}",
+        lambda: procs.port_open(redis_port),
+        log=str(procs.log_path("redis")),
+        alive=lambda: procs.is_alive("redis"),
+    )
 
 
 def start_kafka() -> None:
@@ -85,9 +117,12 @@ def start_kafka() -> None:
     kafka_port = port(KAFKA_PORT)
     log = str(procs.log_path(kafka.NAME))
     if state == "started":
-        wait_for(f"kafka on :{kafka_port}",
-                 lambda: procs.port_open(kafka_port) and kafka.started_line_seen(),
-                 log=log, alive=lambda: procs.is_alive(kafka.NAME))
+        wait_for(
+            f"kafka on :{kafka_port}",
+            lambda: procs.port_open(kafka_port) and kafka.started_line_seen(),
+            log=log,
+            alive=lambda: procs.is_alive(kafka.NAME),
+        )
     else:
         console.print(f"  [green]✓[/] kafka {state} on 127.0.0.1:{kafka_port}")
     created = asyncio.run(ensure_topics(f"127.0.0.1:{kafka_port}"))
@@ -101,8 +136,12 @@ def start_sink(name: str, module: str, args: list[str], check_port: int) -> None
     if procs.port_open(check_port):
         raise PlatformError(f"port {check_port} for {name} is taken by another program")
     procs.spawn(name, [sys.executable, "-m", module, *args], marker=module)
-    wait_for(f"{name} on :{check_port}", lambda: _http_ok(f"http://127.0.0.1:{check_port}/healthz"),
-             log=str(procs.log_path(name)), alive=lambda: procs.is_alive(name))
+    wait_for(
+        f"{name} on :{check_port}",
+        lambda: _http_ok(f"http://127.0.0.1:{check_port}/healthz"),
+        log=str(procs.log_path(name)),
+        alive=lambda: procs.is_alive(name),
+    )
 
 
 def _http_ok(url: str) -> bool:
@@ -113,13 +152,21 @@ def _http_ok(url: str) -> bool:
 
 
 def migrate(service: ServiceInfo, env: dict[str, str]) -> None:
-    result = subprocess.run(command(service, "migrate"), env={**os.environ, **env},
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command(service, "migrate"),
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     with procs.log_path(f"{service.name}-migrate").open("a") as log:
         log.write(result.stdout + result.stderr)
     if result.returncode != 0:
-        raise PlatformError(f"migrating {service.name} failed; its log: {procs.log_path(service.name + '-migrate')}\n"
-                            + result.stderr[-1000:])
+        raise PlatformError(
+            f"migrating {service.name} failed; its log: "
+            f"{procs.log_path(service.name + '-migrate')}\n"
+            + result.stderr[-1000:]
+        )
 
 
 def start_services() -> None:
@@ -132,13 +179,23 @@ def start_services() -> None:
         if procs.running_pid(service.name):
             continue
         if procs.port_open(service.port):
-            raise PlatformError(f"port {service.port} for {service.name} is taken by another program")
-        procs.spawn(service.name, command(service, "serve"), env=env, cwd=REPO, marker=f"sanad.{service.name}")
+            raise PlatformError(
+                f"port {service.port} for {service.name} is taken by another program"
+            )
+        procs.spawn(
+            service.name,
+            command(service, "serve"),
+            env=env,
+            cwd=REPO,
+            marker=f"sanad.{service.name}",
+        )
     for service in SERVICES:
-        wait_for(f"{service.name} /readyz on :{service.port}",
-                 lambda s=service: _http_ok(f"http://127.0.0.1:{s.port}/readyz"),  # type: ignore[misc]
-                 log=str(procs.log_path(service.name)),
-                 alive=lambda s=service: procs.is_alive(s.name))  # type: ignore[misc]
+        wait_for(
+            f"{service.name} /readyz on :{service.port}",
+            functools.partial(_http_ok, f"http://127.0.0.1:{service.port}/readyz"),
+            log=str(procs.log_path(service.name)),
+            alive=functools.partial(procs.is_alive, service.name),
+        )
 
 
 def up() -> None:
@@ -147,14 +204,30 @@ def up() -> None:
     start_postgres()
     start_redis()
     start_kafka()
-    start_sink("sms-sink", "sanad.platform.sinks.sms_sink",
-               ["--host", "127.0.0.1", "--port", str(port(SMS_SINK_PORT))], port(SMS_SINK_PORT))
-    start_sink("mail-catcher", "sanad.platform.sinks.mail_catcher",
-               ["--host", "127.0.0.1", "--smtp-port", str(port(MAIL_SMTP_PORT)),
-                "--http-port", str(port(MAIL_HTTP_PORT))], port(MAIL_HTTP_PORT))
+    start_sink(
+        "sms-sink",
+        "sanad.platform.sinks.sms_sink",
+        ["--host", "127.0.0.1", "--port", str(port(SMS_SINK_PORT))],
+        port(SMS_SINK_PORT),
+    )
+    start_sink(
+        "mail-catcher",
+        "sanad.platform.sinks.mail_catcher",
+        [
+            "--host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(port(MAIL_SMTP_PORT)),
+            "--http-port",
+            str(port(MAIL_HTTP_PORT)),
+        ],
+        port(MAIL_HTTP_PORT),
+    )
     start_services()
-    console.print(f"[bold green]Sanad is up[/] in {time.monotonic() - started:.1f}s: "
-                  f"gateway http://127.0.0.1:{SERVICES[-1].port}  ·  ./sanad status  ·  ./sanad down")
+    console.print(
+        f"[bold green]Sanad is up[/] in {time.monotonic() - started:.1f}s: "
+        f"gateway http://127.0.0.1:{SERVICES[-1].port}  ·  ./sanad status  ·  ./sanad down"
+    )
 
 
 def down() -> None:
@@ -175,13 +248,31 @@ def status() -> int:
         table.add_column(column)
     rows: list[tuple[str, bool, str, str]] = []
     pg_state = "ours" if postgres.is_ours() else "external"
-    rows.append((f"postgres ({pg_state})", procs.port_open(port(PG_PORT)), f"127.0.0.1:{port(PG_PORT)}", str(postgres.LOG)))
-    for name, p in (("redis", port(REDIS_PORT)), (kafka.NAME, port(KAFKA_PORT)),
-                    ("sms-sink", port(SMS_SINK_PORT)), ("mail-catcher", port(MAIL_HTTP_PORT))):
+    rows.append(
+        (
+            f"postgres ({pg_state})",
+            procs.port_open(port(PG_PORT)),
+            f"127.0.0.1:{port(PG_PORT)}",
+            str(postgres.LOG),
+        )
+    )
+    for name, p in (
+        ("redis", port(REDIS_PORT)),
+        (kafka.NAME, port(KAFKA_PORT)),
+        ("sms-sink", port(SMS_SINK_PORT)),
+        ("mail-catcher", port(MAIL_HTTP_PORT)),
+    ):
         rows.append((name, procs.port_open(p), f"127.0.0.1:{p}", str(procs.log_path(name))))
     for service in SERVICES:
         ready = _http_ok(f"http://127.0.0.1:{service.port}/readyz")
-        rows.append((service.name, ready, f"http://127.0.0.1:{service.port}", str(procs.log_path(service.name))))
+        rows.append(
+            (
+                service.name,
+                ready,
+                f"http://127.0.0.1:{service.port}",
+                str(procs.log_path(service.name)),
+            )
+        )
     for name, ok, address, log in rows:
         table.add_row(name, "[green]up[/]" if ok else "[red]down[/]", address, log)
     console.print(table)
@@ -200,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="start everything (safe to run twice)")
     sub.add_parser("down", help="stop what ./sanad up started")
     sub.add_parser("status", help="what is running, where, and its log")
-    test_parser = sub.add_parser("test", help="start the platform if needed, then run every test tier")
+    test_parser = sub.add_parser(
+        "test", help="start the platform if needed, then run every test tier"
+    )
     test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     try:

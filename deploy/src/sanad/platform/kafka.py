@@ -47,16 +47,31 @@ def ensure_jars() -> bool:
         return False
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise PlatformError("mvn not found: the Kafka jars are fetched with Maven (apt-get install maven)")
+        raise PlatformError(
+            "mvn not found: the Kafka jars are fetched with Maven (apt-get install maven)"
+        )
     if LIBS.exists():
         shutil.rmtree(LIBS)
     result = subprocess.run(
-        [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={LIBS}"],
-        capture_output=True, text=True, check=False,
+        [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={LIBS}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
-        raise PlatformError(f"fetching Kafka jars with Maven failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
+        raise PlatformError(
+            "fetching Kafka jars with Maven failed:\n"
+            f"{result.stdout[-1500:]}{result.stderr[-1500:]}"
+        )
     stamp.write_text(digest)
     return True
 
@@ -85,13 +100,28 @@ def _format_storage() -> None:
 
         cluster_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
     result = subprocess.run(
-        [_java(), "-cp", _classpath(), f"-Dlog4j2.configurationFile={LOG4J}",
-         "kafka.tools.StorageTool", "format", "-t", cluster_file.read_text().strip(),
-         "-c", str(PROPERTIES), "--standalone", "-g"],
-        capture_output=True, text=True, check=False,
+        [
+            _java(),
+            "-cp",
+            _classpath(),
+            f"-Dlog4j2.configurationFile={LOG4J}",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_file.read_text().strip(),
+            "-c",
+            str(PROPERTIES),
+            "--standalone",
+            "-g",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
-        raise PlatformError(f"formatting Kafka storage failed: {(result.stderr or result.stdout)[-1500:]}")
+        raise PlatformError(
+            f"formatting Kafka storage failed: {(result.stderr or result.stdout)[-1500:]}"
+        )
 
 
 def start() -> str:
@@ -106,8 +136,16 @@ def start() -> str:
     _format_storage()
     procs.spawn(
         NAME,
-        [_java(), *JVM_FLAGS, f"-Dlog4j2.configurationFile={LOG4J}",
-         f"-Dkafka.logs.dir={KAFKA_DIR / 'logs'}", "-cp", _classpath(), "kafka.Kafka", str(PROPERTIES)],
+        [
+            _java(),
+            *JVM_FLAGS,
+            f"-Dlog4j2.configurationFile={LOG4J}",
+            f"-Dkafka.logs.dir={KAFKA_DIR / 'logs'}",
+            "-cp",
+            _classpath(),
+            "kafka.Kafka",
+            str(PROPERTIES),
+        ],
         marker="kafka.Kafka",
     )
     return "started"

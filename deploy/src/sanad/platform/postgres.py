@@ -76,12 +76,15 @@ def ensure_running() -> str:
             _as_postgres(
                 [
                     _bin("initdb"),
-                    "-D", str(DATA),
-                    "-U", "postgres",
+                    "-D",
+                    str(DATA),
+                    "-U",
+                    "postgres",
                     "--auth-local=peer",
                     "--auth-host=scram-sha-256",
                     f"--pwfile={pwfile}",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C.UTF-8",
                 ]
             ),
@@ -90,7 +93,21 @@ def ensure_running() -> str:
         pwfile.unlink()
     options = f"-p {pg_port} -k {SOCKETS} -c listen_addresses=127.0.0.1 -c max_connections=300"
     _run(
-        _as_postgres([_bin("pg_ctl"), "-D", str(DATA), "-l", str(LOG), "-o", options, "-w", "-t", "60", "start"]),
+        _as_postgres(
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(DATA),
+                "-l",
+                str(LOG),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
         "pg_ctl start",
     )
     OURS.touch()

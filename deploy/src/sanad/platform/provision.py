@@ -33,9 +33,11 @@ async def provision(admin_url: str, database: str = "sanad") -> list[str]:
         await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
         for name, password in database_services():
             role = _quote_ident(name)
-            verb = "ALTER" if await conn.fetchval(
-                "SELECT 1 FROM pg_roles WHERE rolname = $1", name
-            ) else "CREATE"
+            verb = (
+                "ALTER"
+                if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name)
+                else "CREATE"
+            )
             await conn.execute(
                 f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
                 f"PASSWORD {_quote_literal(password)}"

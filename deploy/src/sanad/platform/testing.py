@@ -64,7 +64,8 @@ def local_infra() -> Infra:
     missing = [name for name, p in wanted.items() if not port_open(p)]
     if missing:
         raise InfrastructureMissing(
-            "missing infrastructure: " + ", ".join(missing)
+            "missing infrastructure: "
+            + ", ".join(missing)
             + ". Start it with `./sanad up` (`./sanad test` does this before the tests)."
         )
     return Infra(

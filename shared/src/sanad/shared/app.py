@@ -80,7 +80,7 @@ def readiness_checks(runtime: Runtime) -> dict[str, Check]:
         return await runtime.broker.ping(timeout=1.5)
 
     async def redis() -> object:
-        return await runtime.redis.ping()  # type: ignore[misc]
+        return await runtime.redis.ping()
 
     checks: dict[str, Check] = {"kafka": kafka, "redis": redis}
     if runtime.engine is not None:

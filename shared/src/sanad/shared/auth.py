@@ -195,7 +195,7 @@ class JwksVerifier:
                 issuer=self.issuer,
                 options={"require": ["exp", "sub", "jti", "iat"]},
             )
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role")))
         except jwt.ExpiredSignatureError:
             raise unauthorized("The access token has expired.") from None
         except (jwt.PyJWTError, ValueError):

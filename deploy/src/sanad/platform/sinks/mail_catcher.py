@@ -28,6 +28,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, HTTPException, Response
 from fastapi.responses import JSONResponse
+
 from sanad.platform.sinks.sms_sink import (
     install_problem_handlers,
     log_line,
@@ -77,11 +78,13 @@ def attachments(msg: EmailMessage) -> list[dict[str, Any]]:
     found = []
     for part in msg.iter_attachments():
         payload = part.get_payload(decode=True)
-        found.append({
-            "filename": clean(part.get_filename() or ""),
-            "content_type": part.get_content_type(),
-            "size": len(payload) if isinstance(payload, bytes) else 0,
-        })
+        found.append(
+            {
+                "filename": clean(part.get_filename() or ""),
+                "content_type": part.get_content_type(),
+                "size": len(payload) if isinstance(payload, bytes) else 0,
+            }
+        )
     return found
 
 
@@ -184,8 +187,14 @@ async def serve(host: str, smtp_port: int, http_port: int) -> None:
     try:
         _server, task, bound_http = await start_http(create_app(inbox), host, http_port)
         bound_smtp = int(smtp.sockets[0].getsockname()[1])
-        log_line(SERVICE, "mail_catcher.started", host=host, smtp_port=bound_smtp,
-                 http_port=bound_http, pid=os.getpid())
+        log_line(
+            SERVICE,
+            "mail_catcher.started",
+            host=host,
+            smtp_port=bound_smtp,
+            http_port=bound_http,
+            pid=os.getpid(),
+        )
         await task  # returns once SIGTERM/SIGINT has shut the HTTP side down
     finally:
         smtp.close()

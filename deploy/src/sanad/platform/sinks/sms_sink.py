@@ -171,7 +171,10 @@ async def read_json(request: Request) -> tuple[Any, JSONResponse | None]:
         return json.loads(raw), None
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None, problem(
-            400, "Malformed request", "the body is not valid JSON", "validation-error",
+            400,
+            "Malformed request",
+            "the body is not valid JSON",
+            "validation-error",
             errors=[{"field": "(body)", "message": "must be valid JSON"}],
         )
 
@@ -207,16 +210,21 @@ def create_app(api_key: str) -> FastAPI:
         if injected is not None:
             retry = {"Retry-After": "1"} if injected in (429, 503) else None
             return problem(
-                injected, "Injected failure",
+                injected,
+                "Injected failure",
                 f"failure injected via /control/failures ({failures.remaining} left)",
-                "injected-failure", headers=retry,
+                "injected-failure",
+                headers=retry,
             )
         scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
         # compare_digest: no timing hint about the key; the scheme is case-insensitive.
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
             return problem(
-                401, "Unauthorized", "a valid 'Authorization: Bearer <api key>' is required",
-                "unauthorized", headers={"WWW-Authenticate": "Bearer"},
+                401,
+                "Unauthorized",
+                "a valid 'Authorization: Bearer <api key>' is required",
+                "unauthorized",
+                headers={"WWW-Authenticate": "Bearer"},
             )
         payload, error = await read_json(request)
         if error is not None:
@@ -263,8 +271,9 @@ def create_app(api_key: str) -> FastAPI:
         if count is None:
             errors.append({"field": "count", "message": "must be an integer 1-1000"})
         if status is None or count is None:
-            return problem(400, "Invalid failure plan", "see errors", "validation-error",
-                           errors=errors)
+            return problem(
+                400, "Invalid failure plan", "see errors", "validation-error", errors=errors
+            )
         failures.status, failures.remaining = status, count
         return JSONResponse({"status": failures.status, "remaining": failures.remaining})
 
@@ -313,8 +322,9 @@ async def start_http(
     app: FastAPI, host: str, port: int
 ) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     """Start uvicorn on the running loop; return it, its task and the bound port."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                            access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
     server = QuietServer(config)
     stop_on_signals(server)
     task = asyncio.create_task(server.serve())

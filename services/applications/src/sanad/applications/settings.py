@@ -7,7 +7,9 @@ from sanad.shared.settings import ServiceSettings, dev_db_password
 
 
 class ApplicationsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SANAD_APPLICATIONS_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SANAD_APPLICATIONS_", extra="ignore", populate_by_name=True
+    )
 
     service: str = "applications"
     port: int = 8003

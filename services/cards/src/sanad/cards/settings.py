@@ -7,7 +7,9 @@ from sanad.shared.settings import ServiceSettings, dev_db_password
 
 
 class CardsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SANAD_CARDS_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SANAD_CARDS_", extra="ignore", populate_by_name=True
+    )
 
     service: str = "cards"
     port: int = 8006

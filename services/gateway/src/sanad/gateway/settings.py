@@ -7,7 +7,9 @@ from sanad.shared.settings import ServiceSettings, dev_db_password
 
 
 class GatewaySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SANAD_GATEWAY_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SANAD_GATEWAY_", extra="ignore", populate_by_name=True
+    )
 
     service: str = "gateway"
     port: int = 8000

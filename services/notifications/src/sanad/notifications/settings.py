@@ -7,7 +7,9 @@ from sanad.shared.settings import ServiceSettings, dev_db_password
 
 
 class NotificationsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SANAD_NOTIFICATIONS_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SANAD_NOTIFICATIONS_", extra="ignore", populate_by_name=True
+    )
 
     service: str = "notifications"
     port: int = 8005

@@ -1,19 +1,13 @@
 """The integration events Sanad services exchange: envelope, payloads, topics."""
 
-from sanad.shared.events.catalog import (
-    EVENT_MODELS,
-    AppealFiled,
-    ApplicationSubmitted,
-    CardIssued,
-    CitizenRegistered,
-    DecisionIssued,
-    EligibilityEvaluated,
-    NotificationDispatched,
-    OtpRequested,
-    ProfileUpdated,
-    model_for,
-)
+from sanad.shared.events.applications import AppealFiled, ApplicationSubmitted, DecisionIssued
+from sanad.shared.events.cards import CardIssued
+from sanad.shared.events.catalog import EVENT_MODELS, model_for
+from sanad.shared.events.eligibility import EligibilityEvaluated
 from sanad.shared.events.envelope import Envelope, Event, correlation_id_var
+from sanad.shared.events.identity import CitizenRegistered, OtpRequested
+from sanad.shared.events.notifications import NotificationDispatched
+from sanad.shared.events.profile import ProfileUpdated
 
 __all__ = [
     "EVENT_MODELS",
