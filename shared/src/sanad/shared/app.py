@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -49,6 +49,9 @@ class Runtime:
 
 
 ConsumerRegistrar = Callable[[Runtime], None]
+# Run once at start-up (seed data, warm caches), or for the whole life of the process.
+StartupHook = Callable[[Runtime], Awaitable[None]]
+BackgroundTask = Callable[[Runtime], Awaitable[None]]
 
 
 def build_runtime(settings: ServiceSettings) -> Runtime:
@@ -95,6 +98,8 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     register_consumers: ConsumerRegistrar | None = None,
     run_relay: bool = True,
+    startup: Sequence[StartupHook] = (),
+    background: Sequence[BackgroundTask] = (),
 ) -> FastAPI:
     runtime = build_runtime(settings)
     if register_consumers is not None:
@@ -103,6 +108,8 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service, settings.log_level)
+        for hook in startup:
+            await hook(runtime)
         await runtime.broker.start()
         producer = None
         if run_relay and runtime.engine is not None:
@@ -115,6 +122,8 @@ def create_service_app(
                 schema=settings.db_schema,
             )
             runtime.background.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        for task in background:
+            runtime.background.append(asyncio.create_task(task(runtime), name=task.__name__))
         log.info("service_started", port=settings.port)
         try:
             yield
