@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from faststream.kafka import KafkaBroker
@@ -51,7 +52,7 @@ class Runtime:
 ConsumerRegistrar = Callable[[Runtime], None]
 # Run once at start-up (seed data, warm caches), or for the whole life of the process.
 StartupHook = Callable[[Runtime], Awaitable[None]]
-BackgroundTask = Callable[[Runtime], Awaitable[None]]
+BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
 
 
 def build_runtime(settings: ServiceSettings) -> Runtime:
@@ -122,8 +123,8 @@ def create_service_app(
                 schema=settings.db_schema,
             )
             runtime.background.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-        for task in background:
-            runtime.background.append(asyncio.create_task(task(runtime), name=task.__name__))
+        for work in background:
+            runtime.background.append(asyncio.create_task(work(runtime), name=work.__name__))
         log.info("service_started", port=settings.port)
         try:
             yield
