@@ -142,9 +142,7 @@ async def pipe(infra: Infra) -> AsyncIterator[Pipe]:
     async with scratch_schema(infra, "source") as source, scratch_schema(infra, "sink") as sink:
         async with sink.engine.begin() as conn:
             await conn.execute(
-                text(
-                    "CREATE TABLE effects (id serial PRIMARY KEY, event_id uuid, note text)"
-                )
+                text("CREATE TABLE effects (id serial PRIMARY KEY, event_id uuid, note text)")
             )
         yield Pipe(infra, topic, group, source, sink, uuid.uuid4())
 

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from sanad.identity.settings import IdentitySettings
+from sanad.shared.settings import dev_secret, is_placeholder, reveal
+
+
+def test_service_prefix_and_shared_infra_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANAD_IDENTITY_PORT", "9101")
+    monkeypatch.setenv("SANAD_KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
+    monkeypatch.setenv("SANAD_PG_HOST", "db")
+    settings = IdentitySettings()
+    assert settings.port == 9101
+    assert settings.kafka_bootstrap_servers == "broker:9092"
+    assert settings.database_url.startswith("postgresql+asyncpg://identity:")
+    assert settings.database_url.endswith("@db:5432/sanad")
+    assert settings.db_schema == "identity"
+
+
+def test_dev_placeholders_are_fine_in_dev(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANAD_ENV", "dev")
+    assert IdentitySettings().environment == "dev"
+
+
+def test_placeholder_secrets_are_refused_outside_dev(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANAD_ENV", "prod")
+    with pytest.raises(ValidationError, match="SANAD_IDENTITY_DB_PASSWORD"):
+        IdentitySettings()
+
+
+def test_real_secrets_pass_outside_dev(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANAD_ENV", "prod")
+    for name, _ in IdentitySettings.model_fields.items():
+        field = IdentitySettings.model_fields[name]
+        if field.annotation is SecretStr:
+            monkeypatch.setenv(f"SANAD_IDENTITY_{name.upper()}", f"a-real-{name}-value-7f3a")
+    assert IdentitySettings().environment == "prod"
+
+
+def test_dev_secret_marking() -> None:
+    assert is_placeholder(dev_secret("abc"))
+    assert is_placeholder("")
+    assert not is_placeholder("x9-real")
+    assert reveal(dev_secret("abc")) == "abc"
+    assert reveal("abc") == "abc"

@@ -1,0 +1,41 @@
+"""The platform as ./sanad up leaves it: every service its own process, each ready."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from sanad.platform import procs
+from sanad.platform.layout import SERVICES, ServiceInfo
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_every_service_is_its_own_ready_process(service: ServiceInfo) -> None:
+    pid = procs.running_pid(service.name)
+    assert pid is not None, f"{service.name} is not running: ./sanad up starts it"
+    response = httpx.get(f"http://127.0.0.1:{service.port}/readyz", timeout=5)
+    assert response.status_code == 200, response.text
+    assert set(response.json()["checks"]) >= {"kafka", "redis"}
+    assert httpx.get(f"http://127.0.0.1:{service.port}/healthz", timeout=5).json() == {
+        "status": "ok"
+    }
+
+
+def test_service_logs_are_json_lines_with_the_service_name() -> None:
+    for service in SERVICES:
+        lines = [
+            line
+            for line in procs.log_path(service.name).read_text().splitlines()
+            if line.startswith("{")
+        ]
+        assert lines, f"{service.name} wrote no JSON log line"
+        assert json.loads(lines[-1])["service"] == service.name
+
+
+def test_request_id_is_passed_on() -> None:
+    response = httpx.get("http://127.0.0.1:8001/healthz", headers={"X-Request-ID": "e2e-abc"})
+    assert response.headers["x-request-id"] == "e2e-abc"
+    generated = httpx.get("http://127.0.0.1:8001/healthz").headers["x-request-id"]
+    assert len(generated) == 36
