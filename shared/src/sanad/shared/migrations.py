@@ -4,7 +4,9 @@ version table there. A service's ``migrations/env.py`` is two lines calling ``ru
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from alembic import command, context
 from alembic.config import Config
@@ -63,3 +65,13 @@ def create_messaging_tables(op: Operations) -> None:
 
 def drop_messaging_tables(op: Operations) -> None:
     messaging_metadata.drop_all(op.get_bind())
+
+
+def messaging_revision() -> tuple[Callable[[], None], Callable[[], None]]:
+    """``upgrade, downgrade`` of every service's first migration (outbox + inbox)."""
+    from alembic import op
+
+    operations = cast(Operations, op)  # alembic.op proxies the current Operations
+    return (lambda: create_messaging_tables(operations)), (
+        lambda: drop_messaging_tables(operations)
+    )

@@ -92,6 +92,9 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholders_outside_dev(self) -> ServiceSettings:
         if self.environment in ("dev", "test"):
+            if self.uses_database and not self.db_password.get_secret_value():
+                # The local platform gives each role this password (see provision.py).
+                self.db_password = SecretStr(dev_db_password(self.service))
             return self
         bad = [
             name
@@ -104,6 +107,13 @@ class ServiceSettings(BaseSettings):
             names = ", ".join(f"{prefix}{name.upper()}" for name in bad)
             raise ValueError(f"missing or placeholder secret(s) outside dev: {names}")
         return self
+
+
+def service_config(service: str) -> SettingsConfigDict:
+    """The settings config of one service: its variables are prefixed ``SANAD_<SERVICE>_``."""
+    return SettingsConfigDict(
+        env_prefix=f"SANAD_{service.upper()}_", extra="ignore", populate_by_name=True
+    )
 
 
 def dev_db_password(service: str) -> str:

@@ -1,17 +1,10 @@
 """Settings of the audit service (environment variables prefixed `SANAD_AUDIT_`)."""
 
-from pydantic import SecretStr
-from pydantic_settings import SettingsConfigDict
-
-from sanad.shared.settings import ServiceSettings, dev_db_password
+from sanad.shared.settings import ServiceSettings, service_config
 
 
 class AuditSettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SANAD_AUDIT_", extra="ignore", populate_by_name=True
-    )
+    model_config = service_config("audit")
 
     service: str = "audit"
     port: int = 8007
-    uses_database: bool = True
-    db_password: SecretStr = SecretStr(dev_db_password("audit"))

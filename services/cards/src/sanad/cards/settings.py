@@ -1,17 +1,10 @@
 """Settings of the cards service (environment variables prefixed `SANAD_CARDS_`)."""
 
-from pydantic import SecretStr
-from pydantic_settings import SettingsConfigDict
-
-from sanad.shared.settings import ServiceSettings, dev_db_password
+from sanad.shared.settings import ServiceSettings, service_config
 
 
 class CardsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SANAD_CARDS_", extra="ignore", populate_by_name=True
-    )
+    model_config = service_config("cards")
 
     service: str = "cards"
     port: int = 8006
-    uses_database: bool = True
-    db_password: SecretStr = SecretStr(dev_db_password("cards"))
