@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
+import asyncpg
 import httpx
 from rich.console import Console
 from rich.table import Table
@@ -22,7 +23,6 @@ from sanad.platform.layout import (
     LOCAL,
     MAIL_HTTP_PORT,
     MAIL_SMTP_PORT,
-    PG_PORT,
     REDIS_PORT,
     REPO,
     SERVICES,
@@ -62,10 +62,15 @@ def wait_for(
 
 def start_postgres() -> None:
     state = postgres.ensure_running()
-    console.print(
-        f"  [green]✓[/] postgres {state} on 127.0.0.1:{port(PG_PORT)} (log: {postgres.LOG})"
-    )
-    done = asyncio.run(provision(postgres.admin_url()))
+    host, pg_port = postgres.server_address()
+    console.print(f"  [green]✓[/] postgres {state} on {host}:{pg_port} (log: {postgres.LOG})")
+    try:
+        done = asyncio.run(provision(postgres.admin_url()))
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise PlatformError(
+            f"cannot set up the database as a superuser on {host}:{pg_port} ({exc}); "
+            "set SANAD_PG_ADMIN_URL (or DATABASE_URL) to a superuser URL of that server"
+        ) from exc
     console.print(f"  [green]✓[/] database sanad: schemas and roles for {', '.join(done)}")
 
 
@@ -248,11 +253,12 @@ def status() -> int:
         table.add_column(column)
     rows: list[tuple[str, bool, str, str]] = []
     pg_state = "ours" if postgres.is_ours() else "external"
+    pg_host, pg_port = postgres.server_address()
     rows.append(
         (
             f"postgres ({pg_state})",
-            procs.port_open(port(PG_PORT)),
-            f"127.0.0.1:{port(PG_PORT)}",
+            procs.port_open(pg_port, pg_host),
+            f"{pg_host}:{pg_port}",
             str(postgres.LOG),
         )
     )
@@ -274,7 +280,8 @@ def status() -> int:
             )
         )
     for name, ok, address, log in rows:
-        table.add_row(name, "[green]up[/]" if ok else "[red]down[/]", address, log)
+        shown = log.removeprefix(f"{REPO}/")
+        table.add_row(name, "[green]up[/]" if ok else "[red]down[/]", address, shown)
     console.print(table)
     return 0 if all(ok for _, ok, _, _ in rows) else 1
 

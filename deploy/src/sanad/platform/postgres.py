@@ -11,6 +11,7 @@ import pwd
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sanad.platform.layout import LOCAL, LOGS, PG_PORT, port
 from sanad.platform.procs import port_open
@@ -28,8 +29,19 @@ class PlatformError(RuntimeError):
 
 
 def admin_url() -> str:
+    """A superuser URL: ``SANAD_PG_ADMIN_URL``, else ``DATABASE_URL``, else our own cluster."""
     default = f"postgresql://postgres:{DEV_ADMIN_PASSWORD}@127.0.0.1:{port(PG_PORT)}/postgres"
-    return os.environ.get("SANAD_PG_ADMIN_URL", default)
+    return os.environ.get("SANAD_PG_ADMIN_URL") or os.environ.get("DATABASE_URL") or default
+
+
+def server_address() -> tuple[str, int]:
+    """Where the Postgres the services should use listens (from the admin URL)."""
+    parsed = urlsplit(admin_url())
+    return parsed.hostname or "127.0.0.1", parsed.port or 5432
+
+
+def uses_given_server() -> bool:
+    return bool(os.environ.get("SANAD_PG_ADMIN_URL") or os.environ.get("DATABASE_URL"))
 
 
 def _bin(name: str) -> str:
@@ -59,6 +71,8 @@ def is_ours() -> bool:
 
 def ensure_running() -> str:
     """Returns 'started', 'running' (ours, already up) or 'external' (reused)."""
+    if uses_given_server():
+        return "external"
     pg_port = port(PG_PORT)
     if port_open(pg_port):
         return "running" if is_ours() else "external"

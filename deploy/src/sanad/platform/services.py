@@ -9,13 +9,13 @@ from sanad.platform.layout import (
     KAFKA_PORT,
     MAIL_HTTP_PORT,
     MAIL_SMTP_PORT,
-    PG_PORT,
     REDIS_PORT,
     SERVICES,
     SMS_SINK_PORT,
     ServiceInfo,
     port,
 )
+from sanad.platform.postgres import server_address
 from sanad.shared.settings import ServiceSettings
 
 
@@ -37,12 +37,13 @@ def database_services() -> list[tuple[str, str]]:
 
 def platform_env() -> dict[str, str]:
     """What every service process is given, so all agree on where the infrastructure is."""
+    pg_host, pg_port = server_address()
     env = {
         "SANAD_ENV": "dev",
         "SANAD_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port(KAFKA_PORT)}",
         "SANAD_REDIS_URL": f"redis://127.0.0.1:{port(REDIS_PORT)}/0",
-        "SANAD_PG_HOST": "127.0.0.1",
-        "SANAD_PG_PORT": str(port(PG_PORT)),
+        "SANAD_PG_HOST": pg_host,
+        "SANAD_PG_PORT": str(pg_port),
         "SANAD_SMS_BASE_URL": f"http://127.0.0.1:{port(SMS_SINK_PORT)}",
         "SANAD_SMTP_HOST": "127.0.0.1",
         "SANAD_SMTP_PORT": str(port(MAIL_SMTP_PORT)),
