@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 
 from sanad.platform.layout import (
     KAFKA_PORT,
     MAIL_HTTP_PORT,
     MAIL_SMTP_PORT,
     REDIS_PORT,
+    REPO,
     SERVICES,
     SMS_SINK_PORT,
     ServiceInfo,
@@ -54,6 +56,10 @@ def platform_env() -> dict[str, str]:
         env[service.port_variable] = str(service.port)
         env[f"SANAD_{service.name.upper()}_URL"] = f"http://127.0.0.1:{service.port}"
     return env
+
+
+def migrations_dir(service: ServiceInfo) -> Path:
+    return REPO / "services" / service.name / "migrations"
 
 
 def command(service: ServiceInfo, action: str) -> list[str]:
