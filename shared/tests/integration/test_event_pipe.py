@@ -284,3 +284,15 @@ async def test_failing_handler_dead_letters_after_retries_and_the_consumer_moves
     async with pipe.sink.engine.connect() as conn:
         done = (await conn.execute(select(processed_events.c.event_id))).scalars().all()
     assert poison.event_id not in done
+
+
+async def test_two_relay_instances_keep_one_aggregate_in_order(
+    pipe: Pipe, consumer: KafkaBroker, producer: AIOKafkaProducer
+) -> None:
+    notes = [f"step-{n:03d}" for n in range(60)]
+    for chunk in range(0, len(notes), 10):  # six transactions, like six requests
+        await pipe.commit(*(pipe.event(note) for note in notes[chunk : chunk + 10]))
+    async with running(pipe.relay(producer)), running(pipe.relay(producer)):
+        seen = await pipe.wait_for_effect(notes[-1])
+    assert seen == notes
+    assert await pipe.unpublished() == 0

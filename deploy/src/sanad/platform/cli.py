@@ -284,10 +284,29 @@ def status() -> int:
     return 0 if all(ok for _, ok, _, _ in rows) else 1
 
 
+def lint() -> bool:
+    """ruff and mypy over the whole tree: style and types are part of the test command."""
+    ok = True
+    for what, argv in (
+        ("ruff", [sys.executable, "-m", "ruff", "check", "."]),
+        ("mypy", [sys.executable, "-m", "mypy"]),
+    ):
+        result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
+        if result.returncode == 0:
+            console.print(f"  [green]✓[/] {what} clean")
+        else:
+            ok = False
+            console.print(f"  [red]✗[/] {what}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+    return ok
+
+
 def test(pytest_args: list[str]) -> int:
     up()
+    console.print("[bold]Linting[/] (ruff, mypy)")
+    linted = lint()
     console.print("[bold]Running the tests[/] (unit, integration, e2e)")
-    return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=REPO)
+    status = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=REPO)
+    return status or (0 if linted else 1)
 
 
 def main(argv: list[str] | None = None) -> int:

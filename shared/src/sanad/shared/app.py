@@ -101,6 +101,7 @@ def create_service_app(
     run_relay: bool = True,
     startup: Sequence[StartupHook] = (),
     background: Sequence[BackgroundTask] = (),
+    extra_checks: Callable[[Runtime], dict[str, Check]] | None = None,
 ) -> FastAPI:
     runtime = build_runtime(settings)
     if register_consumers is not None:
@@ -146,7 +147,15 @@ def create_service_app(
     app.state.runtime = runtime
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
-    app.include_router(health_router(lambda request: readiness_checks(request.app.state.runtime)))
+
+    def checks(request: Request) -> dict[str, Check]:
+        current: Runtime = request.app.state.runtime
+        found = readiness_checks(current)
+        if extra_checks is not None:  # e.g. the gateway's downstream services
+            found.update(extra_checks(current))
+        return found
+
+    app.include_router(health_router(checks))
     for router in routers:
         app.include_router(router)
     return app

@@ -1,8 +1,9 @@
 """Transactional outbox: the state change and its event commit together; a relay publishes.
 
 ``add`` joins the caller's transaction and never commits. The relay claims unpublished rows
-with ``FOR UPDATE SKIP LOCKED`` (so several instances share the work), publishes them with an
-idempotent producer (key = aggregate id), and marks them published in the same transaction.
+with ``FOR UPDATE SKIP LOCKED`` under a per-schema advisory lock (so of several instances one
+publishes at a time, in order), publishes them with an idempotent producer (key = aggregate
+id), and marks them published in the same transaction.
 A crash after publishing but before marking republishes on restart: consumers de-duplicate
 by ``event_id`` (see ``inbox``), so downstream effects still happen once.
 """
@@ -27,6 +28,9 @@ log = get_logger(__name__)
 
 # NOTIFY is delivered only when the transaction commits, and never if it rolls back.
 _NOTIFY = text("SELECT pg_notify('sanad_outbox_' || current_schema(), '')")
+
+
+_LEADER = text("SELECT pg_try_advisory_xact_lock(hashtext('sanad_outbox_' || current_schema()))")
 
 
 def channel_for(schema: str) -> str:
@@ -118,6 +122,10 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish one batch of unpublished rows, oldest first. Returns how many."""
         async with self._engine.begin() as conn:
+            # One relay of a schema publishes at a time (others stand by), so two service
+            # instances cannot interleave and reorder one aggregate's events.
+            if not (await conn.execute(_LEADER)).scalar_one():
+                return 0
             rows = (
                 await conn.execute(
                     select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope)

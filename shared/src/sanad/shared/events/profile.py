@@ -1,14 +1,64 @@
-"""Events the profile service publishes."""
+"""Events the profile service publishes.
+
+``ProfileUpdated`` is event-carried state: the whole unified profile as the profile service
+shows it (``GET /v1/profile`` answers exactly this payload), so another service can rebuild
+it from the stream alone by keeping the highest ``version`` per ``citizen_id``.
+
+The vocabularies (the ``Literal`` aliases) are the contract; the profile service adds the
+input limits (lengths, list sizes, amounts) on its side before anything is published.
+The citizen's own national ID is not carried (consumers key by ``citizen_id``); dependents'
+IDs are, because consumers check a household against the family register with them.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Literal
 from uuid import UUID
 
 from sanad.shared import topics
 from sanad.shared.events.base import Language, Part
 from sanad.shared.events.envelope import Event
+
+MaritalStatus = Literal["single", "married", "divorced", "widowed"]
+DisabilityType = Literal[
+    "physical", "visual", "hearing", "intellectual", "psychological", "multiple", "other"
+]
+Region = Literal[
+    "riyadh",
+    "makkah",
+    "madinah",
+    "eastern",
+    "qassim",
+    "asir",
+    "tabuk",
+    "hail",
+    "northern_borders",
+    "jazan",
+    "najran",
+    "al_bahah",
+    "al_jawf",
+]
+HousingType = Literal["owned", "rented", "provided", "other"]
+IncomeType = Literal["salary", "pension", "private_business", "social_insurance", "other"]
+EducationLevel = Literal[
+    "none",
+    "primary",
+    "intermediate",
+    "secondary",
+    "diploma",
+    "bachelor",
+    "master",
+    "doctorate",
+]
+EmploymentStatus = Literal["employed", "unemployed", "student", "retired", "unable_to_work"]
+LicenseKind = Literal["commercial_registration", "professional_license"]
+AssetKind = Literal["real_estate", "vehicle", "other"]
+Relationship = Literal["spouse", "son", "daughter", "father", "mother", "other"]
+SectionName = Literal[
+    "personal", "housing", "income", "education", "employment", "licenses", "property"
+]
 
 
 class Contact(Part):
@@ -17,10 +67,114 @@ class Contact(Part):
     language: Language = "ar"
 
 
+class Registry(Part):
+    """What the civil registry gave at registration; read-only for the citizen."""
+
+    full_name_ar: str
+    full_name_en: str
+    sex: Literal["M", "F"]
+    birth_date: date
+
+
+class Personal(Part):
+    marital_status: MaritalStatus | None = None
+    nationality: str  # from the registry, read-only
+    has_disability: bool | None = None
+    disability_type: DisabilityType | None = None
+    is_orphan: bool | None = None
+
+
+class Housing(Part):
+    region: Region
+    city: str
+    district: str
+    national_address: str  # the short address, e.g. RRRD2929
+    housing_type: HousingType
+    monthly_rent: Decimal
+
+
+class IncomeSource(Part):
+    type: IncomeType
+    monthly_amount: Decimal
+    payer: str
+
+
+class Income(Part):
+    sources: list[IncomeSource]
+
+
+class Education(Part):
+    highest_level: EducationLevel
+
+
+class Employment(Part):
+    status: EmploymentStatus
+    employer: str | None = None
+    since: date | None = None
+
+
+class License(Part):
+    kind: LicenseKind
+    number: str
+    type: str
+    active: bool
+
+
+class Licenses(Part):
+    items: list[License]
+
+
+class Asset(Part):
+    kind: AssetKind
+    description: str
+    estimated_value: Decimal
+
+
+class Property(Part):
+    assets: list[Asset]
+
+
+class Sections(Part):
+    """Every section; ``None`` until the citizen fills it (personal is pre-filled)."""
+
+    personal: Personal
+    housing: Housing | None = None
+    income: Income | None = None
+    education: Education | None = None
+    employment: Employment | None = None
+    licenses: Licenses | None = None
+    property: Property | None = None
+
+
+class Dependent(Part):
+    dependent_id: UUID
+    full_name: str
+    national_id: str
+    relationship: Relationship
+    birth_date: date
+    has_disability: bool
+    disability_type: DisabilityType | None = None
+    monthly_income: Decimal
+
+
 class Household(Part):
-    household_size: int
-    total_monthly_income: Decimal
-    total_property_value: Decimal
+    """The derived figures eligibility needs."""
+
+    household_size: int  # the citizen plus each dependent
+    total_monthly_income: Decimal  # the citizen's income sources plus dependents' own income
+    total_property_value: Decimal  # the estimated value of every asset
+
+
+class Completeness(Part):
+    personal: bool
+    housing: bool
+    income: bool
+    education: bool
+    employment: bool
+    licenses: bool
+    property: bool
+    dependents: bool
+    complete: bool  # every section above
 
 
 class ProfileUpdated(Event):
@@ -31,10 +185,12 @@ class ProfileUpdated(Event):
 
     citizen_id: UUID
     version: int
+    registry: Registry
     contact: Contact
+    sections: Sections
+    dependents: list[Dependent]
     household: Household
-    sections: dict[str, Any]
-    dependents: list[dict[str, Any]]
+    completeness: Completeness
 
     def aggregate_key(self) -> str:
         return str(self.citizen_id)
