@@ -1,0 +1,133 @@
+"""The catch-all route: route, limit, authenticate, then forward to the owning service."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from sanad.gateway import headers
+from sanad.gateway.ratelimit import RateLimiter
+from sanad.gateway.routes import route
+from sanad.gateway.settings import GatewaySettings
+from sanad.gateway.upstream import Upstreams
+from sanad.shared.auth import Principal, authenticate
+from sanad.shared.logging import get_logger
+from sanad.shared.problems import Problem
+
+log = get_logger(__name__)
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def not_found() -> Problem:
+    return Problem(404, "Not Found", "No service answers this path.", "not-found")
+
+
+def too_large(limit: int) -> Problem:
+    return Problem(
+        413,
+        "Content Too Large",
+        f"The request body exceeds {limit} bytes.",
+        "body-too-large",
+        extra={"max_bytes": limit},
+    )
+
+
+def unavailable(service: str, *, timed_out: bool = False) -> Problem:
+    if timed_out:
+        return Problem(
+            504,
+            "Gateway Timeout",
+            f"The {service} service did not answer in time.",
+            "upstream-timeout",
+            extra={"service": service},
+        )
+    return Problem(
+        503,
+        "Service Unavailable",
+        f"The {service} service is unavailable.",
+        "service-unavailable",
+        headers={"Retry-After": "5"},
+        extra={"service": service},
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused (413) as soon as it is known to exceed ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Problem.invalid("header.content-length", "must be a number of bytes")
+        if int(declared) > limit:
+            raise too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large(limit)
+    return bytes(body)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def proxy_router(
+    settings: GatewaySettings, upstreams: Upstreams, limiter: RateLimiter
+) -> APIRouter:
+    router = APIRouter()
+
+    @router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
+    async def forward(request: Request) -> Response:
+        ip = client_ip(request)
+        await limiter.hit("ip", ip, settings.rate_limit_per_ip)
+        path = request.url.path
+        matched = route(request.method, path)
+        if matched is None:
+            raise not_found()
+        principal: Principal | None = None
+        if not matched.public:
+            principal = await authenticate(request)
+            await limiter.hit("user", principal.subject, settings.rate_limit_per_user)
+        body = await read_body(request, settings.max_body_bytes)
+
+        # The path as the client encoded it, so the service decodes exactly what we routed.
+        raw_path: bytes = request.scope.get("raw_path") or path.encode()
+        target = upstreams.urls[matched.service] + raw_path.split(b"?")[0].decode("latin-1")
+        if request.url.query:
+            target += "?" + request.url.query
+        outgoing = upstreams.client.build_request(
+            request.method,
+            target,
+            headers=headers.upstream_request_headers(
+                request.headers.items(),
+                principal=principal,
+                request_id=request.state.request_id,
+                client_ip=ip,
+                scheme=request.url.scheme,
+            ),
+            content=body,
+        )
+        try:
+            answer = await upstreams.client.send(outgoing, stream=True)
+        except httpx.TimeoutException as exc:
+            log.warning("upstream_timeout", service=matched.service, error_type=type(exc).__name__)
+            timed_out = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            raise unavailable(matched.service, timed_out=timed_out) from None
+        except httpx.TransportError as exc:
+            log.warning("upstream_down", service=matched.service, error_type=type(exc).__name__)
+            raise unavailable(matched.service) from None
+        response = StreamingResponse(
+            answer.aiter_raw(),
+            status_code=answer.status_code,
+            background=BackgroundTask(answer.aclose),
+        )
+        # Raw pairs, not a dict: repeated headers (Set-Cookie) must all pass.
+        response.raw_headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers.downstream_response_headers(answer.headers.multi_items())
+        ]
+        return response
+
+    return router

@@ -1,0 +1,56 @@
+"""The running platform through its one entry, the gateway at http://127.0.0.1:8000."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import httpx
+
+from sanad.gateway.openapi_merge import service_part
+from sanad.gateway.routes import SERVICES
+from sanad.gateway.settings import GatewaySettings
+
+GATEWAY = os.environ.get("SANAD_GATEWAY_URL", "http://127.0.0.1:8000")
+PROBLEM = "application/problem+json"
+
+
+async def test_the_gateway_is_ready_only_with_every_service_ready() -> None:
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=10) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    checks = response.json()["checks"]
+    assert {name: checks.get(name) for name in SERVICES} == dict.fromkeys(SERVICES, "ok")
+    assert checks["redis"] == "ok"
+
+
+async def test_one_openapi_document_holds_every_services_routes() -> None:
+    upstreams = GatewaySettings().upstreams()
+    async with httpx.AsyncClient(timeout=10) as client:
+        merged = (await client.get(f"{GATEWAY}/openapi.json")).json()
+        own = {
+            service: (await client.get(f"{url}/openapi.json")).json()
+            for service, url in upstreams.items()
+        }
+        docs = await client.get(f"{GATEWAY}/docs")
+    assert merged["x-unavailable"] == []
+    assert set(merged["x-services"]) == set(SERVICES)
+    for service, doc in own.items():
+        paths, _ = service_part(service, doc)
+        for path, item in paths.items():
+            assert merged["paths"][path] == item, f"{service} {path}"
+    assert {"/healthz", "/readyz"} <= set(merged["paths"])
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+async def test_an_unknown_path_is_a_404_problem_and_a_private_one_needs_a_token() -> None:
+    request_id = f"e2e-{uuid.uuid4()}"
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=10) as client:
+        unknown = await client.get("/v1/no-such-thing", headers={"X-Request-ID": request_id})
+        private = await client.get("/v1/profile/me")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == PROBLEM
+    assert unknown.headers["x-request-id"] == request_id
+    assert unknown.json()["request_id"] == request_id
+    assert private.status_code == 401
+    assert private.headers["content-type"] == PROBLEM
