@@ -4,6 +4,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from sanad.profile.api import router
+from sanad.profile.handlers import register_consumers
 from sanad.profile.settings import ProfileSettings
 from sanad.shared.app import create_service_app
 from sanad.shared.settings import ServiceSettings
@@ -12,4 +14,9 @@ MIGRATIONS: Path | None = Path(__file__).resolve().parents[3] / "migrations"
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return create_service_app(settings or ProfileSettings(), title="Sanad profile")
+    return create_service_app(
+        settings or ProfileSettings(),
+        title="Sanad profile",
+        routers=[router],
+        register_consumers=register_consumers,
+    )

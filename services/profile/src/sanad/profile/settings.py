@@ -1,6 +1,6 @@
 """Settings of the profile service (environment variables prefixed `SANAD_PROFILE_`)."""
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from sanad.shared.settings import ServiceSettings, dev_db_password
@@ -15,3 +15,5 @@ class ProfileSettings(ServiceSettings):
     port: int = 8002
     uses_database: bool = True
     db_password: SecretStr = SecretStr(dev_db_password("profile"))
+    # The citizen plus their dependents (SANAD_PROFILE_MAX_HOUSEHOLD_SIZE).
+    max_household_size: int = Field(20, ge=1, le=100)

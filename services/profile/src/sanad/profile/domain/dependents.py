@@ -1,0 +1,40 @@
+"""What a citizen may say about one dependent. Household-wide rules (no one twice, not the
+citizen, the size limit) are the profile aggregate's."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sanad.profile.domain.fields import BirthDate, LongText, Money
+from sanad.profile.domain.sections import disability_type_matches
+from sanad.shared.events import profile as wire
+from sanad.shared.events.profile import DisabilityType, Relationship
+from sanad.shared.national_id import validate_national_id
+
+
+class DependentInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    full_name: LongText
+    national_id: str
+    relationship: Relationship
+    birth_date: BirthDate
+    has_disability: bool = False
+    disability_type: DisabilityType | None = Field(default=None, validate_default=True)
+    monthly_income: Money = Field(default=Decimal("0"))  # the dependent's own income, SAR a month
+
+    _disability = field_validator("disability_type")(disability_type_matches)
+
+    @field_validator("national_id", mode="before")
+    @classmethod
+    def _valid_national_id(cls, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be a string of 10 digits")
+        return validate_national_id(value)
+
+    def to_dependent(self, dependent_id: UUID) -> wire.Dependent:
+        return wire.Dependent(dependent_id=dependent_id, **self.model_dump())

@@ -1,0 +1,52 @@
+"""The profile schema's tables (no schema name: the connection's search_path gives it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("citizen_id", UUID(as_uuid=True), primary_key=True),
+    Column("national_id", String(10), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("registry", JSONB, nullable=False),
+    Column("contact", JSONB, nullable=False),
+    Column("sections", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+profile_dependents = Table(
+    "profile_dependents",
+    metadata,
+    Column("dependent_id", UUID(as_uuid=True), primary_key=True),
+    # Keeps the order dependents were added in.
+    Column("position", BigInteger, Identity(always=True), nullable=False),
+    Column(
+        "citizen_id",
+        UUID(as_uuid=True),
+        ForeignKey("profiles.citizen_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,  # ix_profile_dependents_citizen_id
+    ),
+    Column("national_id", String(10), nullable=False),
+    Column("data", JSONB, nullable=False),
+    # The database's own guard against one person listed twice in a household.
+    UniqueConstraint("citizen_id", "national_id", name="profile_dependents_once_per_household"),
+)

@@ -1,0 +1,75 @@
+"""The profile's use cases: each is one transaction that stores the change and queues its
+ProfileUpdated in the outbox, or writes nothing at all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+from sanad.profile import repository
+from sanad.profile.domain.profile import Profile
+from sanad.shared import outbox
+from sanad.shared.db import SessionFactory
+from sanad.shared.events import Envelope
+from sanad.shared.problems import Problem
+
+PRODUCER = "profile"
+
+
+def not_found() -> Problem:
+    return Problem(
+        404,
+        "Not Found",
+        "There is no profile for this citizen (yet): it is created when registration completes.",
+        "profile-not-found",
+    )
+
+
+def _check_precondition(profile: Profile, if_match: str | None, *, required: bool) -> None:
+    if if_match is None:
+        if required:
+            raise Problem(
+                428,
+                "Precondition Required",
+                "Send If-Match with the ETag of the profile you read (GET /v1/profile).",
+                "precondition-required",
+                headers={"ETag": profile.etag},
+            )
+        return
+    if if_match.strip() != profile.etag:
+        raise Problem(
+            412,
+            "Precondition Failed",
+            "The profile changed since you read it; read it again and reapply your change.",
+            "precondition-failed",
+            headers={"ETag": profile.etag},
+            extra={"current_version": profile.version},
+        )
+
+
+async def read(sessions: SessionFactory, citizen_id: UUID) -> Profile:
+    async with sessions() as session:
+        profile = await repository.load(session, citizen_id)
+    if profile is None:
+        raise not_found()
+    return profile
+
+
+async def change(
+    sessions: SessionFactory,
+    citizen_id: UUID,
+    apply: Callable[[Profile], Profile],
+    *,
+    if_match: str | None,
+    if_match_required: bool,
+) -> Profile:
+    """Apply ``apply`` to the current profile under a row lock; any exception rolls back."""
+    async with sessions() as session, session.begin():
+        current = await repository.load(session, citizen_id, for_update=True)
+        if current is None:
+            raise not_found()
+        _check_precondition(current, if_match, required=if_match_required)
+        updated = apply(current)
+        await repository.save(session, current, updated)
+        await outbox.add(session, Envelope.wrap(updated.to_event(), producer=PRODUCER))
+    return updated

@@ -1,0 +1,192 @@
+"""The profile app in-process on the real Kafka and Postgres, with tokens from a test signer,
+and helpers that publish CitizenRegistered and read ProfileUpdated back from Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from sanad.platform.testing import Infra, eventually
+from sanad.profile.main import MIGRATIONS, create_app
+from sanad.profile.settings import ProfileSettings
+from sanad.shared import topics
+from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
+from sanad.shared.events import CitizenRegistered, Envelope
+from sanad.shared.migrations import upgrade
+from sanad.shared.national_id import luhn_valid
+
+MAX_HOUSEHOLD = 4
+
+
+def new_national_id() -> str:
+    """A fresh valid citizen ID (the last digit makes the Luhn check pass)."""
+    body = "1" + "".join(random.choices("0123456789", k=8))
+    return next(body + d for d in "0123456789" if luhn_valid(body + d))
+
+
+@pytest.fixture(scope="session")
+async def profile_app(provisioned: Infra) -> AsyncIterator[FastAPI]:
+    pg = make_url(provisioned.pg_admin_url)
+    settings = ProfileSettings(
+        kafka_bootstrap_servers=provisioned.kafka_bootstrap,
+        redis_url=provisioned.redis_url,
+        pg_host=pg.host or "127.0.0.1",
+        pg_port=pg.port or 5432,
+        max_household_size=MAX_HOUSEHOLD,
+    )
+    assert MIGRATIONS is not None
+    await asyncio.to_thread(upgrade, MIGRATIONS, settings.database_url, settings.db_schema)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+def signer(profile_app: FastAPI) -> TokenSigner:
+    signer = TokenSigner(generate_signing_key())
+    profile_app.state.runtime.verifier = JwksVerifier(jwks=signer.jwks())
+    return signer
+
+
+@pytest.fixture(scope="session")
+async def client(profile_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=profile_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://profile") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def producer(provisioned: Infra) -> AsyncIterator[AIOKafkaProducer]:
+    kafka = AIOKafkaProducer(bootstrap_servers=provisioned.kafka_bootstrap)
+    await kafka.start()
+    try:
+        yield kafka
+    finally:
+        await kafka.stop()
+
+
+async def _assigned(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+    return sorted(consumer.assignment())
+
+
+async def profile_updates(infra: Infra, citizen_id: uuid.UUID) -> list[Envelope]:
+    """Every ProfileUpdated of one citizen on the real topic, from offset 0, in order."""
+    consumer = AIOKafkaConsumer(
+        topics.PROFILE_UPDATED,
+        bootstrap_servers=infra.kafka_bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        # Without a group the consumer takes every partition once it has the metadata.
+        partitions = await eventually(
+            lambda: _assigned(consumer), what="partitions of " + topics.PROFILE_UPDATED
+        )
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        key = str(citizen_id).encode()
+        found: list[Envelope] = []
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            batches = await consumer.getmany(timeout_ms=1000)
+            found += [
+                Envelope.from_bytes(record.value)
+                for records in batches.values()
+                for record in records
+                if record.key == key
+            ]
+        return found
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class Citizen:
+    citizen_id: uuid.UUID
+    national_id: str
+    headers: dict[str, str]
+
+
+@dataclass
+class World:
+    infra: Infra
+    client: httpx.AsyncClient
+    signer: TokenSigner
+    producer: AIOKafkaProducer
+
+    def token_headers(self, subject: str, role: Role = Role.CITIZEN) -> dict[str, str]:
+        token, _, _ = self.signer.issue(subject, role, ttl_seconds=600)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def publish_registration(self, event: CitizenRegistered) -> Envelope:
+        envelope = Envelope.wrap(event, producer="identity", correlation_id="test-registration")
+        await self.producer.send_and_wait(
+            topics.CITIZEN_REGISTERED,
+            envelope.to_bytes(),
+            key=envelope.key.encode(),
+            headers=envelope.headers(),
+        )
+        return envelope
+
+    async def register(self, **changes: Any) -> Citizen:
+        """A citizen whose registration reached the profile service through Kafka."""
+        fields: dict[str, Any] = {
+            "citizen_id": uuid.uuid4(),
+            "national_id": new_national_id(),
+            "full_name_ar": "ليلى خالد",
+            "full_name_en": "Layla Khaled",
+            "nationality": "SA",
+            "sex": "F",
+            "birth_date": date(1988, 7, 14),
+            "marital_status": "married",
+            "mobile": f"+96655{random.randrange(10**7):07d}",
+            "email": f"layla-{uuid.uuid4().hex[:8]}@example.com",
+            "registered_at": datetime.now(UTC),
+        } | changes
+        await self.publish_registration(CitizenRegistered(**fields))
+        citizen = Citizen(
+            fields["citizen_id"],
+            fields["national_id"],
+            self.token_headers(str(fields["citizen_id"])),
+        )
+        await eventually(
+            lambda: self.client.get("/v1/profile", headers=citizen.headers),
+            until=lambda r: r.status_code == 200,
+            what="profile created from CitizenRegistered",
+        )
+        return citizen
+
+    async def profile(self, citizen: Citizen) -> dict[str, Any]:
+        response = await self.client.get("/v1/profile", headers=citizen.headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        assert response.headers["etag"] == f'"{body["version"]}"'
+        return body
+
+    async def events(self, citizen: Citizen, count: int) -> list[Envelope]:
+        """Wait until exactly ``count`` ProfileUpdated of the citizen are on the topic."""
+        await eventually(
+            lambda: profile_updates(self.infra, citizen.citizen_id),
+            until=lambda events: len(events) >= count,
+            what=f"{count} ProfileUpdated",
+        )
+        await asyncio.sleep(0.3)  # a moment for any unexpected extra one to show up too
+        return await profile_updates(self.infra, citizen.citizen_id)
+
+
+@pytest.fixture
+def world(
+    provisioned: Infra, client: httpx.AsyncClient, signer: TokenSigner, producer: AIOKafkaProducer
+) -> World:
+    return World(provisioned, client, signer, producer)
