@@ -1,0 +1,80 @@
+"""The identity schema's tables (SQLAlchemy Core, on this service's own metadata)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+
+metadata = MetaData()
+
+civil_registry = Table(
+    "civil_registry",
+    metadata,
+    Column("national_id", String(10), primary_key=True),
+    Column("full_name_ar", Text, nullable=False),
+    Column("full_name_en", Text, nullable=False),
+    Column("nationality", String(2), nullable=False),
+    Column("sex", String(1), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("marital_status", String(16), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Citizens (after verifying their OTP) and staff (created by the CLI or from the environment).
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("national_id", String(10), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("full_name_ar", Text, nullable=True),
+    Column("full_name_en", Text, nullable=True),
+    Column("mobile", String(16), nullable=True),
+    Column("email", Text, nullable=True),
+    Column("language", String(2), nullable=False, server_default=text("'ar'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# A registration waiting for its OTP; the code itself lives only in Redis.
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("national_id", String(10), nullable=False),
+    Column("mobile", String(16), nullable=False),
+    Column("email", Text, nullable=True),
+    Column("language", String(2), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("otp_expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("verified_at", DateTime(timezone=True), nullable=True),
+    Index("registrations_national_id", "national_id"),
+)
+
+# Refresh tokens, stored as SHA-256 digests; one family per login, rotated on each use.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", Uuid, nullable=False),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("refresh_tokens_family", "family_id"),
+)

@@ -1,0 +1,37 @@
+"""Start-up hooks: seed the civil registry from the shipped CSV, create the first admin."""
+
+from __future__ import annotations
+
+from sanad.identity import accounts
+from sanad.identity.civil_registry import TableCivilRegistry, shipped_records
+from sanad.identity.settings import IdentitySettings
+from sanad.shared.app import Runtime
+from sanad.shared.logging import get_logger
+from sanad.shared.settings import reveal
+
+log = get_logger(__name__)
+
+
+async def seed_civil_registry(runtime: Runtime) -> None:
+    """Idempotent: records already there (including ones changed by the CLI) are kept."""
+    async with runtime.require_sessions()() as session, session.begin():
+        added = await TableCivilRegistry(session).add(shipped_records())
+    log.info("civil_registry_seeded", added=added)
+
+
+async def create_first_admin(runtime: Runtime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, IdentitySettings)
+    if not settings.admin_national_id or settings.admin_password is None:
+        return
+    async with runtime.require_sessions()() as session:
+        if await accounts.by_national_id(session, settings.admin_national_id) is not None:
+            return
+    account_id = await accounts.create_staff(
+        runtime.require_sessions(),
+        national_id=settings.admin_national_id,
+        role="admin",
+        password=reveal(settings.admin_password.get_secret_value()),
+        name=settings.admin_name,
+    )
+    log.info("first_admin_created", account_id=str(account_id))

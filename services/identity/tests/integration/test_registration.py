@@ -1,0 +1,224 @@
+"""Registration on the real Postgres, Redis and Kafka: the OTP sealed on Kafka, verification,
+expiry, tries, resend limits, and nothing written on a refused request."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from sanad.identity.models import accounts, registrations
+from sanad.shared import topics
+
+Factory = Any  # the identity_app fixture: async (**settings) -> Identity
+
+
+async def count_rows(identity: Any, table: Any, national_id: str) -> int:
+    async with identity.sessions() as session:
+        query = select(func.count()).select_from(table).where(table.c.national_id == national_id)
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_register_verify_login_me_with_the_otp_sealed_on_kafka(identity_app: Factory) -> None:
+    identity = await identity_app()
+    person = await identity.new_person()
+
+    local = "05" + str(random.randint(50_000_000, 59_999_999))  # 05XXXXXXXX
+    answer = await identity.register(person, mobile=local)
+    assert answer.status_code == 202, answer.text
+    registration_id = answer.json()["registration_id"]
+    assert answer.json()["otp_ttl_seconds"] == 300
+
+    (otp_event,) = await identity.events(topics.OTP_REQUESTED, registration_id)
+    code = await identity.code_sent(registration_id)
+    assert len(code) == 6 and code.isdigit()
+    assert otp_event.payload["mobile"] == "+966" + local[1:]
+    assert otp_event.payload["language"] == "en"
+    assert code not in otp_event.to_bytes().decode()  # nowhere in clear on Kafka
+    assert otp_event.payload["encrypted_code"].startswith("v1.")
+
+    verified = await identity.verify(registration_id, code)
+    assert verified.status_code == 201, verified.text
+    citizen_id = verified.json()["citizen_id"]
+    (registered,) = await identity.events(topics.CITIZEN_REGISTERED, citizen_id)
+    payload = registered.payload
+    assert payload["national_id"] == person.national_id
+    assert (payload["nationality"], payload["sex"], payload["marital_status"]) == (
+        "SA",
+        "F",
+        "divorced",
+    )
+    assert payload["birth_date"] == "1988-05-17"
+    assert (payload["mobile"], payload["email"], payload["language"]) == (
+        "+966" + local[1:],
+        "citizen@example.com",
+        "en",
+    )
+
+    tokens = await identity.login(person.national_id)
+    assert tokens.status_code == 200, tokens.text
+    body = tokens.json()
+    assert body["expires_in"] == 900 and body["role"] == "citizen"
+    me = await identity.http.get(
+        "/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
+    assert me.status_code == 200
+    assert me.json()["id"] == citizen_id and me.json()["national_id"] == person.national_id
+
+    again = await identity.verify(registration_id, code)  # a registration verifies once
+    assert again.status_code == 404
+    assert again.json()["errors"][0]["field"] == "body.registration_id"
+
+
+async def test_an_id_already_registered_is_refused_alike_whatever_the_birth_date(
+    identity_app: Factory,
+) -> None:
+    identity = await identity_app()
+    person, _ = await identity.registered_citizen()
+
+    right = await identity.register(person)
+    wrong = await identity.register(person, date_of_birth="1970-01-01")
+
+    for answer in (right, wrong):
+        assert answer.status_code == 409
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["errors"][0]["field"] == "body.national_id"
+    strip = {"request_id", "instance"}
+    assert {k: v for k, v in right.json().items() if k not in strip} == {
+        k: v for k, v in wrong.json().items() if k not in strip
+    }
+    assert await count_rows(identity, registrations, person.national_id) == 1
+
+
+async def test_id_and_birth_date_must_match_the_registry_and_nothing_is_written(
+    identity_app: Factory,
+) -> None:
+    identity = await identity_app()
+    person = await identity.new_person()
+
+    mismatch = await identity.register(person, date_of_birth="1988-05-18")
+    assert mismatch.status_code == 422
+    assert mismatch.json()["errors"] == [
+        {
+            "field": "body.date_of_birth",
+            "message": "The national ID and date of birth do not match a civil registry record.",
+            "code": "registry_mismatch",
+        }
+    ]
+    bad_digit = await identity.register(person, national_id=person.national_id[:-1] + "x")
+    assert bad_digit.json()["errors"][0]["field"] == "body.national_id"
+    malformed = await identity.register(person, date_of_birth="17/05/1988", preferred_language="fr")
+    assert {e["field"] for e in malformed.json()["errors"]} == {
+        "body.date_of_birth",
+        "body.preferred_language",
+    }
+    assert await count_rows(identity, registrations, person.national_id) == 0
+    assert await count_rows(identity, accounts, person.national_id) == 0
+
+
+async def test_an_expired_code_is_refused_and_a_resent_one_works(identity_app: Factory) -> None:
+    # Long enough to read the resent code from Kafka before it too expires.
+    identity = await identity_app(otp_ttl_seconds=4, otp_resend_cooldown_seconds=0)
+    person = await identity.new_person()
+    registration_id = (await identity.register(person)).json()["registration_id"]
+    code = await identity.code_sent(registration_id)
+    await asyncio.sleep(4.2)
+
+    expired = await identity.verify(registration_id, code)
+    assert expired.status_code == 422
+    assert expired.json()["errors"][0]["code"] == "otp_expired"
+    assert await count_rows(identity, accounts, person.national_id) == 0
+
+    resent = await identity.http.post(
+        "/v1/auth/register/resend", json={"registration_id": registration_id}
+    )
+    assert resent.status_code == 202
+    fresh = await identity.code_sent(registration_id, nth=2)
+    assert (await identity.verify(registration_id, fresh)).status_code == 201
+
+
+async def test_five_wrong_codes_end_the_registration(identity_app: Factory) -> None:
+    identity = await identity_app(otp_resend_cooldown_seconds=0)
+    person = await identity.new_person()
+    registration_id = (await identity.register(person)).json()["registration_id"]
+    code = await identity.code_sent(registration_id)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    messages = []
+    for _ in range(5):
+        answer = await identity.verify(registration_id, wrong)
+        assert answer.status_code == 422
+        messages.append(answer.json()["errors"][0]["message"])
+    assert messages[0] == "The code is wrong. 4 tries left."
+    assert messages[-1] == "The code is wrong. No tries left; start the registration again."
+
+    sixth = await identity.verify(registration_id, code)  # even the right code
+    assert sixth.status_code == 409
+    assert sixth.json()["errors"][0]["code"] == "otp_tries_exhausted"
+    resend = await identity.http.post(
+        "/v1/auth/register/resend", json={"registration_id": registration_id}
+    )
+    assert resend.status_code == 409
+    assert await count_rows(identity, accounts, person.national_id) == 0
+
+    restarted = await identity.register(person)  # registering again is the way out
+    assert restarted.status_code == 202
+
+
+async def test_resend_at_most_once_a_minute_and_three_times_per_window(
+    identity_app: Factory,
+) -> None:
+    identity = await identity_app(otp_resend_cooldown_seconds=1, otp_resend_limit=3)
+    person = await identity.new_person()
+    registration_id = (await identity.register(person)).json()["registration_id"]
+
+    async def resend() -> Any:
+        return await identity.http.post(
+            "/v1/auth/register/resend", json={"registration_id": registration_id}
+        )
+
+    too_soon = await resend()
+    assert too_soon.status_code == 429
+    assert int(too_soon.headers["Retry-After"]) >= 1
+    for _ in range(3):
+        await asyncio.sleep(1.1)
+        assert (await resend()).status_code == 202
+    await asyncio.sleep(1.1)
+    over = await resend()
+    assert over.status_code == 429
+    assert "at most 3 times" in over.json()["detail"]
+    await identity.events(topics.OTP_REQUESTED, registration_id, count=4)
+
+
+async def test_codes_per_client_address_are_limited(identity_app: Factory) -> None:
+    identity = await identity_app(otp_ip_limit=2)
+    people = [await identity.new_person() for _ in range(3)]
+    answers = [await identity.register(person) for person in people]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert answers[2].headers["Retry-After"]
+    assert await count_rows(identity, registrations, people[2].national_id) == 0
+
+
+async def test_bad_verification_requests(identity_app: Factory) -> None:
+    identity = await identity_app()
+    unknown = await identity.verify("6f1f4c1e-0000-4000-8000-000000000000", "123456")
+    assert unknown.status_code == 404
+    not_digits = await identity.verify("6f1f4c1e-0000-4000-8000-000000000000", "12a456")
+    assert not_digits.json()["errors"][0]["field"] == "body.code"
+    not_uuid = await identity.verify("nope", "123456")
+    assert not_uuid.json()["errors"][0]["field"] == "body.registration_id"
+    extra = await identity.http.post(
+        "/v1/auth/register",
+        json={
+            "national_id": "1000000008",
+            "date_of_birth": date(1990, 1, 1).isoformat(),
+            "mobile": "0551234567",
+            "password": "correct horse battery",
+            "role": "admin",
+        },
+    )
+    assert extra.status_code == 422
+    assert extra.json()["errors"][0]["field"] == "body.role"

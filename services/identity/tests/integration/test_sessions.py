@@ -1,0 +1,251 @@
+"""Sign-in on the real Postgres and Redis: lockout, rotating refresh tokens and their reuse,
+forged access tokens, staff accounts from the CLI and the first admin from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sanad.identity.settings import DEV_SIGNING_KEY
+from sanad.shared.auth import Role, TokenSigner, generate_signing_key
+from sanad.shared.national_id import is_valid_national_id
+
+Factory = Any
+
+
+async def test_five_failures_lock_the_id_alike_whether_or_not_it_exists(
+    identity_app: Factory,
+) -> None:
+    identity = await identity_app()
+    person, _ = await identity.registered_citizen()
+    unknown = _random_id("2")  # no account has it
+
+    for national_id in (person.national_id, unknown):
+        answers = [await identity.login(national_id, "wrong password!") for _ in range(5)]
+        assert [a.status_code for a in answers] == [401] * 5
+        assert {a.json()["detail"] for a in answers} == {
+            "The national ID or password is incorrect."
+        }
+        locked = await identity.login(national_id, identity.password)  # even the right one
+        assert locked.status_code == 423
+        assert locked.json()["type"].endswith("account-locked")
+        assert 0 < int(locked.headers["Retry-After"]) <= 900
+
+
+async def test_a_lock_ends_and_a_success_clears_the_failures(identity_app: Factory) -> None:
+    identity = await identity_app(login_lockout_seconds=1, login_max_failures=2)
+    person, _ = await identity.registered_citizen()
+    assert (await identity.login(person.national_id, "wrong password!")).status_code == 401
+    assert (await identity.login(person.national_id)).status_code == 200  # clears the count
+    assert (await identity.login(person.national_id, "wrong password!")).status_code == 401
+    assert (await identity.login(person.national_id, "wrong password!")).status_code == 401
+    assert (await identity.login(person.national_id)).status_code == 423
+    await asyncio.sleep(1.2)
+    assert (await identity.login(person.national_id)).status_code == 200
+
+
+async def test_refresh_rotates_and_a_reused_token_revokes_the_family(identity_app: Factory) -> None:
+    identity = await identity_app()
+    person, citizen_id = await identity.registered_citizen()
+    first = (await identity.login(person.national_id)).json()
+
+    async def refresh(token: str) -> Any:
+        return await identity.http.post("/v1/auth/refresh", json={"refresh_token": token})
+
+    rotated = await refresh(first["refresh_token"])
+    assert rotated.status_code == 200
+    second = rotated.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    claims = jwt.decode(second["access_token"], options={"verify_signature": False})
+    assert (claims["sub"], claims["role"]) == (citizen_id, "citizen")
+    assert claims["exp"] - claims["iat"] == 900 and claims["jti"]
+
+    reused = await refresh(first["refresh_token"])  # stolen and replayed
+    assert reused.status_code == 401
+    assert "already used" in reused.json()["detail"]
+    revoked = await refresh(second["refresh_token"])  # the legitimate holder's is gone too
+    assert revoked.status_code == 401
+    assert "revoked" in revoked.json()["detail"]
+
+    other = (await identity.login(person.national_id)).json()  # a new sign-in is unaffected
+    assert (
+        await identity.http.post("/v1/auth/logout", json={"refresh_token": other["refresh_token"]})
+    ).status_code == 204
+    assert (await refresh(other["refresh_token"])).status_code == 401
+    assert (await refresh("not-a-token")).status_code == 401
+    empty = await identity.http.post("/v1/auth/refresh", json={})
+    assert empty.json()["errors"][0]["field"] == "body.refresh_token"
+
+
+async def test_me_refuses_missing_and_forged_tokens(identity_app: Factory) -> None:
+    identity = await identity_app()
+    _, citizen_id = await identity.registered_citizen()
+    jwks = (await identity.http.get("/.well-known/jwks.json")).json()
+    kid = jwks["keys"][0]["kid"]
+    now = int(time.time())
+    claims = {
+        "sub": citizen_id,
+        "role": "admin",
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 600,
+        "iss": "sanad-identity",
+        "aud": "sanad",
+    }
+
+    async def me(token: str | None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await identity.http.get("/v1/auth/me", headers=headers)
+
+    wrong_key = jwt.encode(
+        claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid}
+    )
+    alg_none = jwt.encode(claims, None, algorithm="none", headers={"kid": kid})  # type: ignore[arg-type]
+    expired = TokenSigner(DEV_SIGNING_KEY).issue(citizen_id, Role.CITIZEN, -60)[0]
+    other_identity = TokenSigner(generate_signing_key()).issue(citizen_id, Role.ADMIN, 600)[0]
+    answers = {
+        "missing": await me(None),
+        "wrong key": await me(wrong_key),
+        "alg none": await me(alg_none),
+        "expired": await me(expired),
+        "unknown key": await me(other_identity),
+        "garbage": await me("abc.def"),
+    }
+    assert {name: a.status_code for name, a in answers.items()} == dict.fromkeys(answers, 401)
+    assert all(a.headers["content-type"] == "application/problem+json" for a in answers.values())
+    assert "expired" in answers["expired"].json()["detail"]
+    assert "algorithm" in answers["alg none"].json()["detail"]
+
+
+async def _cli(*args: str, stdin: str = "") -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sanad.identity",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "SANAD_ENV": "dev"},
+    )
+    out, _ = await process.communicate(stdin.encode())
+    return int(process.returncode or 0), out.decode()
+
+
+async def test_staff_accounts_from_the_cli_sign_in_with_their_role(identity_app: Factory) -> None:
+    identity = await identity_app()
+    staff_id = _random_id()
+    code, out = await _cli(
+        "create-user",
+        "--role",
+        "caseworker",
+        "--national-id",
+        staff_id,
+        "--name",
+        "Case Worker",
+        stdin="a long staff passphrase\n",
+    )
+    assert code == 0, out
+    tokens = await identity.login(staff_id, "a long staff passphrase")
+    assert tokens.status_code == 200 and tokens.json()["role"] == "caseworker"
+
+    duplicate = await _cli(
+        "create-user",
+        "--role",
+        "auditor",
+        "--national-id",
+        staff_id,
+        "--name",
+        "Again",
+        stdin="another long passphrase\n",
+    )
+    assert (
+        duplicate[0] == 1 and "national_id: an account with this national ID exists" in duplicate[1]
+    )
+    weak = await _cli(
+        "create-user",
+        "--role",
+        "admin",
+        "--national-id",
+        _random_id(),
+        "--name",
+        "Weak",
+        stdin="password\n",
+    )
+    assert weak[0] == 1 and "password: is too common" in weak[1]
+    bad_role = await _cli(
+        "create-user", "--role", "citizen", "--national-id", _random_id(), "--name", "X"
+    )
+    assert bad_role[0] != 0
+
+
+async def test_registry_records_from_the_cli_can_register(identity_app: Factory) -> None:
+    identity = await identity_app()
+    national_id = _random_id("2")
+    code, out = await _cli(
+        "add-registry-record",
+        "--national-id",
+        national_id,
+        "--name-ar",
+        "زينب",
+        "--name-en",
+        "Zainab",
+        "--nationality",
+        "IQ",
+        "--sex",
+        "F",
+        "--birth-date",
+        "1979-12-01",
+        "--marital-status",
+        "widowed",
+    )
+    assert code == 0, out
+    answer = await identity.http.post(
+        "/v1/auth/register",
+        json={
+            "national_id": national_id,
+            "date_of_birth": "1979-12-01",
+            "mobile": "077" + str(uuid.uuid4().int % 10**8).zfill(8),
+            "password": identity.password,
+        },
+    )
+    assert answer.status_code == 202, answer.text
+    bad = await _cli(
+        "add-registry-record",
+        "--national-id",
+        "1000000009",
+        "--name-ar",
+        "x",
+        "--name-en",
+        "x",
+        "--nationality",
+        "SA",
+        "--sex",
+        "M",
+        "--birth-date",
+        "1990-01-01",
+        "--marital-status",
+        "single",
+    )
+    assert bad[0] == 1 and "national_id: has an invalid check digit" in bad[1]
+
+
+async def test_the_first_admin_comes_from_the_environment(identity_app: Factory) -> None:
+    admin_id = _random_id()
+    identity = await identity_app(
+        admin_national_id=admin_id, admin_password="dev-first admin passphrase"
+    )
+    tokens = await identity.login(admin_id, "first admin passphrase")
+    assert tokens.status_code == 200 and tokens.json()["role"] == "admin"
+
+
+def _random_id(first: str = "1") -> str:
+    body = first + str(uuid.uuid4().int % 10**8).zfill(8)
+    return body + next(c for c in "0123456789" if is_valid_national_id(body + c))
