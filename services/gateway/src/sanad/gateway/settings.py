@@ -7,23 +7,20 @@ process gets; their defaults are the local platform's ports.
 import json
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
-from sanad.shared.settings import ServiceSettings, dev_db_password
+from sanad.shared.settings import ServiceSettings, service_config
 
 MiB = 1024 * 1024
 
 
 class GatewaySettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SANAD_GATEWAY_", extra="ignore", populate_by_name=True
-    )
+    model_config = service_config("gateway")
 
     service: str = "gateway"
     port: int = 8000
     uses_database: bool = False
-    db_password: SecretStr = SecretStr(dev_db_password("gateway"))
 
     identity_url: str = Field("http://127.0.0.1:8001", validation_alias="SANAD_IDENTITY_URL")
     profile_url: str = Field("http://127.0.0.1:8002", validation_alias="SANAD_PROFILE_URL")

@@ -1,9 +1,8 @@
 """Settings of the identity service (environment variables prefixed `SANAD_IDENTITY_`)."""
 
 from pydantic import SecretStr
-from pydantic_settings import SettingsConfigDict
 
-from sanad.shared.settings import ServiceSettings, dev_db_password, dev_secret
+from sanad.shared.settings import ServiceSettings, dev_secret, service_config
 
 # Made once with sanad.shared.auth.generate_signing_key(); refused outside dev/test.
 DEV_SIGNING_KEY = "c_TF0hULRU9036rgqvVJPi9APxhkZZWN36ThsEySKCY"
@@ -12,14 +11,10 @@ DEV_OTP_PUBLIC_KEY = "GxX4vnERh_7KfPZ6p_Lrxo5rRi8IcQ3g8YG01tlH1RM"
 
 
 class IdentitySettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SANAD_IDENTITY_", extra="ignore", populate_by_name=True
-    )
+    model_config = service_config("identity")
 
     service: str = "identity"
     port: int = 8001
-    uses_database: bool = True
-    db_password: SecretStr = SecretStr(dev_db_password("identity"))
 
     # Tokens
     signing_key: SecretStr = SecretStr(dev_secret(DEV_SIGNING_KEY))
