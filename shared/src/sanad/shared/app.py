@@ -60,7 +60,7 @@ def build_runtime(settings: ServiceSettings) -> Runtime:
         settings.kafka_bootstrap_servers,
         client_id=settings.service,
         enable_idempotence=True,
-        logger=get_logger(f"faststream.{settings.service}"),
+        logger=get_logger(f"sanad.kafka.{settings.service}"),
     )
     runtime = Runtime(
         settings=settings,

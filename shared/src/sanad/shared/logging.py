@@ -86,6 +86,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # FastStream gives its "faststream" logger a coloured plain-text handler of its own;
+    # route it through the JSON handler like everything else.
+    faststream_logger = logging.getLogger("faststream")
+    faststream_logger.handlers = []
+    faststream_logger.propagate = True
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -1,17 +1,62 @@
-"""Settings of the notifications service (environment variables prefixed `SANAD_NOTIFICATIONS_`)."""
+"""Settings of the notifications service (environment variables prefixed `SANAD_NOTIFICATIONS_`).
 
-from pydantic import SecretStr
-from pydantic_settings import SettingsConfigDict
+The defaults match the local platform; the SMS sink and the mail catcher are also reachable
+through the platform-wide ``SANAD_SMS_BASE_URL`` / ``SANAD_SMTP_HOST`` / ``SANAD_SMTP_PORT``.
+"""
 
-from sanad.shared.settings import ServiceSettings, dev_db_password
+from pydantic import AliasChoices, Field, SecretStr
+
+from sanad.shared.settings import ServiceSettings, dev_secret, service_config
+from sanad.shared.topics import SUBSCRIPTIONS
+
+
+def _env(name: str, shared: str) -> AliasChoices:
+    """Read ``SANAD_NOTIFICATIONS_<NAME>`` first, then the platform-wide variable."""
+    return AliasChoices(f"SANAD_NOTIFICATIONS_{name}", shared)
 
 
 class NotificationsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SANAD_NOTIFICATIONS_", extra="ignore", populate_by_name=True
-    )
+    model_config = service_config("notifications")
 
     service: str = "notifications"
     port: int = 8005
-    uses_database: bool = True
-    db_password: SecretStr = SecretStr(dev_db_password("notifications"))
+
+    # Kafka: one consumer group; tests point it at their own topics.
+    consumer_group: str = "notifications"
+    topics: tuple[str, ...] = SUBSCRIPTIONS["notifications"]
+
+    # X25519 private key that opens OtpRequested.encrypted_code (identity seals for it).
+    otp_private_key: SecretStr = SecretStr(
+        dev_secret("aO5pnakYKOwbQbsuCJQLzDV0jdV5pkU2xQ8VZRrri3A")
+    )
+
+    # SMS provider (HTTP).
+    sms_base_url: str = Field(
+        "http://127.0.0.1:8025", validation_alias=_env("SMS_BASE_URL", "SANAD_SMS_BASE_URL")
+    )
+    sms_api_key: SecretStr = SecretStr(dev_secret("sms-dev-key"))
+    sms_sender: str = "SANAD"
+
+    # Email (SMTP).
+    smtp_host: str = Field("127.0.0.1", validation_alias=_env("SMTP_HOST", "SANAD_SMTP_HOST"))
+    smtp_port: int = Field(1025, validation_alias=_env("SMTP_PORT", "SANAD_SMTP_PORT"))
+    smtp_starttls: bool = False
+    smtp_tls: bool = False  # implicit TLS (port 465)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "Sanad <no-reply@sanad.example>"
+
+    # Delivery worker: retries of transient failures, persisted in the deliveries table.
+    max_attempts: int = 6
+    retry_first_delay: float = 2.0  # seconds; doubles each attempt, with jitter
+    retry_max_delay: float = 600.0
+    send_timeout: float = 10.0
+    # A claimed delivery whose worker vanished (crash) for this long is given up on.
+    lease_seconds: float = 60.0
+    worker_batch: int = 100
+    worker_concurrency: int = 50
+    worker_poll_interval: float = 0.25
+
+    # What the messages point citizens to.
+    portal_url: str = "https://sanad.example"
+    appeal_window_days: int = 30

@@ -1,0 +1,322 @@
+"""SQL of the notifications schema: contacts, preferences and the deliveries queue.
+
+Functions take the caller's session or connection and never commit: each use case commits
+once (the Kafka handler in the inbox transaction, the worker per delivery).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from sanad.notifications.domain.planning import Contact, PlannedDelivery
+from sanad.notifications.models import contacts, deliveries, delivery_attempts, preferences
+from sanad.shared import outbox
+from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched, ProfileUpdated
+
+Db = AsyncSession | AsyncConnection
+PRODUCER = "notifications"
+NO_CONTACT = "no contact on record for this citizen"
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+async def register_contact(db: Db, event: CitizenRegistered) -> None:
+    """The first contact record. A ProfileUpdated that arrived first (other topic, no order
+    between topics) keeps its newer contact details; only the names are filled in."""
+    stmt = insert(contacts).values(
+        citizen_id=event.citizen_id,
+        mobile=event.mobile,
+        email=event.email,
+        language=event.language,
+        full_name_ar=event.full_name_ar,
+        full_name_en=event.full_name_en,
+    )
+    await db.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[contacts.c.citizen_id],
+            set_={
+                "full_name_ar": stmt.excluded.full_name_ar,
+                "full_name_en": stmt.excluded.full_name_en,
+            },
+        )
+    )
+
+
+async def apply_profile(db: Db, event: ProfileUpdated) -> None:
+    """Take the profile's contact unless a newer profile version is already applied."""
+    stmt = insert(contacts).values(
+        citizen_id=event.citizen_id,
+        mobile=event.contact.mobile,
+        email=event.contact.email,
+        language=event.contact.language,
+        profile_version=event.version,
+    )
+    await db.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[contacts.c.citizen_id],
+            set_={
+                "mobile": stmt.excluded.mobile,
+                "email": stmt.excluded.email,
+                "language": stmt.excluded.language,
+                "profile_version": stmt.excluded.profile_version,
+                "updated_at": func.now(),
+            },
+            where=contacts.c.profile_version < stmt.excluded.profile_version,
+        )
+    )
+
+
+async def contact_for(db: Db, citizen_id: UUID) -> Contact | None:
+    row = (
+        await db.execute(
+            select(
+                contacts,
+                preferences.c.email_enabled.label("pref_email_enabled"),
+                preferences.c.language.label("pref_language"),
+            )
+            .select_from(
+                contacts.outerjoin(preferences, preferences.c.citizen_id == contacts.c.citizen_id)
+            )
+            .where(contacts.c.citizen_id == citizen_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Contact(
+        citizen_id=row.citizen_id,
+        mobile=row.mobile,
+        email=row.email,
+        language=row.pref_language or row.language,
+        email_enabled=True if row.pref_email_enabled is None else row.pref_email_enabled,
+        full_name_ar=row.full_name_ar,
+        full_name_en=row.full_name_en,
+    )
+
+
+# --- preferences ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preferences:
+    email_enabled: bool
+    language: str
+
+
+async def preferences_of(db: Db, citizen_id: UUID) -> Preferences | None:
+    """The citizen's own choices, else what the profile says; None if we know neither."""
+    chosen = (
+        await db.execute(select(preferences).where(preferences.c.citizen_id == citizen_id))
+    ).first()
+    if chosen is not None:
+        return Preferences(chosen.email_enabled, chosen.language)
+    language = (
+        await db.execute(select(contacts.c.language).where(contacts.c.citizen_id == citizen_id))
+    ).scalar_one_or_none()
+    return None if language is None else Preferences(True, language)
+
+
+async def put_preferences(db: Db, citizen_id: UUID, email_enabled: bool, language: str) -> None:
+    stmt = insert(preferences).values(
+        citizen_id=citizen_id, email_enabled=email_enabled, language=language
+    )
+    await db.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[preferences.c.citizen_id],
+            set_={
+                "email_enabled": stmt.excluded.email_enabled,
+                "language": stmt.excluded.language,
+                "updated_at": func.now(),
+            },
+        )
+    )
+
+
+# --- deliveries ----------------------------------------------------------------------------
+
+
+async def queue(db: Db, source: Envelope, planned: Sequence[PlannedDelivery]) -> int:
+    """Insert the planned deliveries once per (event, channel); how many were new.
+
+    A delivery with no recipient is recorded as failed at once and reported.
+    """
+    created = 0
+    for plan in planned:
+        failed = plan.recipient is None
+        row = (
+            await db.execute(
+                insert(deliveries)
+                .values(
+                    id=uuid.uuid4(),
+                    source_event_id=source.event_id,
+                    source_event_type=source.event_type,
+                    channel=plan.channel.value,
+                    template=plan.template.value,
+                    language=plan.language,
+                    citizen_id=plan.citizen_id,
+                    recipient=plan.recipient,
+                    context=plan.context,
+                    correlation_id=source.correlation_id,
+                    status="failed" if failed else "pending",
+                    last_error=NO_CONTACT if failed else None,
+                    finished_at=func.now() if failed else None,
+                )
+                .on_conflict_do_nothing(constraint="deliveries_event_channel_key")
+                .returning(*deliveries.c)
+            )
+        ).first()
+        if row is None:
+            continue
+        created += 1
+        if failed:
+            await report(db, row)
+    return created
+
+
+async def report(db: Db, row: Row[Any]) -> None:
+    """NotificationDispatched for a delivery that reached its end: no body, no code."""
+    event = NotificationDispatched(
+        delivery_id=row.id,
+        source_event_id=row.source_event_id,
+        citizen_id=row.citizen_id,
+        channel=row.channel,
+        template=row.template,
+        language=row.language,
+        status=row.status,
+        attempts=row.attempts,
+    )
+    await outbox.add(
+        db,
+        Envelope.wrap(
+            event,
+            producer=PRODUCER,
+            correlation_id=row.correlation_id,
+            causation_id=row.source_event_id,
+        ),
+    )
+
+
+async def claim_due(db: Db, *, limit: int, lease_seconds: float) -> Sequence[Row[Any]]:
+    """Take due deliveries for this worker: several instances never claim the same row."""
+    due = (
+        select(deliveries.c.id)
+        .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= func.now())
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await db.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(due))
+        .values(
+            status="sending",
+            attempts=deliveries.c.attempts + 1,
+            lease_until=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds),
+        )
+        .returning(*deliveries.c)
+    )
+    return result.all()
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    delivery_id: UUID
+    attempt: int
+    outcome: str
+    started_at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    provider_message_id: str | None = None
+
+
+async def record_attempt(db: Db, attempt: AttemptRecord) -> None:
+    await db.execute(
+        delivery_attempts.insert().values(
+            delivery_id=attempt.delivery_id,
+            attempt=attempt.attempt,
+            outcome=attempt.outcome,
+            status_code=attempt.status_code,
+            error=attempt.error,
+            provider_message_id=attempt.provider_message_id,
+            started_at=attempt.started_at,
+        )
+    )
+
+
+async def finish(db: Db, delivery_id: UUID, **values: Any) -> Row[Any] | None:
+    """Move a claimed delivery on; None if it is no longer this worker's (lease lost)."""
+    return (
+        await db.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id, deliveries.c.status == "sending")
+            .values(lease_until=None, **values)
+            .returning(*deliveries.c)
+        )
+    ).first()
+
+
+async def fail_abandoned(db: Db, *, limit: int = 100) -> Sequence[Row[Any]]:
+    """Deliveries whose worker died mid-send (lease expired): given up, never resent.
+
+    Whether the provider got the message is unknown; sending again could send it twice.
+    """
+    stale = (
+        select(deliveries.c.id)
+        .where(deliveries.c.status == "sending", deliveries.c.lease_until < func.now())
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        await db.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(stale))
+            .values(
+                status="failed",
+                lease_until=None,
+                finished_at=func.now(),
+                last_error="interrupted: the sending worker stopped; outcome unknown",
+            )
+            .returning(*deliveries.c)
+        )
+    ).all()
+
+
+async def list_for_citizen(
+    db: Db, citizen_id: UUID, *, limit: int, offset: int
+) -> tuple[int, Sequence[Row[Any]]]:
+    total = (
+        await db.execute(
+            select(func.count())
+            .select_from(deliveries)
+            .where(deliveries.c.citizen_id == citizen_id)
+        )
+    ).scalar_one()
+    rows = (
+        await db.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.channel,
+                deliveries.c.template,
+                deliveries.c.language,
+                deliveries.c.status,
+                deliveries.c.attempts,
+                deliveries.c.segments,
+                deliveries.c.created_at,
+                deliveries.c.finished_at,
+            )
+            .where(deliveries.c.citizen_id == citizen_id)
+            .order_by(deliveries.c.created_at.desc(), deliveries.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return int(total), rows

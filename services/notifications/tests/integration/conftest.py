@@ -1,0 +1,260 @@
+"""The notifications service in-process, on the real Kafka, Postgres, SMS sink and mail catcher.
+
+It gets its own schema (migrated by its own migrations), its own consumer group and its own
+topics, so the platform's running notifications process never sees these tests' events;
+NotificationDispatched goes to the real topic, read back from Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import FastAPI
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from sanad.notifications.main import MIGRATIONS, create_app
+from sanad.notifications.models import deliveries, delivery_attempts
+from sanad.notifications.settings import NotificationsSettings
+from sanad.platform.testing import Infra, eventually
+from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
+from sanad.shared.events import Envelope
+from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.migrations import upgrade
+from sanad.shared.outbox import make_producer
+from sanad.shared.topics import EVENT_PARTITIONS, NOTIFICATION_DISPATCHED, TopicSpec
+
+SMS_SINK = "http://127.0.0.1:8025"
+MAIL_API = "http://127.0.0.1:1080"
+
+
+class ScratchSettings(NotificationsSettings):
+    """The service's settings, pointed at a throwaway schema (as the superuser)."""
+
+    scratch_schema: str = ""
+    scratch_url: str = ""
+
+    @property
+    def db_schema(self) -> str:
+        return self.scratch_schema
+
+    @property
+    def database_url(self) -> str:
+        return self.scratch_url
+
+
+class LogCapture(logging.Handler):
+    """Every log line the service writes, formatted exactly as its stdout handler does."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        if formatter is not None:
+            self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def mobile() -> str:
+    return "+9665" + str(uuid.uuid4().int)[:8]
+
+
+def email_address() -> str:
+    return f"n-{uuid.uuid4().hex[:10]}@example.com"
+
+
+@dataclass
+class Service:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: ScratchSettings
+    producer: AIOKafkaProducer
+    signer: TokenSigner
+    logs: LogCapture
+    topics: dict[str, str]
+    dispatched_from: dict[TopicPartition, int] = field(default_factory=dict)
+
+    async def publish(self, envelope: Envelope) -> None:
+        await self.producer.send_and_wait(
+            self.topics[envelope.event_type],
+            envelope.to_bytes(),
+            key=envelope.key.encode(),
+            headers=envelope.headers(),
+        )
+
+    def token(self, subject: str, role: Role = Role.CITIZEN) -> dict[str, str]:
+        token, _, _ = self.signer.issue(subject, role, 300)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def deliveries(self, source_event_id: uuid.UUID) -> list[Any]:
+        engine = create_async_engine(self.settings.scratch_url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(f'SET search_path TO "{self.settings.scratch_schema}"'))
+                return list(
+                    (
+                        await conn.execute(
+                            select(deliveries)
+                            .where(deliveries.c.source_event_id == source_event_id)
+                            .order_by(deliveries.c.channel)
+                        )
+                    ).all()
+                )
+        finally:
+            await engine.dispose()
+
+    async def attempts(self, delivery_id: uuid.UUID) -> list[Any]:
+        engine = create_async_engine(self.settings.scratch_url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(f'SET search_path TO "{self.settings.scratch_schema}"'))
+                return list(
+                    (
+                        await conn.execute(
+                            select(delivery_attempts)
+                            .where(delivery_attempts.c.delivery_id == delivery_id)
+                            .order_by(delivery_attempts.c.attempt)
+                        )
+                    ).all()
+                )
+        finally:
+            await engine.dispose()
+
+    async def settled(self, source_event_id: uuid.UUID, count: int) -> list[Any]:
+        """The event's deliveries once ``count`` of them reached sent or failed."""
+        return await eventually(
+            lambda: self.deliveries(source_event_id),
+            until=lambda rows: (
+                len(rows) == count and all(r.status in ("sent", "failed") for r in rows)
+            ),
+            what=f"{count} settled deliveries of {source_event_id}",
+        )
+
+    async def dispatched(self, source_event_id: uuid.UUID, count: int) -> list[Any]:
+        """NotificationDispatched records (raw Kafka records) caused by the event."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            consumer.assign(list(self.dispatched_from))
+            for partition, offset in self.dispatched_from.items():
+                consumer.seek(partition, offset)
+            found: list[Any] = []
+            deadline = asyncio.get_running_loop().time() + 30
+            while len(found) < count and asyncio.get_running_loop().time() < deadline:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    for record in records:
+                        if Envelope.from_bytes(record.value).causation_id == source_event_id:
+                            found.append(record)
+            return found
+        finally:
+            await consumer.stop()
+
+
+async def sms_to(number: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{SMS_SINK}/messages", params={"to": number})
+        messages: list[dict[str, Any]] = response.json()["messages"]
+        return messages
+
+
+async def mail_to(address: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{MAIL_API}/messages", params={"to": address})
+        messages: list[dict[str, Any]] = response.json()["messages"]
+        return messages
+
+
+async def plan_sms_failures(status: int, count: int) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{SMS_SINK}/control/failures", json={"status": status, "count": count}
+        )
+        response.raise_for_status()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(EVENT_PARTITIONS)]
+        offsets: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return offsets
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture(scope="session")
+async def service(provisioned: Infra) -> AsyncIterator[Service]:
+    suffix = uuid.uuid4().hex[:8]
+    schema = f"t_notifications_{suffix}"
+    event_types = (
+        "OtpRequested",
+        "CitizenRegistered",
+        "ProfileUpdated",
+        "DecisionIssued",
+        "CardIssued",
+    )
+    topics = {name: f"test.notifications-{name.lower()}-{suffix}" for name in event_types}
+    await ensure_topics(
+        provisioned.kafka_bootstrap,
+        [TopicSpec(t, partitions=3) for t in topics.values()]
+        + [TopicSpec(f"dlq.test-notifications-{suffix}", partitions=1)],
+    )
+    admin_url = provisioned.database_admin_url()
+    admin = create_async_engine(admin_url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    assert MIGRATIONS is not None
+    await asyncio.to_thread(upgrade, MIGRATIONS, admin_url, schema)
+    settings = ScratchSettings(
+        scratch_schema=schema,
+        scratch_url=admin_url,
+        kafka_bootstrap_servers=provisioned.kafka_bootstrap,
+        redis_url=provisioned.redis_url,
+        consumer_group=f"test-notifications-{suffix}",
+        topics=tuple(topics.values()),
+        retry_first_delay=0.2,
+        retry_max_delay=1.0,
+        max_attempts=4,
+        worker_poll_interval=0.05,
+    )
+    app = create_app(settings)
+    signer = TokenSigner(generate_signing_key())
+    app.state.runtime.verifier = JwksVerifier(jwks=signer.jwks())
+    producer = make_producer(provisioned.kafka_bootstrap, f"test-notifications-{suffix}")
+    await producer.start()
+    try:
+        async with app.router.lifespan_context(app):
+            root = logging.getLogger()
+            capture = LogCapture(root.handlers[0].formatter if root.handlers else None)
+            root.addHandler(capture)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+                yield Service(
+                    app,
+                    client,
+                    settings,
+                    producer,
+                    signer,
+                    capture,
+                    topics,
+                    await end_offsets(provisioned.kafka_bootstrap, NOTIFICATION_DISPATCHED),
+                )
+            root.removeHandler(capture)
+    finally:
+        await producer.stop()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
