@@ -315,11 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="start everything (safe to run twice)")
     sub.add_parser("down", help="stop what ./sanad up started")
     sub.add_parser("status", help="what is running, where, and its log")
-    test_parser = sub.add_parser(
-        "test", help="start the platform if needed, then run every test tier"
-    )
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    sub.add_parser("test", help="start the platform if needed, lint, then run every test tier")
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after `test` belongs to pytest, untouched by argparse.
+    args = parser.parse_args(argv[:1] if argv[:1] == ["test"] else argv)
     try:
         if args.command == "up":
             up()
@@ -328,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             return status()
         elif args.command == "test":
-            return test(args.pytest_args)
+            return test(argv[1:])
     except PlatformError as exc:
         console.print(f"[bold red]✗ {exc}[/]")
         return 1
