@@ -183,7 +183,7 @@ def test_sms_failure_injection(sms: httpx.Client) -> None:
     to = number()
     planned = sms.post("/control/failures", json={"status": 500, "count": 2})
     assert planned.status_code == 200
-    assert planned.json() == {"status": 500, "remaining": 2}
+    assert planned.json() == {"status": 500, "remaining": 2, "to": None}
     assert_problem(send_sms(sms, to, "first"), 500)
     assert_problem(send_sms(sms, to, "second"), 500)
     assert send_sms(sms, to, "third").status_code == 202
@@ -197,6 +197,18 @@ def test_sms_failure_injection(sms: httpx.Client) -> None:
     assert sms.delete("/control/failures").status_code == 204
     assert send_sms(sms, to, "after clear").status_code == 202
     assert_problem(sms.post("/control/failures", json={"status": 200}), 400)
+
+
+def test_sms_failure_injection_for_one_number_spares_the_others(sms: httpx.Client) -> None:
+    target, bystander = number(), number()
+    planned = sms.post("/control/failures", json={"status": 503, "count": 1, "to": target})
+    assert planned.json() == {"status": 503, "remaining": 1, "to": target}
+    assert send_sms(sms, bystander, "unaffected").status_code == 202
+    assert_problem(send_sms(sms, target, "fails"), 503)
+    assert send_sms(sms, target, "then passes").status_code == 202
+    bad = sms.post("/control/failures", json={"status": 500, "count": 1, "to": "0501234567"})
+    assert_problem(bad, 400)
+    assert bad.json()["errors"] == [{"field": "to", "message": "must be an E.164 number"}]
 
 
 def test_sms_filter_by_recipient(sms: httpx.Client) -> None:

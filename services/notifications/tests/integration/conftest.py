@@ -176,10 +176,11 @@ async def mail_to(address: str) -> list[dict[str, Any]]:
         return messages
 
 
-async def plan_sms_failures(status: int, count: int) -> None:
+async def plan_sms_failures(status: int, count: int, to: str) -> None:
+    """Only SMS to ``to`` fail, so other senders (the running platform) are not disturbed."""
     async with httpx.AsyncClient() as client:
         response = await client.post(
-            f"{SMS_SINK}/control/failures", json={"status": status, "count": count}
+            f"{SMS_SINK}/control/failures", json={"status": status, "count": count, "to": to}
         )
         response.raise_for_status()
 

@@ -228,7 +228,7 @@ async def test_sms_provider_500_twice_then_200_sends_one_sms_after_retries(
     service: Service,
 ) -> None:
     number = mobile()
-    await plan_sms_failures(500, 2)
+    await plan_sms_failures(500, 2, number)
     envelope = wrap(otp(number, "735104", "en"))
     await service.publish(envelope)
     [row] = await service.settled(envelope.event_id, 1)
@@ -249,7 +249,7 @@ async def test_sms_provider_500_twice_then_200_sends_one_sms_after_retries(
 
 async def test_sms_provider_400_is_recorded_as_failed_and_not_retried(service: Service) -> None:
     number = mobile()
-    await plan_sms_failures(400, 1)
+    await plan_sms_failures(400, 1, number)
     envelope = wrap(otp(number, "550123", "en"))
     await service.publish(envelope)
     [row] = await service.settled(envelope.event_id, 1)

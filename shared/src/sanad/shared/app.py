@@ -8,7 +8,6 @@ registered before it starts) and its outbox relay.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -92,6 +91,19 @@ def readiness_checks(runtime: Runtime) -> dict[str, Check]:
     return checks
 
 
+SHUTDOWN_STEP_TIMEOUT = 10.0
+
+
+async def _bounded(step: str, work: Awaitable[Any]) -> None:
+    """One shutdown step, never allowed to hold the process (or a test) forever."""
+    try:
+        await asyncio.wait_for(work, SHUTDOWN_STEP_TIMEOUT)
+    except TimeoutError:
+        log.warning("shutdown_step_timed_out", step=step, seconds=SHUTDOWN_STEP_TIMEOUT)
+    except Exception as exc:
+        log.warning("shutdown_step_failed", step=step, error_type=type(exc).__name__)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -132,15 +144,15 @@ def create_service_app(
         finally:
             for task in runtime.background:
                 task.cancel()
-            for task in runtime.background:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await _bounded(
+                "background tasks", asyncio.gather(*runtime.background, return_exceptions=True)
+            )
             if producer is not None:
-                await producer.stop()
-            await runtime.broker.stop()
+                await _bounded("outbox producer", producer.stop())
+            await _bounded("kafka broker", runtime.broker.stop())
             if runtime.engine is not None:
-                await runtime.engine.dispose()
-            await runtime.redis.aclose()
+                await _bounded("database pool", runtime.engine.dispose())
+            await _bounded("redis", runtime.redis.aclose())
             log.info("service_stopped")
 
     app = FastAPI(title=title, lifespan=lifespan)

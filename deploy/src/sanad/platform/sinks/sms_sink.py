@@ -4,8 +4,9 @@ Run: ``python -m sanad.platform.sinks.sms_sink --host 127.0.0.1 --port 8025 [--a
 
 * ``POST /api/v1/messages`` - the provider API (Bearer API key), answers 202 with segment info.
 * ``GET /messages[?to=+9665...]`` / ``DELETE /messages`` - what was "sent", for tests and people.
-* ``POST /control/failures`` / ``DELETE /control/failures`` - make the next calls fail, so tests
-  can exercise retries (5xx) and permanent rejections (4xx).
+* ``POST /control/failures`` ``{"status", "count", "to"?}`` / ``DELETE /control/failures`` - make
+  the next calls (only those to ``to``, if given) fail, so tests can exercise retries (5xx) and
+  permanent rejections (4xx) without disturbing other senders.
 
 Its small HTTP helpers (problem+json, the SIGTERM-safe uvicorn runner) are reused by
 ``mail_catcher``.
@@ -154,10 +155,11 @@ def int_in(value: Any, low: int, high: int) -> int | None:
 class FailurePlan:
     status: int = 0
     remaining: int = 0
+    to: str | None = None  # only calls to this number fail; None: every call
 
-    def take(self) -> int | None:
-        """The status to fail this call with, if a failure is still planned."""
-        if self.remaining <= 0:
+    def take(self, to: str | None) -> int | None:
+        """The status to fail this call with, if a failure is still planned for it."""
+        if self.remaining <= 0 or (self.to is not None and self.to != to):
             return None
         self.remaining -= 1
         return self.status
@@ -205,8 +207,10 @@ def create_app(api_key: str) -> FastAPI:
 
     @app.post("/api/v1/messages", status_code=202)
     async def send(request: Request) -> Response:
-        # A planned outage hits every call, before auth, as a real one would.
-        injected = failures.take()
+        payload, error = await read_json(request)
+        wanted = payload.get("to") if isinstance(payload, dict) else None
+        # A planned outage hits the call before auth, as a real one would.
+        injected = failures.take(wanted if isinstance(wanted, str) else None)
         if injected is not None:
             retry = {"Retry-After": "1"} if injected in (429, 503) else None
             return problem(
@@ -226,7 +230,6 @@ def create_app(api_key: str) -> FastAPI:
                 "unauthorized",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        payload, error = await read_json(request)
         if error is not None:
             return error
         fields, errors = validate_message(payload)
@@ -265,17 +268,23 @@ def create_app(api_key: str) -> FastAPI:
         body = payload if isinstance(payload, dict) else {}
         status = int_in(body.get("status"), 400, 599)
         count = int_in(body.get("count", 1), 1, 1000)
+        to = body.get("to")
         errors = []
+        if to is not None and not (isinstance(to, str) and E164.fullmatch(normalise_number(to))):
+            errors.append({"field": "to", "message": "must be an E.164 number"})
         if status is None:
             errors.append({"field": "status", "message": "must be an integer 400-599"})
         if count is None:
             errors.append({"field": "count", "message": "must be an integer 1-1000"})
-        if status is None or count is None:
+        if errors or status is None or count is None:
             return problem(
                 400, "Invalid failure plan", "see errors", "validation-error", errors=errors
             )
         failures.status, failures.remaining = status, count
-        return JSONResponse({"status": failures.status, "remaining": failures.remaining})
+        failures.to = normalise_number(to) if isinstance(to, str) else None
+        return JSONResponse(
+            {"status": failures.status, "remaining": failures.remaining, "to": failures.to}
+        )
 
     @app.get("/control/failures")
     async def show_failures() -> dict[str, int]:
@@ -283,7 +292,7 @@ def create_app(api_key: str) -> FastAPI:
 
     @app.delete("/control/failures", status_code=204)
     async def clear_failures() -> Response:
-        failures.status, failures.remaining = 0, 0
+        failures.status, failures.remaining, failures.to = 0, 0, None
         return Response(status_code=204)
 
     @app.get("/healthz")
