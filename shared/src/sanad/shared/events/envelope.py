@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from abc import abstractmethod
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
@@ -26,9 +27,9 @@ class Event(BaseModel):
     SCHEMA_VERSION: ClassVar[int] = 1
     TOPIC: ClassVar[str]
 
+    @abstractmethod
     def aggregate_key(self) -> str:
         """The Kafka key: the aggregate id, so one aggregate's events stay ordered."""
-        raise NotImplementedError  # each concrete event names its aggregate
 
 
 class Envelope(BaseModel):

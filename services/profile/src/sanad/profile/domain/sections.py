@@ -8,6 +8,7 @@ section as published (``sanad.shared.events.profile``). Rules that need more tha
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -53,9 +54,9 @@ LicenseNumber = Annotated[
 class SectionInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @abstractmethod
     def to_section(self, current: wire.Sections) -> Part:
         """The section as published, given the sections it replaces one of."""
-        raise NotImplementedError  # each section converts itself
 
 
 def disability_type_matches(value: DisabilityType | None, info: ValidationInfo) -> Any:
