@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sanad.notifications.main import MIGRATIONS, create_app
@@ -95,39 +95,29 @@ class Service:
         token, _, _ = self.signer.issue(subject, role, 300)
         return {"Authorization": f"Bearer {token}"}
 
-    async def deliveries(self, source_event_id: uuid.UUID) -> list[Any]:
+    async def rows(self, query: Select[Any]) -> list[Any]:
+        """Rows of ``query`` in this test session's scratch schema."""
         engine = create_async_engine(self.settings.scratch_url)
         try:
             async with engine.connect() as conn:
                 await conn.execute(text(f'SET search_path TO "{self.settings.scratch_schema}"'))
-                return list(
-                    (
-                        await conn.execute(
-                            select(deliveries)
-                            .where(deliveries.c.source_event_id == source_event_id)
-                            .order_by(deliveries.c.channel)
-                        )
-                    ).all()
-                )
+                return list((await conn.execute(query)).all())
         finally:
             await engine.dispose()
 
+    async def deliveries(self, source_event_id: uuid.UUID) -> list[Any]:
+        return await self.rows(
+            select(deliveries)
+            .where(deliveries.c.source_event_id == source_event_id)
+            .order_by(deliveries.c.channel)
+        )
+
     async def attempts(self, delivery_id: uuid.UUID) -> list[Any]:
-        engine = create_async_engine(self.settings.scratch_url)
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(f'SET search_path TO "{self.settings.scratch_schema}"'))
-                return list(
-                    (
-                        await conn.execute(
-                            select(delivery_attempts)
-                            .where(delivery_attempts.c.delivery_id == delivery_id)
-                            .order_by(delivery_attempts.c.attempt)
-                        )
-                    ).all()
-                )
-        finally:
-            await engine.dispose()
+        return await self.rows(
+            select(delivery_attempts)
+            .where(delivery_attempts.c.delivery_id == delivery_id)
+            .order_by(delivery_attempts.c.attempt)
+        )
 
     async def settled(self, source_event_id: uuid.UUID, count: int) -> list[Any]:
         """The event's deliveries once ``count`` of them reached sent or failed."""

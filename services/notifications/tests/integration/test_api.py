@@ -28,7 +28,7 @@ async def citizen(service: Service, language: str = "ar") -> tuple[uuid.UUID, st
                 marital_status="single",
                 mobile=number,
                 email=address,
-                language=language,  # type: ignore[arg-type]
+                language=language,
                 registered_at=datetime.now(UTC),
             ),
             producer="test",

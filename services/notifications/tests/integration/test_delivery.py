@@ -70,7 +70,7 @@ async def registered(
                 marital_status="married",
                 mobile=number,
                 email=email,
-                language=language,  # type: ignore[arg-type]
+                language=language,
                 registered_at=datetime.now(UTC),
             )
         )
@@ -97,7 +97,7 @@ def otp(number: str, code: str, language: str = "ar") -> OtpRequested:
     return OtpRequested(
         registration_id=uuid.uuid4(),
         mobile=number,
-        language=language,  # type: ignore[arg-type]
+        language=language,
         encrypted_code=seal(OTP_PUBLIC_KEY, code.encode()),
         expires_at=datetime.now(UTC) + timedelta(minutes=5),
     )
@@ -319,7 +319,7 @@ async def test_profile_update_changes_contact_and_stale_versions_are_ignored(
                 registry=Registry(
                     full_name_ar="سارة", full_name_en="Sara", sex="F", birth_date=date(1990, 1, 1)
                 ),
-                contact=Contact(mobile=number, email=None, language=language),  # type: ignore[arg-type]
+                contact=Contact(mobile=number, email=None, language=language),
                 sections=Sections(personal=Personal(nationality="SA")),
                 dependents=[],
                 household=Household(
