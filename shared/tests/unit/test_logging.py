@@ -33,3 +33,39 @@ def test_secrets_and_national_ids_never_reach_a_log_line(
 def test_redaction_leaves_ids_and_types_alone() -> None:
     out = redact_processor(None, "info", {"event_id": "e-1", "code": "123456", "event_type": "X"})
     assert out == {"event_id": "e-1", "code": "[redacted]", "event_type": "X"}
+
+
+def test_tracebacks_carry_no_local_variables(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test-service")
+
+    def handle(national_id: str, authorization: str) -> None:
+        body = {"sections": {"city": "Riyadh"}, "dependent": national_id}
+        raise ValueError(f"cannot store {body['sections']}")
+
+    try:
+        handle("1791606104", "Bearer eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl")
+    except ValueError:
+        get_logger("t").exception("unhandled_error")
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["exception"][0]["exc_type"] == "ValueError"
+    for leaked in ("1791606104", "eyJhbGciOi", "Bearer e", '"body"'):
+        assert leaked not in line
+    logging.getLogger().handlers.clear()
+
+
+def test_redaction_reaches_into_lists_and_text() -> None:
+    out = redact_processor(
+        None,
+        "info",
+        {
+            "codes": ["123456"],
+            "notes": ["ids 1000000008 and 2000000006", {"password": "x"}],
+            "header": "Authorization: Bearer abc.def-ghi",
+        },
+    )
+    assert out == {
+        "codes": ["[redacted]"],
+        "notes": ["ids 1*****0008 and 2*****0006", {"password": "[redacted]"}],
+        "header": "Authorization: Bearer [redacted]",
+    }

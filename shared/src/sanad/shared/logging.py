@@ -13,6 +13,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 
 # Keys whose values never reach a log line.
 _SECRET_KEYS = re.compile(
@@ -28,15 +29,29 @@ def mask_national_id(value: str) -> str:
     return value[:1] + "*" * max(len(value) - 5, 0) + value[-4:] if len(value) > 4 else "****"
 
 
+# Bearer credentials and JWTs wherever they appear in text (a header echoed in an error...).
+_BEARER_IN_TEXT = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
+_JWT_IN_TEXT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+def _redact_text(value: str) -> str:
+    value = _BEARER_IN_TEXT.sub("Bearer [redacted]", value)
+    value = _JWT_IN_TEXT.sub("[redacted-jwt]", value)
+    return _NATIONAL_ID_IN_TEXT.sub(lambda m: m.group(1) + "*****" + m.group(2), value)
+
+
 def _redact(value: Any, key: str) -> Any:
     if isinstance(value, MutableMapping):
         return {k: _redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        # Items inherit their container's key: a list of exception frames, of codes...
+        return [_redact(item, key) for item in value]
     if _SECRET_KEYS.search(key) and not key.endswith(("_id", "_type", "_status")):
         return "[redacted]"
     if _NATIONAL_ID_KEYS.search(key) and isinstance(value, str):
         return mask_national_id(value)
     if isinstance(value, str):
-        return _NATIONAL_ID_IN_TEXT.sub(lambda m: m.group(1) + "*****" + m.group(2), value)
+        return _redact_text(value)
     return value
 
 
@@ -60,7 +75,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         add_service,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.dict_tracebacks,
+        # Tracebacks as data, but never with local variables: those hold requests, bodies,
+        # national IDs and tokens.
+        structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        ),
     ]
     structlog.configure(
         processors=[
