@@ -246,6 +246,8 @@ DEPENDENT_ERRORS = [
     pytest.param({"monthly_income": "-1"}, "body.monthly_income", id="negative-income"),
     pytest.param({"birth_date": "2999-01-01"}, "body.birth_date", id="born-in-the-future"),
     pytest.param({"nickname": "Yo"}, "body.nickname", id="unknown-field"),
+    # Postgres refuses NUL in JSON: it must be a field error, never a 500.
+    pytest.param({"full_name": "Sa\u0000ad"}, "body.full_name", id="nul-character"),
 ]
 
 

@@ -24,6 +24,7 @@ from sanad.profile.domain.sections import (
     PersonalInput,
     PropertyInput,
 )
+from sanad.profile.service import if_match_matches
 from sanad.shared.events import CitizenRegistered
 
 CITIZEN_NID = "1000000008"
@@ -162,6 +163,8 @@ def test_housing_accepts_a_short_national_address(address: str) -> None:
         ({"housing_type": "rented", "monthly_rent": "-1"}, "monthly_rent"),
         ({"monthly_rent": "1500"}, "monthly_rent"),  # rent on an owned home
         ({"city": "   "}, "city"),
+        ({"city": "Riy\u0000adh"}, "city"),
+        ({"district": "Ola\u0007ya"}, "district"),
         ({"floor": 3}, "floor"),
     ],
 )
@@ -189,6 +192,16 @@ def test_income_amounts_are_non_negative_sar_with_halalas() -> None:
                 {"sources": [{"type": "salary", "monthly_amount": amount, "payer": "ACME"}]}
             )
         assert "sources.0.monthly_amount" in errors_of(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "published"), [("1e2", "100.00"), ("100.000", "100.00"), ("7", "7.00")]
+)
+def test_amounts_are_published_with_exactly_two_decimals(given: str, published: str) -> None:
+    income = IncomeInput.model_validate(
+        {"sources": [{"type": "salary", "monthly_amount": given, "payer": "ACME"}]}
+    )
+    assert income.model_dump(mode="json")["sources"][0]["monthly_amount"] == published
 
 
 def test_income_rejects_unknown_types_and_too_many_sources() -> None:
@@ -384,3 +397,11 @@ def test_completeness_follows_the_filled_sections() -> None:
     done = profile.with_section("property", PropertyInput.model_validate({"assets": []}))
     assert done.completeness().complete is True
     assert done.to_event().completeness.complete is True
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [('"v3"', True), ("*", True), ('"v1", "v3"', True), ('W/"v3"', False), ('"v2"', False)],
+)
+def test_if_match_follows_rfc_9110(header: str, matches: bool) -> None:
+    assert if_match_matches(header, '"v3"') is matches

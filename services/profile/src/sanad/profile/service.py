@@ -25,6 +25,13 @@ def not_found() -> Problem:
     )
 
 
+def if_match_matches(header: str, etag: str) -> bool:
+    """RFC 9110 If-Match: ``*`` (the profile exists) or any listed tag, compared strongly
+    (a weak ``W/`` tag never matches)."""
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or etag in tags
+
+
 def _check_precondition(profile: Profile, if_match: str | None, *, required: bool) -> None:
     if if_match is None:
         if required:
@@ -36,7 +43,7 @@ def _check_precondition(profile: Profile, if_match: str | None, *, required: boo
                 headers={"ETag": profile.etag},
             )
         return
-    if if_match.strip() != profile.etag:
+    if not if_match_matches(if_match, profile.etag):
         raise Problem(
             412,
             "Precondition Failed",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -10,10 +11,38 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 # SAR with halalas; the ceiling only rejects absurd input, it is not a policy.
 MAX_AMOUNT = Decimal("1000000000000")
-Money = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)]
+HALALA = Decimal("0.01")
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def in_halalas(value: Decimal) -> Decimal:
+    """Always two decimals: ``1e2`` or ``100.000`` become ``100.00``, never ``1E+2`` on the wire."""
+    return value.quantize(HALALA)
+
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(in_halalas),
+]
+
+
+def printable(value: str) -> str:
+    # Control characters (NUL above all, which Postgres refuses in JSON) are never text.
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(printable),
+]
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(printable),
+]
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
