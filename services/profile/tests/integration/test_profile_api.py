@@ -106,7 +106,7 @@ async def test_a_section_update_publishes_exactly_one_profile_updated_with_the_n
     assert response.headers["etag"] == '"2"'
     body = response.json()
     assert body["version"] == 2
-    assert body["sections"]["housing"]["monthly_rent"] == "2500.00"  # amounts are published with two decimals
+    assert body["sections"]["housing"]["monthly_rent"] == "2500.00"
     assert body["completeness"]["housing"] is True
     events = await world.events(citizen, 2)
     assert [e.payload["version"] for e in events] == [1, 2]
