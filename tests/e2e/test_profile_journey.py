@@ -218,7 +218,7 @@ async def test_a_registered_citizen_completes_the_profile_and_adds_dependents() 
     assert final["household"] == {
         "household_size": 3,
         "total_monthly_income": "4000.75",
-        "total_property_value": "18000",
+        "total_property_value": "18000.00",
     }
     assert [d["relationship"] for d in final["dependents"]] == ["spouse", "daughter"]
     assert someone_else.status_code == 403
