@@ -6,6 +6,7 @@ import os
 import uuid
 
 import httpx
+from redis.asyncio import Redis
 
 from sanad.gateway.openapi_merge import service_part
 from sanad.gateway.routes import SERVICES
@@ -54,3 +55,25 @@ async def test_an_unknown_path_is_a_404_problem_and_a_private_one_needs_a_token(
     assert unknown.json()["request_id"] == request_id
     assert private.status_code == 401
     assert private.headers["content-type"] == PROBLEM
+
+
+async def test_a_trailing_slash_redirect_stays_behind_the_gateway() -> None:
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=10) as client:
+        response = await client.get(
+            "/.well-known/jwks.json/", headers={"Host": "sanad.example.org"}
+        )
+    # The service redirects to the path without the slash: through the gateway, not around it.
+    assert response.status_code == 307
+    assert response.headers["location"] == "/.well-known/jwks.json"
+
+
+async def test_a_client_cannot_choose_its_address_for_the_rate_limit() -> None:
+    spoofed = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=10) as client:
+        await client.get("/v1/programs", headers={"X-Forwarded-For": spoofed})
+    redis = Redis.from_url(os.environ.get("SANAD_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    try:
+        assert [key async for key in redis.scan_iter(f"gateway:ratelimit:ip:{spoofed}:*")] == []
+        assert [key async for key in redis.scan_iter("gateway:ratelimit:ip:127.0.0.1:*")]
+    finally:
+        await redis.aclose()

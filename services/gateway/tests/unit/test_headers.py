@@ -96,7 +96,8 @@ def test_response_keeps_repeated_headers_and_drops_hop_by_hop_and_server_set_one
             ("server", "uvicorn"),
             ("x-request-id", "r"),
             ("content-length", "2"),
-        ]
+        ],
+        "http://127.0.0.1:8001",
     )
     assert out == [
         ("content-type", "application/json"),
@@ -104,3 +105,16 @@ def test_response_keeps_repeated_headers_and_drops_hop_by_hop_and_server_set_one
         ("set-cookie", "b=2"),
         ("content-length", "2"),
     ]
+
+
+def test_a_redirect_to_the_service_itself_is_made_relative_to_the_gateway() -> None:
+    out = downstream_response_headers(
+        [
+            ("location", "http://127.0.0.1:8001/.well-known/jwks.json"),
+            ("content-location", "http://127.0.0.1:8001/v1/auth/me?x=1"),
+        ],
+        "http://127.0.0.1:8001/",
+    )
+    assert out == [("location", "/.well-known/jwks.json"), ("content-location", "/v1/auth/me?x=1")]
+    elsewhere = [("location", "https://sanad.example/after")]
+    assert downstream_response_headers(elsewhere, "http://127.0.0.1:8001") == elsewhere

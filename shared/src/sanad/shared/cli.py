@@ -46,5 +46,9 @@ def service_main(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # X-Forwarded-For is believed only from proxies named in settings (none by default):
+        # uvicorn's default trusts loopback, which lets any local client pick its address.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
     return 0

@@ -61,6 +61,9 @@ class ServiceSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Addresses of proxies (a load balancer) whose X-Forwarded-For uvicorn may believe,
+    # comma-separated; empty: the peer address is the client's.
+    forwarded_allow_ips: str = ""
     # The service's own Postgres role is named after the service and owns the schema of the
     # same name; this is that role's password.
     db_password: SecretStr = SecretStr("")

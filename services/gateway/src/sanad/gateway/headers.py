@@ -70,8 +70,22 @@ def upstream_request_headers(
     return out
 
 
-def downstream_response_headers(incoming: Iterable[tuple[str, str]]) -> Headers:
-    """The headers the client gets back from a downstream answer."""
+def downstream_response_headers(
+    incoming: Iterable[tuple[str, str]], upstream_origin: str
+) -> Headers:
+    """The headers the client gets back from a downstream answer.
+
+    A ``Location`` on the service's own origin (a trailing-slash redirect, say) becomes
+    relative, so it leads back through the gateway and never reveals the internal address.
+    """
     incoming = list(incoming)
     dropped = HOP_BY_HOP | RESPONSE_OWN | _connection_listed(incoming)
-    return [(name, value) for name, value in incoming if name.lower() not in dropped]
+    origin = upstream_origin.rstrip("/")
+    out = []
+    for name, value in incoming:
+        if name.lower() in dropped:
+            continue
+        if name.lower() in ("location", "content-location") and value.startswith(origin + "/"):
+            value = value[len(origin) :]
+        out.append((name, value))
+    return out

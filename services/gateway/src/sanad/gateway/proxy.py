@@ -126,7 +126,9 @@ def proxy_router(
         # Raw pairs, not a dict: repeated headers (Set-Cookie) must all pass.
         response.raw_headers = [
             (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in headers.downstream_response_headers(answer.headers.multi_items())
+            for name, value in headers.downstream_response_headers(
+                answer.headers.multi_items(), upstreams.urls[matched.service]
+            )
         ]
         return response
 
