@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sanad.platform.sinks.sms_sink import Remembered
+
 API_KEY = "test-sms-key"
 PROBLEM_JSON = "application/problem+json"
 
@@ -103,10 +105,22 @@ def sms(sms_sink: Sink) -> Iterator[httpx.Client]:
     yield sms_sink.http
 
 
-def send_sms(client: httpx.Client, to: str, body: str, key: str | None = API_KEY) -> httpx.Response:
+def send_sms(
+    client: httpx.Client,
+    to: str,
+    body: str,
+    key: str | None = API_KEY,
+    idempotency_key: str | None = None,
+    timeout: float = 5.0,
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
     return client.post(
-        "/api/v1/messages", headers=headers, json={"to": to, "sender": "SANAD", "body": body}
+        "/api/v1/messages",
+        headers=headers,
+        json={"to": to, "sender": "SANAD", "body": body},
+        timeout=timeout,
     )
 
 
@@ -209,6 +223,64 @@ def test_sms_failure_injection_for_one_number_spares_the_others(sms: httpx.Clien
     bad = sms.post("/control/failures", json={"status": 500, "count": 1, "to": "0501234567"})
     assert_problem(bad, 400)
     assert bad.json()["errors"] == [{"field": "to", "message": "must be an E.164 number"}]
+
+
+def test_sms_repeated_idempotency_key_answers_the_original_and_stores_nothing(
+    sms: httpx.Client,
+) -> None:
+    to, key = number(), str(uuid.uuid4())
+    first = send_sms(sms, to, "Your application is approved", idempotency_key=key)
+    assert first.status_code == 202
+    assert "idempotent-replayed" not in first.headers
+    again = send_sms(sms, to, "Your application is approved", idempotency_key=key)
+    assert again.status_code == 202
+    assert again.json() == first.json()  # the original id, segments and encoding
+    assert again.headers["idempotent-replayed"] == "true"
+
+    [stored] = sms.get("/messages", params={"to": to}).json()["messages"]
+    assert (stored["id"], stored["idempotency_key"]) == (first.json()["id"], key)
+
+    # Another key, or none at all, is another message.
+    other = send_sms(sms, to, "Your application is approved", idempotency_key=str(uuid.uuid4()))
+    assert other.json()["id"] != first.json()["id"]
+    send_sms(sms, to, "no key")
+    send_sms(sms, to, "no key")
+    assert len(sms.get("/messages", params={"to": to}).json()["messages"]) == 4
+
+
+def test_sms_failed_call_does_not_use_up_its_idempotency_key(sms: httpx.Client) -> None:
+    to, key = number(), str(uuid.uuid4())
+    sms.post("/control/failures", json={"status": 503, "count": 1, "to": to})
+    assert_problem(send_sms(sms, to, "retried", idempotency_key=key), 503)
+    assert send_sms(sms, to, "retried", idempotency_key=key).status_code == 202
+    assert len(sms.get("/messages", params={"to": to}).json()["messages"]) == 1
+
+
+def test_sms_invalid_idempotency_key_names_the_header(sms: httpx.Client) -> None:
+    for bad in ("has space", "x" * 256, "é"):
+        headers = {"Authorization": f"Bearer {API_KEY}", "Idempotency-Key": bad}
+        response = sms.post(
+            "/api/v1/messages",
+            headers={k: v.encode() for k, v in headers.items()},  # bytes: any header value
+            json={"to": number(), "sender": "SANAD", "body": "hello"},
+        )
+        problem = assert_problem(response, 400)
+        assert [e["field"] for e in problem["errors"]] == ["Idempotency-Key"]
+    assert sms.get("/messages").json()["messages"] == []
+
+
+def test_sms_latency_stores_at_once_and_answers_late(sms: httpx.Client) -> None:
+    to, key = number(), str(uuid.uuid4())
+    planned = sms.post("/control/latency", json={"seconds": 1.5, "count": 1, "to": to})
+    assert planned.json() == {"seconds": 1.5, "remaining": 1, "to": to}
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up; the provider has it
+        send_sms(sms, to, "slow", idempotency_key=key, timeout=0.5)
+    assert len(sms.get("/messages", params={"to": to}).json()["messages"]) == 1
+    retry = send_sms(sms, to, "slow", idempotency_key=key)  # at once: the key is known
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert len(sms.get("/messages", params={"to": to}).json()["messages"]) == 1
+    assert_problem(sms.post("/control/latency", json={"seconds": 31}), 400)
+    assert sms.delete("/control/latency").status_code == 204
 
 
 def test_sms_filter_by_recipient(sms: httpx.Client) -> None:
@@ -358,3 +430,12 @@ def test_mail_catcher_clean_sigterm_with_an_open_smtp_session() -> None:
     started = json.loads(lines[0])
     assert started["event"] == "mail_catcher.started"
     assert (started["smtp_port"], started["http_port"]) == (smtp_port, http_port)
+
+
+def test_sms_idempotency_memory_is_bounded_oldest_first() -> None:
+    memory = Remembered(capacity=2)
+    for key in ("a", "b", "c"):
+        memory.add(key, {"id": key})
+    assert (memory.get("a"), memory.get("b"), memory.get("c")) == (None, {"id": "b"}, {"id": "c"})
+    memory.add(None, {"id": "no key"})  # nothing to remember
+    assert memory.get(None) is None

@@ -3,10 +3,16 @@
 Run: ``python -m sanad.platform.sinks.sms_sink --host 127.0.0.1 --port 8025 [--api-key KEY]``
 
 * ``POST /api/v1/messages`` - the provider API (Bearer API key), answers 202 with segment info.
+  An ``Idempotency-Key`` header seen before (the last ``MAX_STORED`` keys are remembered)
+  answers 202 with the original message's id and stores nothing new, as real providers do,
+  so a client that retries after losing the answer does not send the SMS twice.
 * ``GET /messages[?to=+9665...]`` / ``DELETE /messages`` - what was "sent", for tests and people.
 * ``POST /control/failures`` ``{"status", "count", "to"?}`` / ``DELETE /control/failures`` - make
   the next calls (only those to ``to``, if given) fail, so tests can exercise retries (5xx) and
   permanent rejections (4xx) without disturbing other senders.
+* ``POST /control/latency`` ``{"seconds", "count", "to"?}`` / ``DELETE /control/latency`` - the
+  next accepted calls are stored at once but answered ``seconds`` late: the "provider took it,
+  the answer was lost to a client timeout" case.
 
 Its small HTTP helpers (problem+json, the SIGTERM-safe uvicorn runner) are reused by
 ``mail_catcher``.
@@ -23,7 +29,7 @@ import os
 import re
 import signal
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +48,10 @@ PROBLEM_BASE = "https://sanad.example/problems/"  # as in sanad.shared.problems
 MAX_BODY_CHARS = 1600
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_STORED = 10_000  # a long-running dev platform must not grow without bound
+MAX_LATENCY = 30.0
+IDEMPOTENCY_KEY = "Idempotency-Key"
+# Printable ASCII without spaces, as the IETF Idempotency-Key draft and providers allow.
+IDEMPOTENCY_KEY_VALUE = re.compile(r"[!-~]{1,255}")
 # [0-9], not \d: \d would also accept Arabic-Indic digits, which no real provider takes.
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 # Alphanumeric sender IDs are limited to 11 characters by the GSM spec; a number is E.164.
@@ -152,17 +162,49 @@ def int_in(value: Any, low: int, high: int) -> int | None:
 
 
 @dataclass
-class FailurePlan:
-    status: int = 0
-    remaining: int = 0
-    to: str | None = None  # only calls to this number fail; None: every call
+class Plan:
+    """Something planned for the next ``remaining`` calls (only those to ``to``, if set)."""
 
-    def take(self, to: str | None) -> int | None:
-        """The status to fail this call with, if a failure is still planned for it."""
+    remaining: int = 0
+    to: str | None = None
+
+    def take(self, to: str | None) -> bool:
+        """Whether this call is one of the planned ones (and use it up)."""
         if self.remaining <= 0 or (self.to is not None and self.to != to):
-            return None
+            return False
         self.remaining -= 1
-        return self.status
+        return True
+
+
+@dataclass
+class FailurePlan(Plan):
+    status: int = 0
+
+
+@dataclass
+class LatencyPlan(Plan):
+    seconds: float = 0.0
+
+
+class Remembered:
+    """Accepted messages by idempotency key, the oldest forgotten first (bounded memory)."""
+
+    def __init__(self, capacity: int = MAX_STORED) -> None:
+        self._capacity = capacity
+        self._by_key: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def get(self, key: str | None) -> dict[str, Any] | None:
+        return None if key is None else self._by_key.get(key)
+
+    def add(self, key: str | None, message: dict[str, Any]) -> None:
+        if key is None:
+            return
+        self._by_key[key] = message
+        while len(self._by_key) > self._capacity:
+            self._by_key.popitem(last=False)
+
+    def clear(self) -> None:
+        self._by_key.clear()
 
 
 async def read_json(request: Request) -> tuple[Any, JSONResponse | None]:
@@ -196,11 +238,46 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
+def accepted(message: dict[str, Any], *, replayed: bool = False) -> JSONResponse:
+    return JSONResponse(
+        {"id": message["id"], "segments": message["segments"], "encoding": message["encoding"]},
+        status_code=202,
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
+
+
+def read_plan(
+    payload: Any, field: str, low: float, high: float, *, integer: bool
+) -> tuple[float | None, int | None, str | None, list[dict[str, str]]]:
+    """``field`` (within [low, high]), ``count`` and ``to`` of a control request, or errors."""
+    body = payload if isinstance(payload, dict) else {}
+    raw = body.get(field)
+    value: float | None
+    if integer:
+        value = int_in(raw, int(low), int(high))
+    else:
+        number = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        value = float(number) if number is not None and low <= number <= high else None
+    count = int_in(body.get("count", 1), 1, 1000)
+    to = body.get("to")
+    errors = []
+    if to is not None and not (isinstance(to, str) and E164.fullmatch(normalise_number(to))):
+        errors.append({"field": "to", "message": "must be an E.164 number"})
+    if value is None:
+        kind = "an integer" if integer else "a number"
+        errors.append({"field": field, "message": f"must be {kind} {low:g}-{high:g}"})
+    if count is None:
+        errors.append({"field": "count", "message": "must be an integer 1-1000"})
+    return value, count, normalise_number(to) if isinstance(to, str) else None, errors
+
+
 def create_app(api_key: str) -> FastAPI:
     app = FastAPI(title="Sanad SMS sink", docs_url=None, redoc_url=None, openapi_url=None)
     # Handlers are all async, so they run on the one event loop and need no lock.
     messages: deque[dict[str, Any]] = deque(maxlen=MAX_STORED)
+    remembered = Remembered()
     failures = FailurePlan()
+    latency = LatencyPlan()
     expected = api_key.encode()
 
     install_problem_handlers(app)
@@ -210,8 +287,8 @@ def create_app(api_key: str) -> FastAPI:
         payload, error = await read_json(request)
         wanted = payload.get("to") if isinstance(payload, dict) else None
         # A planned outage hits the call before auth, as a real one would.
-        injected = failures.take(wanted if isinstance(wanted, str) else None)
-        if injected is not None:
+        if failures.take(wanted if isinstance(wanted, str) else None):
+            injected = failures.status
             retry = {"Retry-After": "1"} if injected in (429, 503) else None
             return problem(
                 injected,
@@ -233,22 +310,31 @@ def create_app(api_key: str) -> FastAPI:
         if error is not None:
             return error
         fields, errors = validate_message(payload)
+        key = request.headers.get(IDEMPOTENCY_KEY)
+        if key is not None and not IDEMPOTENCY_KEY_VALUE.fullmatch(key):
+            errors.append(
+                {"field": IDEMPOTENCY_KEY, "message": "must be 1-255 printable ASCII characters"}
+            )
         if errors:
             detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
             return problem(400, "Invalid message", detail, "validation-error", errors=errors)
+        original = remembered.get(key)
+        if original is not None:  # a retry of a message already taken: not sent again
+            return accepted(original, replayed=True)
         segments = count_segments(fields["body"])
         stored = {
             "id": str(uuid.uuid4()),
             **fields,
             "segments": segments.segments,
             "encoding": segments.encoding,
+            "idempotency_key": key,
             "received_at": now_iso(),
         }
         messages.append(stored)
-        return JSONResponse(
-            {"id": stored["id"], "segments": segments.segments, "encoding": segments.encoding},
-            status_code=202,
-        )
+        remembered.add(key, stored)
+        if latency.take(fields["to"]):
+            await asyncio.sleep(latency.seconds)  # taken already; only the answer is late
+        return accepted(stored)
 
     @app.get("/messages")
     async def list_messages(to: str | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -258,6 +344,7 @@ def create_app(api_key: str) -> FastAPI:
     @app.delete("/messages", status_code=204)
     async def clear_messages() -> Response:
         messages.clear()
+        remembered.clear()
         return Response(status_code=204)
 
     @app.post("/control/failures")
@@ -265,23 +352,12 @@ def create_app(api_key: str) -> FastAPI:
         payload, error = await read_json(request)
         if error is not None:
             return error
-        body = payload if isinstance(payload, dict) else {}
-        status = int_in(body.get("status"), 400, 599)
-        count = int_in(body.get("count", 1), 1, 1000)
-        to = body.get("to")
-        errors = []
-        if to is not None and not (isinstance(to, str) and E164.fullmatch(normalise_number(to))):
-            errors.append({"field": "to", "message": "must be an E.164 number"})
-        if status is None:
-            errors.append({"field": "status", "message": "must be an integer 400-599"})
-        if count is None:
-            errors.append({"field": "count", "message": "must be an integer 1-1000"})
+        status, count, to, errors = read_plan(payload, "status", 400, 599, integer=True)
         if errors or status is None or count is None:
             return problem(
                 400, "Invalid failure plan", "see errors", "validation-error", errors=errors
             )
-        failures.status, failures.remaining = status, count
-        failures.to = normalise_number(to) if isinstance(to, str) else None
+        failures.status, failures.remaining, failures.to = int(status), count, to
         return JSONResponse(
             {"status": failures.status, "remaining": failures.remaining, "to": failures.to}
         )
@@ -293,6 +369,26 @@ def create_app(api_key: str) -> FastAPI:
     @app.delete("/control/failures", status_code=204)
     async def clear_failures() -> Response:
         failures.status, failures.remaining, failures.to = 0, 0, None
+        return Response(status_code=204)
+
+    @app.post("/control/latency")
+    async def plan_latency(request: Request) -> Response:
+        payload, error = await read_json(request)
+        if error is not None:
+            return error
+        seconds, count, to, errors = read_plan(payload, "seconds", 0, MAX_LATENCY, integer=False)
+        if errors or seconds is None or count is None:
+            return problem(
+                400, "Invalid latency plan", "see errors", "validation-error", errors=errors
+            )
+        latency.seconds, latency.remaining, latency.to = seconds, count, to
+        return JSONResponse(
+            {"seconds": latency.seconds, "remaining": latency.remaining, "to": latency.to}
+        )
+
+    @app.delete("/control/latency", status_code=204)
+    async def clear_latency() -> Response:
+        latency.seconds, latency.remaining, latency.to = 0.0, 0, None
         return Response(status_code=204)
 
     @app.get("/healthz")

@@ -71,6 +71,11 @@ deliveries = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Set when a worker claims the row; a 'sending' row past it belonged to a dead worker.
     Column("lease_until", DateTime(timezone=True)),
+    # New for every claim: only the worker holding it may start the send or record it.
+    Column("claim_token", UUID(as_uuid=True)),
+    # Committed just before the provider call. An abandoned row without it was never sent
+    # (back to pending); with it, the provider may have the message (outcome unknown).
+    Column("send_started_at", DateTime(timezone=True)),
     Column("segments", Integer),
     Column("encoding", String(10)),
     Column("provider_message_id", String(200)),

@@ -7,13 +7,13 @@ once (the Kafka handler in the inbox transaction, the worker per delivery).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -205,8 +205,15 @@ async def report(db: Db, row: Row[Any]) -> None:
     )
 
 
+def _seconds(value: float) -> Any:
+    return func.make_interval(0, 0, 0, 0, 0, 0, value)
+
+
 async def claim_due(db: Db, *, limit: int, lease_seconds: float) -> Sequence[Row[Any]]:
-    """Take due deliveries for this worker: several instances never claim the same row."""
+    """Take due deliveries for this worker: several instances never claim the same row.
+
+    Each row gets a new ``claim_token``; the attempt is counted only when its send starts.
+    """
     due = (
         select(deliveries.c.id)
         .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= func.now())
@@ -219,12 +226,39 @@ async def claim_due(db: Db, *, limit: int, lease_seconds: float) -> Sequence[Row
         .where(deliveries.c.id.in_(due))
         .values(
             status="sending",
-            attempts=deliveries.c.attempts + 1,
-            lease_until=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds),
+            claim_token=func.gen_random_uuid(),
+            send_started_at=None,
+            lease_until=func.now() + _seconds(lease_seconds),
         )
         .returning(*deliveries.c)
     )
     return result.all()
+
+
+def _held(delivery_id: UUID, claim_token: UUID) -> Any:
+    return and_(
+        deliveries.c.id == delivery_id,
+        deliveries.c.status == "sending",
+        deliveries.c.claim_token == claim_token,
+    )
+
+
+async def start_send(
+    db: Db, delivery_id: UUID, claim_token: UUID, *, lease_seconds: float
+) -> bool:
+    """Just before the provider call: the send starts, counts as an attempt and gets a
+    fresh lease. False if the claim is no longer held (taken over): do not send."""
+    started = await db.execute(
+        update(deliveries)
+        .where(_held(delivery_id, claim_token), deliveries.c.send_started_at.is_(None))
+        .values(
+            send_started_at=func.now(),
+            attempts=deliveries.c.attempts + 1,
+            lease_until=func.now() + _seconds(lease_seconds),
+        )
+        .returning(deliveries.c.id)
+    )
+    return started.first() is not None
 
 
 @dataclass(frozen=True)
@@ -252,42 +286,81 @@ async def record_attempt(db: Db, attempt: AttemptRecord) -> None:
     )
 
 
-async def finish(db: Db, delivery_id: UUID, **values: Any) -> Row[Any] | None:
-    """Move a claimed delivery on; None if it is no longer this worker's (lease lost)."""
+async def finish(db: Db, delivery_id: UUID, claim_token: UUID, **values: Any) -> Row[Any] | None:
+    """Move a claimed delivery on; None if this claim no longer holds it (taken over)."""
     return (
         await db.execute(
             update(deliveries)
-            .where(deliveries.c.id == delivery_id, deliveries.c.status == "sending")
-            .values(lease_until=None, **values)
+            .where(_held(delivery_id, claim_token))
+            .values(lease_until=None, claim_token=None, **values)
             .returning(*deliveries.c)
         )
     ).first()
 
 
-async def fail_abandoned(db: Db, *, limit: int = 100) -> Sequence[Row[Any]]:
-    """Deliveries whose worker died mid-send (lease expired): given up, never resent.
+_BACK_TO_PENDING: dict[str, Any] = {"status": "pending", "lease_until": None, "claim_token": None}
 
-    Whether the provider got the message is unknown; sending again could send it twice.
-    """
-    stale = (
-        select(deliveries.c.id)
-        .where(deliveries.c.status == "sending", deliveries.c.lease_until < func.now())
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return (
-        await db.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(stale))
-            .values(
-                status="failed",
-                lease_until=None,
-                finished_at=func.now(),
-                last_error="interrupted: the sending worker stopped; outcome unknown",
-            )
-            .returning(*deliveries.c)
+
+async def release_unstarted(db: Db, claim_tokens: Collection[UUID]) -> Sequence[UUID]:
+    """A stopping worker's claimed rows whose send never started: back to pending, due now."""
+    if not claim_tokens:
+        return []
+    released = await db.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.claim_token.in_(list(claim_tokens)),
+            deliveries.c.status == "sending",
+            deliveries.c.send_started_at.is_(None),
         )
-    ).all()
+        .values(**_BACK_TO_PENDING)
+        .returning(deliveries.c.id)
+    )
+    return list(released.scalars())
+
+
+async def reclaim_abandoned(
+    db: Db, *, limit: int = 100
+) -> tuple[Sequence[UUID], Sequence[Row[Any]]]:
+    """Deliveries whose worker died (lease expired): ``(back to pending, given up)``.
+
+    A row whose send never started was not handed to a provider: it is tried again. A row
+    whose send started may be with the provider, and sending again could send it twice, so
+    it is failed ("outcome unknown") and never resent.
+    """
+
+    def stale(started: bool) -> Any:
+        return (
+            select(deliveries.c.id)
+            .where(
+                deliveries.c.status == "sending",
+                deliveries.c.lease_until < func.now(),
+                deliveries.c.send_started_at.is_not(None)
+                if started
+                else deliveries.c.send_started_at.is_(None),
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+
+    returned = await db.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(stale(started=False)))
+        .values(**_BACK_TO_PENDING)
+        .returning(deliveries.c.id)
+    )
+    failed = await db.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(stale(started=True)))
+        .values(
+            status="failed",
+            lease_until=None,
+            claim_token=None,
+            finished_at=func.now(),
+            last_error="interrupted: the sending worker stopped; outcome unknown",
+        )
+        .returning(*deliveries.c)
+    )
+    return list(returned.scalars()), failed.all()
 
 
 async def list_for_citizen(

@@ -4,7 +4,9 @@ The defaults match the local platform; the SMS sink and the mail catcher are als
 through the platform-wide ``SANAD_SMS_BASE_URL`` / ``SANAD_SMTP_HOST`` / ``SANAD_SMTP_PORT``.
 """
 
-from pydantic import AliasChoices, Field, SecretStr
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from sanad.shared.settings import ServiceSettings, dev_secret, service_config
 from sanad.shared.topics import SUBSCRIPTIONS
@@ -47,16 +49,30 @@ class NotificationsSettings(ServiceSettings):
     mail_from: str = "Sanad <no-reply@sanad.example>"
 
     # Delivery worker: retries of transient failures, persisted in the deliveries table.
-    max_attempts: int = 6
+    # A transient failure is retried until this long after the delivery was queued (an
+    # outage of hours still delivers); max_attempts is only a backstop above what the
+    # budget allows (45-80 attempts at the default delays, by jitter).
+    retry_give_up_after_seconds: float = 6 * 3600.0
+    max_attempts: int = 100
     retry_first_delay: float = 2.0  # seconds; doubles each attempt, with jitter
     retry_max_delay: float = 600.0
+    # The whole provider call (connect, TLS, every read and write), not one operation.
     send_timeout: float = 10.0
-    # A claimed delivery whose worker vanished (crash) for this long is given up on.
+    # A claimed delivery's hold; renewed when its send starts. A 'sending' row past it
+    # belonged to a worker that died: never started → pending, started → outcome unknown.
     lease_seconds: float = 60.0
-    worker_batch: int = 100
+    worker_batch: int = 100  # at most this many claimed at once, never more than free slots
     worker_concurrency: int = 50
     worker_poll_interval: float = 0.25
 
     # What the messages point citizens to.
     portal_url: str = "https://sanad.example"
     appeal_window_days: int = 30
+
+    @model_validator(mode="after")
+    def _send_fits_in_the_lease(self) -> Self:
+        # A send plus recording it (retried for up to half the lease) must end before the
+        # lease does, or another instance would take a row whose send is still running.
+        if self.send_timeout * 4 > self.lease_seconds:
+            raise ValueError("send_timeout must be at most a quarter of lease_seconds")
+        return self

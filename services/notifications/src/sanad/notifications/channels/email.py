@@ -1,15 +1,28 @@
-"""Email over SMTP (aiosmtplib): multipart plain text + HTML."""
+"""Email over SMTP (aiosmtplib): multipart plain text + HTML.
+
+SMTP has no idempotency key: a timeout after DATA may hide a message the server accepted,
+and the retry is then a second copy. Every copy of one delivery carries the same
+Message-ID (from the delivery id), so such a duplicate is recognisable as the same message.
+"""
 
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import make_msgid
+from uuid import UUID
 
 import aiosmtplib
 
 from sanad.notifications.channels.results import SendResult
 from sanad.notifications.domain.retries import Outcome, smtp_code_outcome
 from sanad.notifications.rendering import Email
+
+
+MESSAGE_ID_DOMAIN = "sanad.notifications"
+
+
+def message_id_for(delivery_id: UUID) -> str:
+    """The Message-ID of every send of one delivery (RFC 5322 ``<left@right>``)."""
+    return f"<{delivery_id}@{MESSAGE_ID_DOMAIN}>"
 
 
 class SmtpMailer:
@@ -29,19 +42,19 @@ class SmtpMailer:
         self._start_tls, self._use_tls = start_tls, use_tls
         self._username, self._password = username, password
 
-    def message(self, to: str, email: Email, language: str) -> EmailMessage:
+    def message(self, to: str, email: Email, language: str, *, message_id: str) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._sender
         message["To"] = to
         message["Subject"] = email.subject
         message["Content-Language"] = language
-        message["Message-ID"] = make_msgid(domain="sanad.example")
+        message["Message-ID"] = message_id
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         return message
 
-    async def send(self, to: str, email: Email, language: str) -> SendResult:
-        message = self.message(to, email, language)
+    async def send(self, to: str, email: Email, language: str, *, message_id: str) -> SendResult:
+        message = self.message(to, email, language, message_id=message_id)
         try:
             await aiosmtplib.send(
                 message,

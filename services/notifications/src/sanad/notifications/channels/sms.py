@@ -14,15 +14,23 @@ from sanad.notifications.domain.retries import Outcome, http_status_outcome
 
 
 class SmsProvider(Protocol):
-    async def send(self, to: str, body: str) -> SendResult:
-        """Hand one SMS (``to`` in E.164) to the provider; classify any failure."""
+    async def send(self, to: str, body: str, *, idempotency_key: str) -> SendResult:
+        """Hand one SMS (``to`` in E.164) to the provider; classify any failure.
+
+        Every retry of one delivery passes the same ``idempotency_key`` (the delivery id),
+        so a provider that already took the message does not send it again.
+        """
         ...
 
     async def aclose(self) -> None: ...
 
 
 class HttpSmsProvider:
-    """``POST {base_url}/api/v1/messages`` with a Bearer API key and ``{to, sender, body}``."""
+    """``POST {base_url}/api/v1/messages`` with a Bearer API key and ``{to, sender, body}``.
+
+    A timeout may come after the provider accepted the message; the retry is safe only
+    because it carries the same ``Idempotency-Key``, which the provider de-duplicates on.
+    """
 
     def __init__(self, base_url: str, api_key: str, sender: str, *, timeout: float) -> None:
         self._sender = sender
@@ -33,10 +41,12 @@ class HttpSmsProvider:
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )
 
-    async def send(self, to: str, body: str) -> SendResult:
+    async def send(self, to: str, body: str, *, idempotency_key: str) -> SendResult:
         try:
             response = await self._client.post(
-                "/api/v1/messages", json={"to": to, "sender": self._sender, "body": body}
+                "/api/v1/messages",
+                json={"to": to, "sender": self._sender, "body": body},
+                headers={"Idempotency-Key": idempotency_key},
             )
         except httpx.TimeoutException as exc:
             return SendResult(Outcome.TRANSIENT, error=f"timeout: {type(exc).__name__}")

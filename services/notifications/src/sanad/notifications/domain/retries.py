@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -17,6 +18,9 @@ class Outcome(StrEnum):
 class Backoff:
     first_delay: float
     max_delay: float
+    # Transient failures are retried for this long after the delivery was queued, so an
+    # outage of hours still ends in a delivery; the attempt cap is only a backstop.
+    give_up_after: float
     max_attempts: int
 
     def delay(self, attempts_made: int, rng: random.Random | None = None) -> float:
@@ -29,8 +33,21 @@ class Backoff:
         jitter: float = (rng or random).uniform(0, ceiling / 2)
         return ceiling / 2 + jitter
 
-    def gives_up(self, attempts_made: int) -> bool:
-        return attempts_made >= self.max_attempts
+    def retry_at(
+        self,
+        attempts_made: int,
+        queued_at: datetime,
+        now: datetime,
+        rng: random.Random | None = None,
+    ) -> datetime | None:
+        """When to try again after a transient failure; None once the budget is spent.
+
+        The last retry is brought forward to the end of the budget rather than dropped.
+        """
+        deadline = queued_at + timedelta(seconds=self.give_up_after)
+        if attempts_made >= self.max_attempts or now >= deadline:
+            return None
+        return min(now + timedelta(seconds=self.delay(attempts_made, rng)), deadline)
 
 
 def http_status_outcome(status: int) -> Outcome:
