@@ -243,9 +243,7 @@ def _held(delivery_id: UUID, claim_token: UUID) -> Any:
     )
 
 
-async def start_send(
-    db: Db, delivery_id: UUID, claim_token: UUID, *, lease_seconds: float
-) -> bool:
+async def start_send(db: Db, delivery_id: UUID, claim_token: UUID, *, lease_seconds: float) -> bool:
     """Just before the provider call: the send starts, counts as an attempt and gets a
     fresh lease. False if the claim is no longer held (taken over): do not send."""
     started = await db.execute(

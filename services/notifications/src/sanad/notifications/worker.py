@@ -1,27 +1,31 @@
 """The delivery worker: claims due deliveries, sends them, records every attempt.
 
 Exactly once: a delivery row exists once per (event, channel) (unique constraint, written
-in the inbox transaction). A worker claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease,
-so two instances never hold the same row; after the provider answers, the attempt and the
-new state (and NotificationDispatched) commit in one short transaction. The one window is a
-crash after the provider accepted a message and before that commit: the row stays
-'sending' until its lease expires and is then marked failed ("outcome unknown"), never
-resent, so a message may be lost there but is never sent twice. A graceful stop (SIGTERM)
-finishes and records the sends in flight before exiting, so only a hard crash opens it.
+in the inbox transaction). A worker claims no more rows than it has free send slots, with
+``FOR UPDATE SKIP LOCKED``, a lease and a per-claim token. Just before the provider call it
+commits ``send_started_at`` (counting the attempt and renewing the lease) if the claim is
+still its own; the whole call is bounded well below the lease; the attempt, the new state
+and NotificationDispatched then commit in one transaction, again only if the claim is still
+its own. A row abandoned before its send started goes back to pending; one abandoned after
+(a crash mid-send) is failed "outcome unknown", never resent. A graceful stop returns the
+rows not yet started to pending and lets the started sends finish and be recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import structlog
 from sqlalchemy import Row
 
 from sanad.notifications import repository
-from sanad.notifications.channels.email import SmtpMailer
+from sanad.notifications.channels.email import SmtpMailer, message_id_for
 from sanad.notifications.channels.results import SendResult
 from sanad.notifications.channels.sms import HttpSmsProvider, SmsProvider
 from sanad.notifications.domain.addresses import is_e164, is_email
@@ -36,6 +40,16 @@ from sanad.shared.logging import get_logger
 from sanad.shared.settings import reveal
 
 log = get_logger(__name__)
+
+REAP_INTERVAL = 1.0  # seconds between looks for abandoned rows (a lease is far longer)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered message, ready for its one provider call."""
+
+    send: Callable[[], Awaitable[SendResult]]
+    segments: tuple[int, str] | None = None
 
 
 class DeliveryWorker:
@@ -54,58 +68,129 @@ class DeliveryWorker:
         self._mailer = mailer
         self._renderer = renderer
         self._backoff = Backoff(
-            settings.retry_first_delay, settings.retry_max_delay, settings.max_attempts
+            settings.retry_first_delay,
+            settings.retry_max_delay,
+            settings.retry_give_up_after_seconds,
+            settings.max_attempts,
         )
-        self._limit = asyncio.Semaphore(settings.worker_concurrency)
+        # Each running delivery and the claim token of its row.
+        self._inflight: dict[asyncio.Task[None], UUID] = {}
+        self._last_reap = float("-inf")
 
     async def close(self) -> None:
         await self._sms.aclose()
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._give_up_abandoned()
-                claimed = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is away: wait, do not die
-                log.warning("delivery_worker_error", error_type=type(exc).__name__, error=str(exc))
-                claimed = 0
-                await asyncio.sleep(1.0)
-            if claimed < self._settings.worker_batch:
-                await asyncio.sleep(self._settings.worker_poll_interval)
+        try:
+            while True:
+                try:
+                    await self._reap_abandoned()
+                    wanted = self._free_slots()
+                    claimed = await self.run_once() if wanted else 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the database is away: wait, do not die
+                    log.warning(
+                        "delivery_worker_error", error_type=type(exc).__name__, error=str(exc)
+                    )
+                    await asyncio.sleep(1.0)
+                    continue
+                if wanted and claimed == wanted:
+                    continue  # there may be more due: claim again as slots allow
+                if self._inflight and not self._free_slots():
+                    await asyncio.wait(
+                        self._inflight,
+                        timeout=self._settings.worker_poll_interval,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                else:
+                    await asyncio.sleep(self._settings.worker_poll_interval)
+        finally:
+            await self._stop()
+
+    def _free_slots(self) -> int:
+        free = self._settings.worker_concurrency - len(self._inflight)
+        return max(0, min(self._settings.worker_batch, free))
 
     async def run_once(self) -> int:
-        """Claim one batch and deliver it; how many were claimed."""
+        """Claim as many due rows as there are free send slots and start delivering them
+        (each in its own task); how many were claimed."""
+        limit = self._free_slots()
+        if not limit:
+            return 0
         async with self._sessions() as session, session.begin():
             rows = await repository.claim_due(
-                session,
-                limit=self._settings.worker_batch,
-                lease_seconds=self._settings.lease_seconds,
+                session, limit=limit, lease_seconds=self._settings.lease_seconds
             )
-        if not rows:
-            return 0
-        tasks = [asyncio.ensure_future(self._deliver(row)) for row in rows]
-        try:
-            await asyncio.shield(asyncio.gather(*tasks))
-        except asyncio.CancelledError:
-            # Stopping: let the sends in flight finish and be recorded, then stop.
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row), name=f"delivery-{row.id}")
+            self._inflight[task] = row.claim_token
+            task.add_done_callback(self._forget)
         return len(rows)
 
-    async def _deliver(self, row: Row[Any]) -> None:
-        async with self._limit:
-            started = datetime.now(UTC)
-            segments: tuple[int, str] | None = None
-            try:
-                result, segments = await self._send(row)
-            except Exception as exc:
-                # A template or data error: the same input fails the same way every time.
-                result = SendResult(Outcome.PERMANENT, error=f"render: {type(exc).__name__}")
-            await self._record(row, result, started, segments)
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._inflight.pop(task, None)
 
-    async def _send(self, row: Row[Any]) -> tuple[SendResult, tuple[int, str] | None]:
+    async def _stop(self) -> None:
+        """Graceful stop: rows not started go back to pending; started sends finish."""
+        tasks = dict(self._inflight)
+        if not tasks:
+            return
+        try:
+            try:
+                async with self._sessions() as session, session.begin():
+                    released = await repository.release_unstarted(session, set(tasks.values()))
+                log.info("deliveries_released", count=len(released))
+            except Exception as exc:  # they go back to pending when their lease expires
+                log.warning("delivery_release_failed", error_type=type(exc).__name__)
+            await asyncio.wait(tasks)
+        finally:
+            # Cancelled again (the stop's time is up): a send cut here is "outcome unknown".
+            for task in tasks:
+                task.cancel()
+
+    async def _deliver(self, row: Row[Any]) -> None:
+        try:
+            await self._attempt(row)
+        except Exception as exc:  # recorded nothing: the lease decides what becomes of it
+            log.warning(
+                "delivery_error",
+                delivery_id=str(row.id),
+                error_type=type(exc).__name__,
+                error=str(exc),
+            )
+
+    async def _attempt(self, row: Row[Any]) -> None:
+        attempt = row.attempts + 1
+        try:
+            prepared = self._prepare(row)
+        except Exception as exc:
+            # A template or data error: the same input fails the same way every time.
+            prepared = SendResult(Outcome.PERMANENT, error=f"render: {type(exc).__name__}")
+        started = datetime.now(UTC)
+        if isinstance(prepared, SendResult):  # nothing to send: no provider call
+            await self._record(row, attempt, prepared, started, None)
+            return
+        async with self._sessions() as session, session.begin():
+            ours = await repository.start_send(
+                session, row.id, row.claim_token, lease_seconds=self._settings.lease_seconds
+            )
+        if not ours:
+            log.warning("delivery_claim_lost", delivery_id=str(row.id), sent=False)
+            return
+        try:
+            # Per-operation client timeouts do not bound a whole call: this does, far below
+            # the lease, so the row cannot be taken over while its send is still running.
+            async with asyncio.timeout(self._settings.send_timeout):
+                result = await prepared.send()
+        except TimeoutError:
+            result = SendResult(Outcome.TRANSIENT, error="timeout: the send took too long")
+        except Exception as exc:  # channels classify failures; this is a bug, do not resend
+            result = SendResult(Outcome.PERMANENT, error=f"send: {type(exc).__name__}")
+        await self._record(row, attempt, result, started, prepared.segments)
+
+    def _prepare(self, row: Row[Any]) -> Outgoing | SendResult:
+        """The message to send, or why there is none (a permanent failure)."""
         template, language = Template(row.template), row.language
         context: dict[str, Any] = dict(row.context)
         if template is Template.OTP:
@@ -115,52 +200,60 @@ class DeliveryWorker:
                     context.pop("encrypted_code"),
                 )
             except (SealedBoxError, ValueError):
-                return SendResult(Outcome.PERMANENT, error="the OTP token cannot be opened"), None
+                return SendResult(Outcome.PERMANENT, error="the OTP token cannot be opened")
             context["code"] = code.decode()
         if row.channel == Channel.SMS:
             if not is_e164(row.recipient):
-                return SendResult(Outcome.PERMANENT, error="invalid address: not E.164"), None
+                return SendResult(Outcome.PERMANENT, error="invalid address: not E.164")
             sms = self._renderer.sms(template, language, context)
-            result = await self._sms.send(row.recipient, sms.body)
-            return result, (sms.segments.segments, sms.segments.encoding)
+            send = functools.partial(
+                self._sms.send, row.recipient, sms.body, idempotency_key=str(row.id)
+            )
+            return Outgoing(send, (sms.segments.segments, sms.segments.encoding))
         if not is_email(row.recipient):
-            return SendResult(Outcome.PERMANENT, error="invalid address: not an email"), None
+            return SendResult(Outcome.PERMANENT, error="invalid address: not an email")
         email = self._renderer.email(template, language, context)
-        return await self._mailer.send(row.recipient, email, language), None
+        return Outgoing(
+            functools.partial(
+                self._mailer.send, row.recipient, email, language, message_id=message_id_for(row.id)
+            )
+        )
 
     async def _record(
         self,
         row: Row[Any],
+        attempt: int,
         result: SendResult,
         started: datetime,
         segments: tuple[int, str] | None,
     ) -> None:
-        values: dict[str, Any] = {"last_error": result.error}
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {"attempts": attempt, "last_error": result.error}
         if segments is not None:
             values["segments"], values["encoding"] = segments
+        retry_at = (
+            self._backoff.retry_at(attempt, row.created_at, now)
+            if result.outcome is Outcome.TRANSIENT
+            else None
+        )
         if result.outcome is Outcome.SENT:
             values.update(
-                status="sent",
-                finished_at=datetime.now(UTC),
-                provider_message_id=result.provider_message_id,
+                status="sent", finished_at=now, provider_message_id=result.provider_message_id
             )
-        elif result.outcome is Outcome.TRANSIENT and not self._backoff.gives_up(row.attempts):
-            delay = self._backoff.delay(row.attempts)
-            values.update(
-                status="pending", next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay)
-            )
+        elif retry_at is not None:
+            values.update(status="pending", next_attempt_at=retry_at, send_started_at=None)
         else:
-            values.update(status="failed", finished_at=datetime.now(UTC))
-        attempt = repository.AttemptRecord(
+            values.update(status="failed", finished_at=now)
+        record = repository.AttemptRecord(
             delivery_id=row.id,
-            attempt=row.attempts,
+            attempt=attempt,
             outcome=result.outcome.value,
             started_at=started,
             status_code=result.status_code,
             error=result.error,
             provider_message_id=result.provider_message_id,
         )
-        updated = await self._commit_outcome(row, attempt, values)
+        updated = await self._commit_outcome(row, record, values)
         with structlog.contextvars.bound_contextvars(correlation_id=row.correlation_id):
             log.info(
                 "delivery_attempted",
@@ -168,7 +261,7 @@ class DeliveryWorker:
                 source_event_id=str(row.source_event_id),
                 channel=row.channel,
                 template=row.template,
-                attempt=row.attempts,
+                attempt=attempt,
                 outcome=result.outcome.value,
                 delivery_status=values["status"],
                 provider_status=result.status_code,  # "status_code" would be masked as a code
@@ -179,14 +272,15 @@ class DeliveryWorker:
     async def _commit_outcome(
         self, row: Row[Any], attempt: repository.AttemptRecord, values: dict[str, Any]
     ) -> Row[Any] | None:
-        # The message is out: keep trying to record it for most of the lease, since an
-        # unrecorded send is the one way a delivery ends up "outcome unknown".
+        # The message is out: keep trying to record it for half the lease (renewed when the
+        # send started), since an unrecorded send is the one way to "outcome unknown".
         deadline = asyncio.get_running_loop().time() + self._settings.lease_seconds / 2
         while True:
             try:
                 async with self._sessions() as session, session.begin():
-                    await repository.record_attempt(session, attempt)
-                    updated = await repository.finish(session, row.id, **values)
+                    await repository.record_attempt(session, attempt)  # what happened, always
+                    # The state moves only if this claim still holds the row.
+                    updated = await repository.finish(session, row.id, row.claim_token, **values)
                     if updated is not None and updated.status in ("sent", "failed"):
                         await repository.report(session, updated)
                 return updated
@@ -196,12 +290,18 @@ class DeliveryWorker:
                 log.warning("delivery_record_retry", error_type=type(exc).__name__)
                 await asyncio.sleep(1.0)
 
-    async def _give_up_abandoned(self) -> None:
+    async def _reap_abandoned(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_reap < REAP_INTERVAL:
+            return
+        self._last_reap = now
         async with self._sessions() as session, session.begin():
-            rows: Sequence[Row[Any]] = await repository.fail_abandoned(session)
-            for row in rows:
+            returned, failed = await repository.reclaim_abandoned(session)
+            for row in failed:
                 await repository.report(session, row)
-        for row in rows:
+        for delivery_id in returned:
+            log.info("delivery_returned_unsent", delivery_id=str(delivery_id))
+        for row in failed:
             log.warning("delivery_abandoned", delivery_id=str(row.id), channel=row.channel)
 
 

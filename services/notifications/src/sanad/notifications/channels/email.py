@@ -16,7 +16,6 @@ from sanad.notifications.channels.results import SendResult
 from sanad.notifications.domain.retries import Outcome, smtp_code_outcome
 from sanad.notifications.rendering import Email
 
-
 MESSAGE_ID_DOMAIN = "sanad.notifications"
 
 

@@ -1,0 +1,471 @@
+"""The delivery worker's claim, lease and crash rules, on the real Postgres, SMS sink and
+mail catcher.
+
+Workers here are built directly on a schema of their own (migrated by the service's
+migrations), so the in-process service of the other tests never claims these rows; a
+"crash" is a worker whose claim is left behind, a "slow provider" a fake one that waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Row, delete, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from sanad.notifications import repository
+from sanad.notifications.channels.email import SmtpMailer
+from sanad.notifications.channels.results import SendResult
+from sanad.notifications.channels.sms import HttpSmsProvider, SmsProvider
+from sanad.notifications.domain.planning import Channel, Contact, plan_decision
+from sanad.notifications.domain.retries import Outcome
+from sanad.notifications.main import MIGRATIONS
+from sanad.notifications.models import deliveries, delivery_attempts
+from sanad.notifications.rendering import Email, Renderer
+from sanad.notifications.settings import NotificationsSettings
+from sanad.notifications.worker import DeliveryWorker
+from sanad.platform.testing import Infra, eventually
+from sanad.shared.db import SessionFactory, create_engine, session_factory
+from sanad.shared.events import DecisionIssued, Envelope
+from sanad.shared.messaging_tables import outbox
+from sanad.shared.migrations import upgrade
+
+from .conftest import SMS_SINK, email_address, mail_to, mobile, sms_to
+
+SMTP_PORT = 1025
+
+
+@dataclass
+class Db:
+    sessions: SessionFactory
+    engine: AsyncEngine
+
+    async def queue(self, channel: Channel = Channel.SMS) -> Any:
+        """One due delivery of an UNDER_REVIEW decision; its row."""
+        citizen_id = uuid.uuid4()
+        event = DecisionIssued.model_validate(
+            {
+                "decision_id": uuid.uuid4(),
+                "application_id": uuid.uuid4(),
+                "citizen_id": citizen_id,
+                "program_code": "social_security",
+                "decision": "UNDER_REVIEW",
+                "reasons": [],
+                "decided_by": "rules",
+                "decided_at": datetime.now(UTC),
+            }
+        )
+        contact = Contact(citizen_id, mobile(), email_address(), "en", full_name_en="Sara")
+        [planned] = [
+            p for p in plan_decision(event, contact, appeal_window_days=30) if p.channel == channel
+        ]
+        source = Envelope.wrap(event, producer="test")
+        async with self.sessions() as session, session.begin():
+            await repository.queue(session, source, [planned])
+        [row] = await self.where(deliveries.c.source_event_id == source.event_id)
+        return row
+
+    async def where(self, *conditions: Any) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(select(deliveries).where(*conditions))).all())
+
+    async def row(self, delivery_id: uuid.UUID) -> Any:
+        [row] = await self.where(deliveries.c.id == delivery_id)
+        return row
+
+    async def attempts(self, delivery_id: uuid.UUID) -> list[Any]:
+        async with self.engine.connect() as conn:
+            query = (
+                select(delivery_attempts)
+                .where(delivery_attempts.c.delivery_id == delivery_id)
+                .order_by(delivery_attempts.c.id)
+            )
+            return list((await conn.execute(query)).all())
+
+    async def reported(self, delivery_id: uuid.UUID) -> list[str]:
+        """Statuses of the NotificationDispatched events the outbox holds for the delivery."""
+        async with self.engine.connect() as conn:
+            envelopes = (await conn.execute(select(outbox.c.envelope))).scalars().all()
+        return [
+            e["payload"]["status"]
+            for e in envelopes
+            if e["payload"].get("delivery_id") == str(delivery_id)
+        ]
+
+
+@pytest.fixture(scope="module")
+async def schema_db(provisioned: Infra) -> AsyncIterator[Db]:
+    schema = f"t_notifications_worker_{uuid.uuid4().hex[:8]}"
+    admin_url = provisioned.database_admin_url()
+    admin = create_async_engine(admin_url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    assert MIGRATIONS is not None
+    await asyncio.to_thread(upgrade, MIGRATIONS, admin_url, schema)
+    engine = create_engine(admin_url, schema, application_name="test-notifications-worker")
+    try:
+        yield Db(session_factory(engine), engine)
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def db(schema_db: Db) -> Db:
+    async with schema_db.sessions() as session, session.begin():
+        await session.execute(delete(deliveries))  # each test starts with an empty queue
+    return schema_db
+
+
+def settings(**overrides: Any) -> NotificationsSettings:
+    values: dict[str, Any] = {
+        "retry_first_delay": 0.2,
+        "retry_max_delay": 1.0,
+        "worker_poll_interval": 0.05,
+        **overrides,
+    }
+    return NotificationsSettings(**values)
+
+
+def real_sms(config: NotificationsSettings) -> HttpSmsProvider:
+    return HttpSmsProvider(SMS_SINK, "sms-dev-key", "SANAD", timeout=config.send_timeout)
+
+
+def worker(
+    db: Db,
+    config: NotificationsSettings,
+    sms: SmsProvider | None = None,
+    mailer: SmtpMailer | None = None,
+) -> DeliveryWorker:
+    return DeliveryWorker(
+        config,
+        db.sessions,
+        sms=sms or real_sms(config),
+        mailer=mailer
+        or SmtpMailer(
+            host="127.0.0.1", port=SMTP_PORT, sender="Sanad <no-reply@sanad.example>", timeout=5
+        ),
+        renderer=Renderer(portal_url="https://sanad.example"),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(*workers: DeliveryWorker) -> AsyncIterator[list[asyncio.Task[None]]]:
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield tasks
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task, w in zip(tasks, workers, strict=True):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await w.close()
+
+
+class HeldSms:
+    """A slow SMS provider: each send waits until the test releases it (or, with
+    ``hang_first``, the first send never answers and the others answer at once)."""
+
+    def __init__(self, *, hang_first: bool = False) -> None:
+        self.calls: list[str] = []  # idempotency keys, in call order
+        self.released = asyncio.Event()
+        self._hang_first = hang_first
+
+    async def count(self) -> int:
+        return len(self.calls)
+
+    async def send(self, to: str, body: str, *, idempotency_key: str) -> SendResult:
+        self.calls.append(idempotency_key)
+        if self._hang_first and len(self.calls) == 1:
+            await asyncio.Event().wait()  # a provider that never answers
+        if not self._hang_first:
+            await self.released.wait()
+        return SendResult.sent(202, f"held-{len(self.calls)}")
+
+    async def aclose(self) -> None:
+        pass
+
+
+def hold_start(monkeypatch: pytest.MonkeyPatch, delivery_id: uuid.UUID) -> asyncio.Event:
+    """The first start of ``delivery_id``'s send waits for the returned event (a database
+    slow to take it), as a row can wait between its claim and its send."""
+    gate, real = asyncio.Event(), repository.start_send
+    held = False
+
+    async def start_send(db: Any, row_id: uuid.UUID, token: uuid.UUID, **kw: Any) -> bool:
+        nonlocal held
+        if row_id == delivery_id and not held:
+            held = True
+            await gate.wait()
+        return await real(db, row_id, token, **kw)
+
+    monkeypatch.setattr(repository, "start_send", start_send)
+    return gate
+
+
+def statuses(rows: list[Any]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for row in rows:
+        found[row.status] = found.get(row.status, 0) + 1
+    return found
+
+
+# --- 1. claimed rows are sent or go back; never lost without an attempt -------------------
+
+
+async def test_claims_no_more_rows_than_there_are_free_send_slots(db: Db) -> None:
+    ids = [(await db.queue()).id for _ in range(5)]
+    sms = HeldSms()
+    async with running(worker(db, settings(worker_concurrency=2, worker_batch=100), sms)):
+        await eventually(sms.count, until=lambda n: n == 2)
+        await asyncio.sleep(0.3)  # a worker that over-claims would have done it by now
+        assert statuses(await db.where()) == {"sending": 2, "pending": 3}
+        sms.released.set()
+        rows = await eventually(
+            db.where, until=lambda rows: statuses(rows) == {"sent": 5}, what="5 sent"
+        )
+    assert sorted(sms.calls) == sorted(str(i) for i in ids)  # each sent once
+    assert {r.attempts for r in rows} == {1}
+
+
+async def test_a_crashed_workers_unstarted_rows_are_sent_and_started_ones_never_resent(
+    db: Db,
+) -> None:
+    never_started, mid_send = await db.queue(), await db.queue()
+    # The crashed worker: it claimed both, started one send, then died (nothing recorded).
+    async with db.sessions() as session, session.begin():
+        claimed = await repository.claim_due(session, limit=10, lease_seconds=0.3)
+        token = {r.id: r.claim_token for r in claimed}
+        assert await repository.start_send(
+            session, mid_send.id, token[mid_send.id], lease_seconds=0.3
+        )
+    await asyncio.sleep(0.5)  # its leases run out
+
+    async with running(worker(db, settings())):
+        sent = await eventually(
+            lambda: db.row(never_started.id), until=lambda r: r.status == "sent", what="sent"
+        )
+        lost = await eventually(
+            lambda: db.row(mid_send.id), until=lambda r: r.status == "failed", what="failed"
+        )
+        await asyncio.sleep(0.5)
+    assert sent.attempts == 1  # the claim by the dead worker was no attempt
+    assert len(await sms_to(never_started.recipient)) == 1
+    assert [a.outcome for a in await db.attempts(never_started.id)] == ["sent"]
+    assert (lost.attempts, lost.last_error) == (
+        1,
+        "interrupted: the sending worker stopped; outcome unknown",
+    )
+    assert await sms_to(mid_send.recipient) == []  # may be with the provider: never resent
+    assert await db.reported(mid_send.id) == ["failed"]
+
+
+async def test_graceful_stop_returns_unstarted_rows_and_records_the_started_sends(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, waiting = await db.queue(), await db.queue(), await db.queue()
+    gate = hold_start(monkeypatch, waiting.id)
+    sms = HeldSms()
+    w = worker(db, settings(worker_concurrency=3), sms)  # slow: two sends are in flight
+    task = asyncio.create_task(w.run())
+    await eventually(sms.count, until=lambda n: n == 2)
+    task.cancel()  # SIGTERM
+    await eventually(
+        lambda: db.row(waiting.id), until=lambda r: r.status == "pending", what="released"
+    )
+    gate.set()  # its start comes too late: the row is no longer this claim's
+    sms.released.set()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await w.close()
+
+    assert sorted(sms.calls) == sorted([str(first.id), str(second.id)])
+    assert {(await db.row(i)).status for i in (first.id, second.id)} == {"sent"}
+    back = await db.row(waiting.id)
+    assert (back.status, back.attempts, back.claim_token, back.send_started_at) == (
+        "pending",
+        0,
+        None,
+        None,
+    )
+    assert await db.attempts(waiting.id) == []
+    # ...and another instance sends it.
+    async with running(worker(db, settings())):
+        await eventually(lambda: db.row(waiting.id), until=lambda r: r.status == "sent")
+    assert len(await sms_to(waiting.recipient)) == 1
+
+
+# --- 2. a row is sent and recorded only by the claim that holds it -------------------------
+
+
+async def test_a_send_whose_claim_was_taken_over_is_not_made(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = await db.queue()
+    gate = hold_start(monkeypatch, row.id)
+    fast = settings(lease_seconds=1.0, send_timeout=0.25)
+    async with running(worker(db, fast)):
+        await eventually(lambda: db.row(row.id), until=lambda r: r.status == "sending")
+        async with running(worker(db, fast)):  # another instance, once the lease is over
+            await eventually(
+                lambda: db.row(row.id), until=lambda r: r.status == "sent", what="sent"
+            )
+            gate.set()  # the first worker finally gets to start its send
+            await asyncio.sleep(0.5)
+    assert len(await sms_to(row.recipient)) == 1
+    done = await db.row(row.id)
+    assert (done.status, done.attempts) == ("sent", 1)
+    assert [a.outcome for a in await db.attempts(row.id)] == ["sent"]
+    assert await db.reported(row.id) == ["sent"]
+
+
+async def test_the_lease_is_renewed_when_the_send_starts(db: Db) -> None:
+    row = await db.queue()
+    async with db.sessions() as session, session.begin():
+        [claimed] = await repository.claim_due(session, limit=1, lease_seconds=0.2)
+    await asyncio.sleep(0.4)  # the claim's lease is over, but nobody took the row yet
+    async with db.sessions() as session, session.begin():
+        assert await repository.start_send(session, row.id, claimed.claim_token, lease_seconds=60)
+        returned, failed = await repository.reclaim_abandoned(session)
+    assert (returned, failed) == ([], [])
+    started = await db.row(row.id)
+    assert (started.status, started.attempts) == ("sending", 1)
+    assert (started.lease_until - started.send_started_at).total_seconds() == pytest.approx(60)
+
+
+async def test_finish_is_refused_to_a_claim_that_no_longer_holds_the_row(db: Db) -> None:
+    row = await db.queue()
+    async with db.sessions() as session, session.begin():
+        [stale] = await repository.claim_due(session, limit=1, lease_seconds=0.1)
+    await asyncio.sleep(0.3)
+    async with db.sessions() as session, session.begin():
+        assert await repository.reclaim_abandoned(session) == ([row.id], [])
+        [current] = await repository.claim_due(session, limit=1, lease_seconds=60)
+        # The stale claim can neither start the send nor record an outcome.
+        assert not await repository.start_send(session, row.id, stale.claim_token, lease_seconds=60)
+        assert await repository.finish(session, row.id, stale.claim_token, status="failed") is None
+    assert (await db.row(row.id)).status == "sending"
+    async with db.sessions() as session, session.begin():
+        done = await repository.finish(session, row.id, current.claim_token, status="sent")
+    assert done is not None and done.status == "sent"
+
+
+async def test_a_send_that_never_answers_is_cut_at_the_send_timeout_and_retried(db: Db) -> None:
+    row = await db.queue()
+    sms = HeldSms(hang_first=True)
+    async with running(worker(db, settings(send_timeout=0.3, lease_seconds=2.0), sms)):
+        done = await eventually(
+            lambda: db.row(row.id), until=lambda r: r.status == "sent", timeout=10, what="sent"
+        )
+    attempts = await db.attempts(row.id)
+    assert [(a.outcome, a.error) for a in attempts] == [
+        ("transient", "timeout: the send took too long"),
+        ("sent", None),
+    ]
+    assert (attempts[0].finished_at - attempts[0].started_at).total_seconds() < 1.5
+    assert done.attempts == 2 and sms.calls == [str(row.id)] * 2
+
+
+# --- 3. a retry after a lost answer is recognisably the same message -----------------------
+
+
+async def test_an_sms_whose_answer_timed_out_is_not_sent_twice(db: Db) -> None:
+    row = await db.queue()
+    async with httpx.AsyncClient() as client:  # the sink takes it, answers too late
+        planned = await client.post(
+            f"{SMS_SINK}/control/latency",
+            json={"seconds": 1.5, "count": 1, "to": row.recipient},
+        )
+        planned.raise_for_status()
+    async with running(worker(db, settings(send_timeout=0.3, lease_seconds=2.0))):
+        done = await eventually(
+            lambda: db.row(row.id), until=lambda r: r.status == "sent", timeout=10, what="sent"
+        )
+        await asyncio.sleep(1.5)  # the first answer arrives by now
+    assert [a.outcome for a in await db.attempts(row.id)] == ["transient", "sent"]
+    [sms] = await sms_to(row.recipient)
+    assert sms["idempotency_key"] == str(row.id)
+    assert done.provider_message_id == sms["id"]  # the provider's original message
+
+
+class AnswerLostMailer(SmtpMailer):
+    """Delivers, then reports a timeout the first time: an answer lost after DATA."""
+
+    sends = 0
+
+    async def send(self, to: str, email: Email, language: str, *, message_id: str) -> SendResult:
+        result = await super().send(to, email, language, message_id=message_id)
+        self.sends += 1
+        if self.sends == 1:
+            return SendResult(Outcome.TRANSIENT, error="connection: SMTPReadTimeoutError")
+        return result
+
+
+async def test_an_email_sent_again_after_a_lost_answer_has_the_same_message_id(db: Db) -> None:
+    row = await db.queue(Channel.EMAIL)
+    mailer = AnswerLostMailer(
+        host="127.0.0.1", port=SMTP_PORT, sender="Sanad <no-reply@sanad.example>", timeout=5
+    )
+    async with running(worker(db, settings(), mailer=mailer)):
+        done = await eventually(lambda: db.row(row.id), until=lambda r: r.status == "sent")
+    mails: list[dict[str, Any]] = await eventually(
+        lambda: mail_to(row.recipient), until=lambda found: len(found) == 2
+    )
+    message_id = f"<{row.id}@sanad.notifications>"
+    assert [m["headers"]["Message-ID"] for m in mails] == [message_id, message_id]
+    assert done.provider_message_id == message_id
+
+
+# --- the migration ---------------------------------------------------------------------
+
+
+async def test_migration_keeps_rows_claimed_by_the_previous_code_as_started(
+    provisioned: Infra,
+) -> None:
+    schema = f"t_notifications_mig_{uuid.uuid4().hex[:8]}"
+    admin_url = provisioned.database_admin_url()
+    engine = create_async_engine(admin_url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    assert MIGRATIONS is not None
+    try:
+        await asyncio.to_thread(upgrade, MIGRATIONS, admin_url, schema, "notifications_0002")
+
+        def row(status: str) -> dict[str, Any]:
+            return {
+                "id": uuid.uuid4(),
+                "source_event_id": uuid.uuid4(),
+                "source_event_type": "OtpRequested",
+                "channel": "sms",
+                "template": "otp",
+                "language": "en",
+                "context": {},
+                "status": status,
+            }
+
+        async with engine.begin() as conn:
+            await conn.execute(text(f'SET LOCAL search_path TO "{schema}"'))
+            await conn.execute(insert(deliveries).values([row("sending"), row("pending")]))
+        await asyncio.to_thread(upgrade, MIGRATIONS, admin_url, schema)
+        async with engine.connect() as conn:
+            await conn.execute(text(f'SET search_path TO "{schema}"'))
+            found = await conn.execute(select(deliveries.c.status, deliveries.c.send_started_at))
+            assert {(r.status, r.send_started_at is not None) for r in found} == {
+                ("sending", True),
+                ("pending", False),
+            }
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
