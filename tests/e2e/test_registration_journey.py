@@ -185,6 +185,33 @@ async def test_the_sixth_code_is_refused_after_five_wrong_ones(gateway: httpx.As
     body = assert_problem(await citizen.verify(registration_id, code), 409, "body.code")
     assert body["errors"][0]["code"] == "otp_tries_exhausted"
 
+    # It stays over once the tries counter has long expired: no fresh code, no new tries.
+    async with Redis.from_url(REDIS_URL) as redis:
+        await redis.delete(f"identity:otp:attempts:{registration_id}")
+    resent = await gateway.post(
+        "/v1/auth/register/resend", json={"registration_id": registration_id}
+    )
+    assert assert_problem(resent, 409)["type"].endswith("otp-tries-exhausted")
+    assert_problem(await citizen.verify(registration_id, code), 409, "body.code")
+
+
+async def login(client: httpx.AsyncClient, national_id: str, password: str) -> httpx.Response:
+    return await client.post(
+        "/v1/auth/login", json={"national_id": national_id, "password": password}
+    )
+
+
+async def test_a_burst_of_sign_ins_cannot_outrun_the_lockout(gateway: httpx.AsyncClient) -> None:
+    national_id = new_national_id()  # locked alike whether or not an account has it
+    answers = await asyncio.gather(
+        *(login(gateway, national_id, f"guess number {n}") for n in range(20))
+    )
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(401) == 5 and statuses.count(423) == 15, statuses
+    locked = next(a for a in answers if a.status_code == 423)
+    assert assert_problem(locked, 423)["type"].endswith("account-locked")
+    assert 0 < int(locked.headers["Retry-After"]) <= 900
+
 
 async def test_forged_and_missing_tokens_are_refused(gateway: httpx.AsyncClient) -> None:
     kid = (await gateway.get("/.well-known/jwks.json")).json()["keys"][0]["kid"]

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
+from uuid import uuid4
 
+import httpx
 from sqlalchemy import func, select
 
 from sanad.identity.models import accounts, registrations
 from sanad.shared import topics
+from sanad.shared.national_id import is_valid_national_id
 
 Factory = Any  # the identity_app fixture: async (**settings) -> Identity
 
@@ -187,9 +191,9 @@ async def test_resend_at_most_once_a_minute_and_three_times_per_window(
         await asyncio.sleep(1.1)
         assert (await resend()).status_code == 202
     await asyncio.sleep(1.1)
-    over = await resend()
+    over = await resend()  # the first code and 3 resends: 4 in the window
     assert over.status_code == 429
-    assert "at most 3 times" in over.json()["detail"]
+    assert "at most 4 times" in over.json()["detail"]
     await identity.events(topics.OTP_REQUESTED, registration_id, count=4)
 
 
@@ -222,3 +226,130 @@ async def test_bad_verification_requests(identity_app: Factory) -> None:
     )
     assert extra.status_code == 422
     assert extra.json()["errors"][0]["field"] == "body.role"
+
+
+def unknown_national_id() -> str:
+    """A valid random ID, which the civil registry does not hold (but for a 1 in 10^7 chance)."""
+    body = "19" + str(uuid4().int % 10**7).zfill(7)
+    return body + next(c for c in "0123456789" if is_valid_national_id(body + c))
+
+
+def from_address(identity: Any) -> httpx.AsyncClient:
+    """Another client of the same app, from a new address of its own."""
+    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{uuid4().int % 250 + 1}"
+    transport = httpx.ASGITransport(app=identity.app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://identity")
+
+
+async def status_of(identity: Any, registration_id: str) -> str:
+    async with identity.sessions() as session:
+        query = select(registrations.c.status).where(registrations.c.id == registration_id)
+        return str((await session.execute(query)).scalar_one())
+
+
+async def test_registering_again_counts_towards_the_codes_sent_to_a_mobile(
+    identity_app: Factory,
+) -> None:
+    # No cooldown, so only the window counts: the first code and 3 resends per 10 minutes.
+    identity = await identity_app(otp_resend_cooldown_seconds=0, otp_resend_limit=3)
+    mobile = "055" + str(random.randint(1_000_000, 9_999_999))
+    people = [await identity.new_person() for _ in range(10)]
+
+    answers = await asyncio.gather(*(identity.register(p, mobile=mobile) for p in people))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(202) == 4 and statuses.count(429) == 6, statuses
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["errors"][0]["field"] == "body.mobile"
+    assert "at most 4 times in 10 minutes" in refused.json()["detail"]
+    async with identity.sessions() as session:
+        query = (
+            select(func.count())
+            .select_from(registrations)
+            .where(registrations.c.mobile == "+966" + mobile[1:])
+        )
+        assert (await session.execute(query)).scalar_one() == 4  # nothing written when refused
+
+    pending = next(a for a in answers if a.status_code == 202).json()["registration_id"]
+    resend = await identity.http.post("/v1/auth/register/resend", json={"registration_id": pending})
+    assert resend.status_code == 429 and "at most 4 times" in resend.json()["detail"]
+
+
+async def test_open_registrations_per_national_id_are_capped(identity_app: Factory) -> None:
+    identity = await identity_app()
+    person = await identity.new_person()
+
+    answers = await asyncio.gather(*(identity.register(person) for _ in range(10)))  # 10 mobiles
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(202) == 3 and statuses.count(429) == 7, statuses
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.json()["errors"][0]["field"] == "body.national_id"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert await count_rows(identity, registrations, person.national_id) == 3
+
+
+async def test_a_registration_out_of_tries_is_failed_for_good(identity_app: Factory) -> None:
+    identity = await identity_app(otp_resend_cooldown_seconds=0)
+    person = await identity.new_person()
+    registration_id = (await identity.register(person)).json()["registration_id"]
+    code = await identity.code_sent(registration_id)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    answers = await asyncio.gather(*(identity.verify(registration_id, wrong) for _ in range(10)))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(422) == 5 and statuses.count(409) == 5, statuses
+    assert await status_of(identity, registration_id) == "failed"
+
+    # Long after (the tries counter in Redis has expired), it stays failed.
+    await identity.app.state.runtime.redis.delete(f"identity:otp:attempts:{registration_id}")
+    resend = await identity.http.post(
+        "/v1/auth/register/resend", json={"registration_id": registration_id}
+    )
+    assert resend.status_code == 409, resend.text
+    assert resend.json()["errors"][0]["code"] == "otp_tries_exhausted"
+    again = await identity.verify(registration_id, code)
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "body.code"
+    assert await status_of(identity, registration_id) == "failed"
+    assert await count_rows(identity, accounts, person.national_id) == 0
+    assert len(await identity.events(topics.OTP_REQUESTED, registration_id)) == 1
+
+
+async def test_birth_date_guesses_are_limited_per_national_id_from_any_address(
+    identity_app: Factory,
+) -> None:
+    identity = await identity_app()
+    person = await identity.new_person()  # born 1988-05-17
+    unknown = SimpleNamespace(national_id=unknown_national_id(), birth_date=person.birth_date)
+
+    async def guess(who: Any, born: date) -> httpx.Response:
+        async with from_address(identity) as client:
+            return await client.post(
+                "/v1/auth/register",
+                json={
+                    "national_id": who.national_id,
+                    "date_of_birth": born.isoformat(),
+                    "mobile": "055" + str(random.randint(1_000_000, 9_999_999)),
+                    "password": identity.password,
+                },
+            )
+
+    strip = {"request_id", "instance"}
+    for who in (person, unknown):  # the same whether or not the registry knows the ID
+        dates = [date(1980, 1, 1 + day) for day in range(10)]
+        answers = await asyncio.gather(*(guess(who, born) for born in dates))
+        statuses = [a.status_code for a in answers]
+        assert statuses.count(422) == 5 and statuses.count(429) == 5, statuses
+        refused = next(a for a in answers if a.status_code == 429)
+        assert refused.json()["errors"][0]["field"] == "body.national_id"
+        assert int(refused.headers["Retry-After"]) >= 1
+
+        right = await guess(who, who.birth_date)  # even the right date now, and alike
+        assert right.status_code == 429
+        assert {k: v for k, v in right.json().items() if k not in strip} == {
+            k: v for k, v in refused.json().items() if k not in strip
+        }
+        assert await count_rows(identity, registrations, who.national_id) == 0
+
+    other = await identity.new_person()  # other IDs are not affected
+    assert (await guess(other, other.birth_date)).status_code == 202

@@ -4,6 +4,7 @@ forged access tokens, staff accounts from the CLI and the first admin from the e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -11,6 +12,8 @@ import uuid
 from typing import Any
 
 import jwt
+import pytest
+from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sanad.identity.settings import DEV_SIGNING_KEY
@@ -37,6 +40,76 @@ async def test_five_failures_lock_the_id_alike_whether_or_not_it_exists(
         assert locked.status_code == 423
         assert locked.json()["type"].endswith("account-locked")
         assert 0 < int(locked.headers["Retry-After"]) <= 900
+
+
+async def test_an_unknown_id_costs_the_same_argon2_verification_as_a_wrong_password(
+    identity_app: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identity = await identity_app()
+    person, _ = await identity.registered_citizen()
+    verifications: list[str] = []
+    real_verify = PasswordHasher.verify
+
+    def counting_verify(self: PasswordHasher, hash: str | bytes, password: str | bytes) -> bool:
+        verifications.append("argon2")
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    answers = {}
+    for case, national_id in {
+        "wrong password": person.national_id,
+        "no account": _random_id(),
+    }.items():
+        verifications.clear()
+        answers[case] = await identity.login(national_id, "wrong password!")
+        assert len(verifications) == 1, f"{case}: {len(verifications)} argon2 verifications"
+    assert {a.status_code for a in answers.values()} == {401}
+    strip = {"request_id", "instance"}
+    bodies = [{k: v for k, v in a.json().items() if k not in strip} for a in answers.values()]
+    assert bodies[0] == bodies[1]
+
+
+@pytest.mark.parametrize("has_account", [True, False], ids=["account", "no account"])
+async def test_a_burst_of_wrong_passwords_cannot_outrun_the_lockout(
+    identity_app: Factory, monkeypatch: pytest.MonkeyPatch, has_account: bool
+) -> None:
+    identity = await identity_app()
+    national_id = (
+        (await identity.registered_citizen())[0].national_id if has_account else _random_id()
+    )
+    verifications: list[str] = []
+    real_verify = PasswordHasher.verify
+
+    def counting_verify(self: PasswordHasher, hash: str | bytes, password: str | bytes) -> bool:
+        verifications.append("argon2")
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    locked_seen = asyncio.Event()
+
+    async def wrong() -> Any:
+        answer = await identity.login(national_id, "wrong password!")
+        if answer.status_code == 423:
+            locked_seen.set()
+        return answer
+
+    async def right_once_over_the_limit() -> Any:
+        # Still within the burst: the evaluated attempts are busy in argon2 by then.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(locked_seen.wait(), timeout=20)
+        return await identity.login(national_id, identity.password)
+
+    *wrongs, right = await asyncio.gather(
+        *(wrong() for _ in range(20)), right_once_over_the_limit()
+    )
+    statuses = [a.status_code for a in wrongs]
+    assert statuses.count(401) == 5 and statuses.count(423) == 15, statuses
+    assert right.status_code == 423, right.text
+    assert len(verifications) == 5  # the refused attempts never reached argon2
+    assert all(
+        0 < int(a.headers["Retry-After"]) <= 900 for a in [*wrongs, right] if a.status_code == 423
+    )
+    assert (await identity.login(national_id, identity.password)).status_code == 423
 
 
 async def test_a_lock_ends_and_a_success_clears_the_failures(identity_app: Factory) -> None:

@@ -32,6 +32,8 @@ class OtpStore:
         self.ttl_seconds = ttl_seconds
         self.max_tries = max_tries
         # Attempts are remembered long after the code expires: a resend must not reset them.
+        # Running out of tries also fails the registration in Postgres (api/registration.py),
+        # so this counter expiring does not give the registration new tries.
         self._attempts_ttl = max(ttl_seconds * 10, 3600)
 
     def _code_key(self, registration_id: str) -> str:

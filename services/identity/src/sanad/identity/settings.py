@@ -25,12 +25,19 @@ class IdentitySettings(ServiceSettings):
     otp_public_key: str = DEV_OTP_PUBLIC_KEY
     otp_ttl_seconds: int = 5 * 60
     otp_max_tries: int = 5
+    # Per mobile: a cooldown between two codes; the first code and `otp_resend_limit` resends
+    # (whether asked for by registering or resending) per window.
     otp_resend_cooldown_seconds: int = 60
     otp_resend_limit: int = 3
     otp_resend_window_seconds: int = 10 * 60
     # OTP sends (registrations and resends) from one client IP
     otp_ip_limit: int = 60
     otp_ip_window_seconds: int = 10 * 60
+    # Per national ID: birth dates that do not match the registry, and registrations started
+    registry_mismatch_limit: int = 5
+    registry_mismatch_window_seconds: int = 60 * 60
+    registration_id_limit: int = 3
+    registration_id_window_seconds: int = 60 * 60
 
     # Login lockout
     login_max_failures: int = 5

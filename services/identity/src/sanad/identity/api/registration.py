@@ -118,7 +118,8 @@ async def send_otp(
     return event, code
 
 
-async def pending_registration(identity: Identity, registration_id: uuid.UUID) -> RowMapping:
+async def open_registration(identity: Identity, registration_id: uuid.UUID) -> RowMapping:
+    """The pending registration; 409 when it failed (out of code tries), else 404."""
     async with identity.sessions() as session:
         row = (
             (
@@ -129,9 +130,24 @@ async def pending_registration(identity: Identity, registration_id: uuid.UUID) -
             .mappings()
             .first()
         )
+    if row is not None and row["status"] == "failed":
+        raise tries_exhausted(identity.settings.otp_max_tries)
     if row is None or row["status"] != "pending":
         raise no_pending_registration()
     return row
+
+
+async def fail_registration(identity: Identity, registration_id: uuid.UUID) -> None:
+    """Out of code tries: the registration ends for good (in Postgres, which outlives the
+    tries counter in Redis); registering again is the way out."""
+    async with identity.sessions() as session, session.begin():
+        await session.execute(
+            update(registrations)
+            .where(registrations.c.id == registration_id, registrations.c.status == "pending")
+            .values(status="failed")
+        )
+    await identity.otps.discard(str(registration_id))
+    log.info("registration_failed", registration_id=str(registration_id))
 
 
 @router.post("", status_code=202, response_model=RegistrationPending)
@@ -156,19 +172,34 @@ async def register(
             errors=checked,
         )
     throttle = identity.otp_throttle
+    national_id = checked.national_id
     await throttle.check_ip(client_ip(request, identity.settings.trusted_proxies))
     async with identity.sessions() as session:
-        if await accounts.by_national_id(session, checked.national_id) is not None:
+        if await accounts.by_national_id(session, national_id) is not None:
             raise already_registered()
-        record = await TableCivilRegistry(session).find(checked.national_id)
+    # Claimed before the registry is looked at, whatever the birth date, and given back on a
+    # match: only mismatches count, and parallel guesses cannot all pass.
+    await throttle.claim_registry_check(national_id)
+    try:
+        async with identity.sessions() as session:
+            record = await TableCivilRegistry(session).find(national_id)
+    except BaseException:
+        await throttle.release_registry_check(national_id)
+        raise
     if record is None or record.birth_date != checked.date_of_birth:
         raise Problem.invalid(
             "body.date_of_birth",
             "The national ID and date of birth do not match a civil registry record.",
             "registry_mismatch",
         )
+    await throttle.release_registry_check(national_id)
 
-    await throttle.start_cooldown(checked.mobile)
+    await throttle.claim_registration(national_id)
+    try:
+        await throttle.claim_send(checked.mobile, "body.mobile")
+    except BaseException:
+        await throttle.release_registration(national_id)
+        raise
     registration_id = uuid.uuid4()
     try:
         password_hash = await hash_password(checked.password)
@@ -177,7 +208,7 @@ async def register(
             await session.execute(
                 registrations.insert().values(
                     id=registration_id,
-                    national_id=checked.national_id,
+                    national_id=national_id,
                     mobile=checked.mobile,
                     email=checked.email,
                     language=checked.language,
@@ -188,7 +219,8 @@ async def register(
             await outbox.add(session, Envelope.wrap(event, producer="identity"))
     except BaseException:
         await identity.otps.forget(str(registration_id))
-        await throttle.release_cooldown(checked.mobile)
+        await throttle.release_send(checked.mobile)
+        await throttle.release_registration(national_id)
         raise
     log.info("registration_started", registration_id=str(registration_id))
     return RegistrationPending(
@@ -202,14 +234,14 @@ async def register(
 async def resend(
     body: ResendRequest, request: Request, identity: IdentityDep
 ) -> RegistrationPending:
-    row = await pending_registration(identity, body.registration_id)
+    row = await open_registration(identity, body.registration_id)
     otps, throttle = identity.otps, identity.otp_throttle
     if await otps.exhausted(str(body.registration_id)):
+        await fail_registration(identity, body.registration_id)
         raise tries_exhausted(otps.max_tries)
     await throttle.check_ip(client_ip(request, identity.settings.trusted_proxies))
-    await throttle.start_cooldown(row["mobile"])
+    await throttle.claim_send(row["mobile"], "body.registration_id")
     try:
-        await throttle.check_resend_window(row["mobile"])
         event, _ = await send_otp(identity, body.registration_id, row["mobile"], row["language"])
         async with identity.sessions() as session, session.begin():
             await session.execute(
@@ -219,7 +251,7 @@ async def resend(
             )
             await outbox.add(session, Envelope.wrap(event, producer="identity"))
     except BaseException:
-        await throttle.release_cooldown(row["mobile"])
+        await throttle.release_send(row["mobile"])
         raise
     log.info("otp_resent", registration_id=str(body.registration_id))
     return RegistrationPending(
@@ -233,10 +265,11 @@ async def resend(
 async def verify(body: VerifyRequest, identity: IdentityDep) -> Registered:
     if not is_well_formed(body.code):
         raise Problem.invalid("body.code", "The code must be exactly 6 digits.", "invalid_code")
-    row = await pending_registration(identity, body.registration_id)
+    row = await open_registration(identity, body.registration_id)
     otps = identity.otps
     outcome = await otps.check(str(body.registration_id), body.code)
     if outcome.check is Check.EXHAUSTED:
+        await fail_registration(identity, body.registration_id)
         raise tries_exhausted(otps.max_tries)
     if outcome.check is Check.EXPIRED:
         raise Problem.invalid(
@@ -244,6 +277,8 @@ async def verify(body: VerifyRequest, identity: IdentityDep) -> Registered:
         )
     if outcome.check is Check.WRONG:
         left = outcome.tries_left
+        if not left:
+            await fail_registration(identity, body.registration_id)
         hint = f"{left} tries left." if left else "No tries left; start the registration again."
         raise Problem.invalid("body.code", f"The code is wrong. {hint}", "otp_wrong")
 

@@ -74,12 +74,14 @@ async def login(body: LoginRequest, identity: IdentityDep) -> TokenPair:
             "body.national_id", f"The national ID {exc}.", "invalid_national_id"
         ) from None
     guard = identity.login_guard
-    await guard.ensure_not_locked(national_id)
+    await guard.attempt(national_id)  # counted before verifying: a burst cannot outrun it
     async with identity.sessions() as session:
         account = await accounts.by_national_id(session, national_id)
     password_hash = account["password_hash"] if account is not None else None
-    if account is None or not await verify_password(password_hash, body.password):
-        await guard.failed(national_id)
+    # Always verified (against a dummy hash when no account has the ID) before deciding, so an
+    # unknown ID costs the same argon2 time as a wrong password.
+    password_matches = await verify_password(password_hash, body.password)
+    if account is None or not password_matches:
         raise Problem(
             status=401,
             title="Unauthorized",
