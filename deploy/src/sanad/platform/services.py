@@ -51,6 +51,8 @@ def platform_env() -> dict[str, str]:
         "SANAD_SMTP_PORT": str(port(MAIL_SMTP_PORT)),
         "SANAD_MAIL_API_URL": f"http://127.0.0.1:{port(MAIL_HTTP_PORT)}",
         "SANAD_JWKS_URL": f"http://127.0.0.1:{SERVICES[0].port}/.well-known/jwks.json",
+        # Identity believes X-Forwarded-For only from the gateway's address.
+        "SANAD_IDENTITY_TRUSTED_PROXIES": '["127.0.0.1", "::1"]',
     }
     for service in SERVICES:
         env[service.port_variable] = str(service.port)
