@@ -24,7 +24,7 @@ from sanad.platform.layout import KAFKA_PORT, PG_PORT, REDIS_PORT, port
 from sanad.platform.postgres import admin_url
 from sanad.platform.procs import port_open
 from sanad.shared.db import create_engine
-from sanad.shared.messaging_tables import messaging_metadata
+from sanad.shared.migrations import MESSAGING_TABLES_V1
 
 T = TypeVar("T")
 
@@ -115,7 +115,8 @@ async def scratch_schema(infra: Infra, label: str) -> AsyncIterator[Scratch]:
     engine = create_engine(infra.database_admin_url(), schema, application_name=f"test-{label}")
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(messaging_metadata.create_all)
+            for statement in MESSAGING_TABLES_V1:  # exactly what the first migration runs
+                await conn.execute(text(statement))
         yield Scratch(schema, engine)
     finally:
         await engine.dispose()

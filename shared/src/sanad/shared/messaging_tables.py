@@ -10,12 +10,10 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
-    Integer,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
-    Text,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -35,8 +33,6 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Rows are kept after publishing: they are part of the audit trail.
     Column("published_at", DateTime(timezone=True)),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("last_error", Text),
 )
 
 processed_events = Table(

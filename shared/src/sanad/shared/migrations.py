@@ -14,7 +14,7 @@ from alembic.operations import Operations
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sanad.shared.messaging_tables import UNPUBLISHED_INDEX, messaging_metadata
+from sanad.shared.messaging_tables import UNPUBLISHED_INDEX
 
 
 def alembic_config(migrations_dir: Path, url: str, schema: str) -> Config:
@@ -54,17 +54,44 @@ def run_env() -> None:
     asyncio.run(main())
 
 
+# Frozen SQL of the outbox and inbox as every service's first migration creates them; a change
+# to ``messaging_tables.py`` needs a new revision (a test compares the two).
+MESSAGING_TABLES_V1 = (
+    """
+    CREATE TABLE outbox (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_id UUID NOT NULL CONSTRAINT outbox_event_id_key UNIQUE,
+        event_type VARCHAR(100) NOT NULL,
+        topic VARCHAR(200) NOT NULL,
+        key VARCHAR(200) NOT NULL,
+        correlation_id VARCHAR(200),
+        envelope JSONB NOT NULL,
+        created_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
+        published_at TIMESTAMP WITH TIME ZONE
+    )
+    """,
+    f"CREATE INDEX {UNPUBLISHED_INDEX} ON outbox (id) WHERE published_at IS NULL",
+    """
+    CREATE TABLE processed_events (
+        consumer VARCHAR(100) NOT NULL,
+        event_id UUID NOT NULL,
+        event_type VARCHAR(100) NOT NULL,
+        processed_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
+        CONSTRAINT processed_events_pkey PRIMARY KEY (consumer, event_id)
+    )
+    """,
+)
+
+
 def create_messaging_tables(op: Operations) -> None:
     """The outbox and processed-events tables, in the current schema (first migration)."""
-    bind = op.get_bind()
-    messaging_metadata.create_all(bind)
-    op.execute(
-        f"CREATE INDEX IF NOT EXISTS {UNPUBLISHED_INDEX} ON outbox (id) WHERE published_at IS NULL"
-    )
+    for statement in MESSAGING_TABLES_V1:
+        op.execute(statement)
 
 
 def drop_messaging_tables(op: Operations) -> None:
-    messaging_metadata.drop_all(op.get_bind())
+    op.execute("DROP TABLE processed_events")
+    op.execute("DROP TABLE outbox")
 
 
 def messaging_revision() -> tuple[Callable[[], None], Callable[[], None]]:

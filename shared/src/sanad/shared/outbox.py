@@ -142,7 +142,7 @@ class OutboxRelay:
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_([row.id for row in rows]))
-                .values(published_at=func.now(), attempts=outbox.c.attempts + 1)
+                .values(published_at=func.now())
             )
         self.published += len(rows)
         log.debug("outbox_published", count=len(rows))
