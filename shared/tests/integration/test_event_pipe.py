@@ -21,6 +21,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sanad.platform import dead_letters
 from sanad.platform.testing import Infra, Scratch, eventually, scratch_schema
 from sanad.shared import outbox
 from sanad.shared.db import asyncpg_dsn, session_factory
@@ -49,10 +50,14 @@ def citizen_event(note: str, citizen_id: uuid.UUID) -> Envelope:
     return Envelope.wrap(event, producer="test-producer", correlation_id=f"req-{note}")
 
 
+# Poison notes a test has "fixed the bug" for: they no longer fail.
+HEALED: set[str] = set()
+
+
 async def record_effect(session: AsyncSession, envelope: Envelope) -> None:
-    """The consumer's effect: one row per event. Notes starting 'poison' always fail."""
+    """The consumer's effect: one row per event. Notes starting 'poison' fail until healed."""
     note = envelope.payload["full_name_en"]
-    if note.startswith("poison"):
+    if note.startswith("poison") and note not in HEALED:
         raise ValueError(f"cannot handle {note}")
     await session.execute(
         text("INSERT INTO effects (event_id, note) VALUES (:id, :note)"),
@@ -296,3 +301,27 @@ async def test_two_relay_instances_keep_one_aggregate_in_order(
         seen = await pipe.wait_for_effect(notes[-1])
     assert seen == notes
     assert await pipe.unpublished() == 0
+
+
+async def test_a_dead_letter_replayed_after_the_fix_takes_effect_once(
+    pipe: Pipe, consumer: KafkaBroker, producer: AIOKafkaProducer
+) -> None:
+    note = f"poison-{uuid.uuid4().hex[:6]}"
+    async with running(pipe.relay(producer)):
+        await pipe.commit(pipe.event(note))
+        [letter] = await eventually(
+            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            until=lambda letters: len(letters) == 1,
+            what="the dead letter",
+        )
+        assert letter.original_topic == pipe.topic
+        assert letter.error.startswith("ValueError: cannot handle poison")
+        assert await pipe.effects() == []
+
+        HEALED.add(note)  # the handler's bug is fixed and the service redeployed
+        for _ in range(2):  # replaying twice is harmless: the consumer is idempotent
+            assert await dead_letters.replay(pipe.infra.kafka_bootstrap, pipe.group) == 1
+        await pipe.commit(pipe.event("after-replay"))
+        notes = await pipe.wait_for_effect("after-replay")
+
+    assert notes == [note, "after-replay"]

@@ -19,7 +19,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from sanad.platform import kafka, postgres, procs
+from sanad.platform import dead_letters, kafka, postgres, procs
 from sanad.platform.layout import (
     KAFKA_PORT,
     LOCAL,
@@ -37,6 +37,7 @@ from sanad.platform.provision import provision
 from sanad.platform.services import command, migrations_dir, platform_env, settings_of
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.migrations import upgrade
+from sanad.shared.topics import SUBSCRIPTIONS
 
 console = Console(highlight=False)
 STARTUP_TIMEOUT = float(os.environ.get("SANAD_STARTUP_TIMEOUT", "120"))
@@ -284,6 +285,37 @@ def status() -> int:
     return 0 if all(ok for _, ok, _, _ in rows) else 1
 
 
+def dead_letters_command(group: str, replay_all: bool, at: list[str]) -> int:
+    """List a consumer group's dead letters, or replay them to their original topics."""
+    bootstrap = f"127.0.0.1:{port(KAFKA_PORT)}"
+    if replay_all or at:
+        positions = {_position(text) for text in at} if at else None
+        count = asyncio.run(dead_letters.replay(bootstrap, group, positions))
+        console.print(f"replayed {count} dead letter(s) of {group} to their original topics")
+        return 0
+    letters = asyncio.run(dead_letters.read(bootstrap, group))
+    table = Table(title=f"dead letters of {group} ({len(letters)})")
+    for column in ("at", "original topic", "event", "attempts", "error"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(
+            f"{letter.partition}:{letter.offset}",
+            letter.original_topic,
+            letter.headers.get("event_type", "?"),
+            letter.headers.get("dlq_attempts", "?"),
+            letter.error[:120],
+        )
+    console.print(table)
+    return 0
+
+
+def _position(text: str) -> tuple[int, int]:
+    partition, _, offset = text.partition(":")
+    if not (partition.isdigit() and offset.isdigit()):
+        raise PlatformError(f"--at takes PARTITION:OFFSET as listed, not {text!r}")
+    return int(partition), int(offset)
+
+
 def lint() -> bool:
     """ruff and mypy over the whole tree: style and types are part of the test command."""
     ok = True
@@ -316,6 +348,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop what ./sanad up started")
     sub.add_parser("status", help="what is running, where, and its log")
     sub.add_parser("test", help="start the platform if needed, lint, then run every test tier")
+    dlq = sub.add_parser("dlq", help="list a consumer group's dead letters, or replay them")
+    dlq.add_argument("group", choices=sorted(SUBSCRIPTIONS))
+    dlq.add_argument("--replay", action="store_true", help="replay every dead letter")
+    dlq.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="PARTITION:OFFSET",
+        help="replay only this one (repeatable)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     # Everything after `test` belongs to pytest, untouched by argparse.
     args = parser.parse_args(argv[:1] if argv[:1] == ["test"] else argv)
@@ -328,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
             return status()
         elif args.command == "test":
             return test(argv[1:])
+        elif args.command == "dlq":
+            return dead_letters_command(args.group, args.replay, args.at)
     except PlatformError as exc:
         console.print(f"[bold red]✗ {exc}[/]")
         return 1

@@ -1,0 +1,104 @@
+"""Dead letters: list what a consumer group could not process, and replay it.
+
+Replaying republishes the original message to its original topic with its original key and
+headers; consumers are idempotent (processed-events table), so replaying one that did get
+processed after all changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from sanad.shared.topics import dead_letter_topic
+
+DLQ_PREFIX = "dlq_"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    offset: int
+    partition: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def original_topic(self) -> str:
+        return self.headers.get("dlq_original_topic", "")
+
+    @property
+    def error(self) -> str:
+        return f"{self.headers.get('dlq_error_type', '?')}: {self.headers.get('dlq_error', '')}"
+
+    def original_headers(self) -> list[tuple[str, bytes]]:
+        return [
+            (name, value.encode())
+            for name, value in self.headers.items()
+            if not name.startswith(DLQ_PREFIX)
+        ]
+
+
+def _dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
+    headers = {name: value.decode(errors="replace") for name, value in record.headers or ()}
+    return DeadLetter(record.offset, record.partition, record.key, record.value or b"", headers)
+
+
+async def read(bootstrap: str, group: str) -> list[DeadLetter]:
+    """Every dead letter of ``group``, from the beginning to the current end."""
+    topic = dead_letter_topic(group)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described.get("error_code"):
+        raise LookupError(f"no dead-letter topic {topic} on the broker")
+    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        letters: list[DeadLetter] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            batches = await consumer.getmany(*partitions, timeout_ms=1000)
+            for records in batches.values():
+                letters += [_dead_letter(r) for r in records if r.offset < ends[_tp(r)]]
+        return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
+    finally:
+        await consumer.stop()
+
+
+def _tp(record: ConsumerRecord[bytes, bytes]) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
+
+
+async def replay(
+    bootstrap: str, group: str, positions: set[tuple[int, int]] | None = None
+) -> int:
+    """Republish ``group``'s dead letters, or those at ``positions`` ((partition, offset)
+    pairs). Returns how many."""
+    letters = [
+        letter
+        for letter in await read(bootstrap, group)
+        if letter.original_topic
+        and (positions is None or (letter.partition, letter.offset) in positions)
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for letter in letters:
+            await producer.send_and_wait(
+                letter.original_topic,
+                letter.value,
+                key=letter.key,
+                headers=letter.original_headers(),
+            )
+    finally:
+        await producer.stop()
+    return len(letters)
