@@ -39,9 +39,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @contextlib.contextmanager
 def _containers() -> Iterator[Infra]:
     # Only where a Docker engine answers (never on the project's Docker-less machines).
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
-    from testcontainers.redis import RedisContainer
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.postgres import PostgresContainer
+    from testcontainers.community.redis import RedisContainer
 
     with (
         PostgresContainer("postgres:15", username="postgres", password="sanad-dev-admin") as pg,
