@@ -90,9 +90,13 @@ class OutboxRelay:
         self.published = 0
 
     async def run(self) -> None:
-        listener = await self._listen()
+        listener: asyncpg.Connection | None = None
         try:
             while True:
+                if listener is None or listener.is_closed():
+                    # (Re)connect the LISTEN connection, e.g. after Postgres restarted; until
+                    # then the poll interval is the safety net.
+                    listener = await self._listen()
                 try:
                     while await self.publish_batch():
                         pass
