@@ -4,6 +4,7 @@ that give integration tests the real Kafka, Postgres and Redis."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from sanad.platform.testing import (
 )
 
 TIERS = ("unit", "integration", "e2e")
+
+# Settings fail closed (SANAD_ENV defaults to prod); tests run with the repo's dev secrets.
+os.environ.setdefault("SANAD_ENV", "test")
 
 
 def _tier(item: pytest.Item) -> str:

@@ -76,6 +76,7 @@ async def run(citizens: int) -> str:
     assert MIGRATIONS is not None
     await asyncio.to_thread(upgrade, MIGRATIONS, url, schema)
     settings = BenchSettings(
+        environment="dev",  # the local platform's dev secrets
         bench_schema=schema,
         bench_url=url,
         consumer_group=f"bench-notifications-{suffix}",

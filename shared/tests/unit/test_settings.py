@@ -45,3 +45,21 @@ def test_dev_secret_marking() -> None:
     assert not is_placeholder("x9-real")
     assert reveal(dev_secret("abc")) == "abc"
     assert reveal("abc") == "abc"
+
+
+def test_without_sanad_env_the_repo_secrets_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SANAD_ENV", raising=False)
+    with pytest.raises(ValidationError, match="SANAD_IDENTITY_SIGNING_KEY"):
+        IdentitySettings()
+
+
+def test_a_shipped_dev_value_is_refused_even_without_its_marker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sanad.identity.settings import DEV_SIGNING_KEY
+
+    monkeypatch.setenv("SANAD_ENV", "prod")
+    monkeypatch.setenv("SANAD_IDENTITY_SIGNING_KEY", DEV_SIGNING_KEY)
+    monkeypatch.setenv("SANAD_IDENTITY_DB_PASSWORD", "a-real-password-7f3a")
+    with pytest.raises(ValidationError, match="SANAD_IDENTITY_SIGNING_KEY"):
+        IdentitySettings()

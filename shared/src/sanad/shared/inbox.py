@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
+from asyncpg import exceptions as pg_errors
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.shared.db import SessionFactory
@@ -140,10 +143,45 @@ def subscribe(
     )(consume)
 
 
-def _infrastructure_down(exc: BaseException) -> bool:
-    if isinstance(exc, (OSError, InterfaceError)):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+# The database (or the network to it) is not there: the message is not at fault. asyncpg's
+# own classes reach us unwrapped when a connection is being opened.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    ConnectionError,  # refused, reset, aborted
+    socket.gaierror,  # the host name does not resolve
+    pg_errors.PostgresConnectionError,  # SQLSTATE class 08
+    pg_errors.OperatorInterventionError,  # 57P01-03: shutting down, starting up
+    pg_errors.InsufficientResourcesError,  # 53: too many connections, disk full
+    pg_errors.InvalidAuthorizationSpecificationError,  # 28: a password being rotated
+    pg_errors.InterfaceError,  # the connection is closed
+    InterfaceError,
+    PoolTimeout,  # every pooled connection is stuck
+)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (SQLAlchemy's ``orig``, ``__cause__``, ``__context__``)."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return seen
+
+
+def infrastructure_down(exc: BaseException) -> bool:
+    """Whether ``exc`` means Postgres is unreachable (redeliver later) rather than that the
+    message cannot be handled (retry, then dead-letter)."""
+    for cause in _causes(exc):
+        if isinstance(cause, pg_errors.QueryCanceledError):
+            return False  # a statement timeout: about this message, not the database
+        if isinstance(cause, _UNREACHABLE):
+            return True
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+    return False
 
 
 async def _with_retries(
@@ -161,7 +199,7 @@ async def _with_retries(
             log.info("event_processed" if ran else "event_duplicate_ignored")
             return
         except Exception as exc:
-            if _infrastructure_down(exc):
+            if infrastructure_down(exc):
                 # Not the message's fault: leave it unacknowledged so it is redelivered.
                 log.warning("event_deferred_infrastructure_down", error_type=type(exc).__name__)
                 await asyncio.sleep(retry.max_delay)

@@ -18,6 +18,8 @@ Environment = Literal["dev", "test", "prod"]
 # Dev keys that ship in the repo start with DEV_SECRET_PREFIX.
 PLACEHOLDER_MARKERS = ("dev-password", "change-me", "changeme", "placeholder")
 DEV_SECRET_PREFIX = "dev-"
+# Every value marked with dev_secret(), so one pasted without its prefix is caught too.
+_SHIPPED_DEV_VALUES: set[str] = set()
 
 
 def is_placeholder(secret: str) -> bool:
@@ -25,12 +27,14 @@ def is_placeholder(secret: str) -> bool:
     return (
         not secret
         or lowered.startswith(DEV_SECRET_PREFIX)
+        or secret in _SHIPPED_DEV_VALUES
         or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
     )
 
 
 def dev_secret(value: str) -> str:
     """Mark a secret that ships in the repo for local use (refused outside dev/test)."""
+    _SHIPPED_DEV_VALUES.add(value)
     return DEV_SECRET_PREFIX + value
 
 
@@ -45,7 +49,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     service: str = "sanad"
-    environment: Environment = Field("dev", validation_alias="SANAD_ENV")
+    # Fails closed: unless SANAD_ENV says dev or test, the repo's dev secrets are refused.
+    environment: Environment = Field("prod", validation_alias="SANAD_ENV")
     log_level: str = Field("INFO", validation_alias="SANAD_LOG_LEVEL")
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias="SANAD_KAFKA_BOOTSTRAP_SERVERS"
