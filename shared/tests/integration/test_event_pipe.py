@@ -75,7 +75,10 @@ class Pipe:
     key: uuid.UUID  # every event in a test shares it: one partition, kept in order
 
     def relay(
-        self, producer: AIOKafkaProducer, cls: type[OutboxRelay] = OutboxRelay
+        self,
+        producer: AIOKafkaProducer,
+        cls: type[OutboxRelay] = OutboxRelay,
+        batch_size: int = 200,
     ) -> OutboxRelay:
         return cls(
             self.source.engine,
@@ -83,6 +86,7 @@ class Pipe:
             listen_dsn=asyncpg_dsn(self.infra.database_admin_url()),
             schema=self.source.schema,
             poll_interval=0.5,
+            batch_size=batch_size,
         )
 
     def event(self, note: str) -> Envelope:
@@ -291,14 +295,37 @@ async def test_failing_handler_dead_letters_after_retries_and_the_consumer_moves
     assert poison.event_id not in done
 
 
+class SlowFirstBatch(OutboxRelay):
+    """A relay that stalls while sending its first batch (a GC pause, a slow broker ack):
+    without one-publisher-at-a-time, another instance would publish later rows meanwhile."""
+
+    stalled = False
+
+    async def _send(self, rows: Sequence[Any]) -> None:
+        if not SlowFirstBatch.stalled:
+            SlowFirstBatch.stalled = True
+            await asyncio.sleep(1.5)
+        await super()._send(rows)
+
+
 async def test_two_relay_instances_keep_one_aggregate_in_order(
     pipe: Pipe, consumer: KafkaBroker, producer: AIOKafkaProducer
 ) -> None:
-    notes = [f"step-{n:03d}" for n in range(60)]
-    for chunk in range(0, len(notes), 10):  # six transactions, like six requests
-        await pipe.commit(*(pipe.event(note) for note in notes[chunk : chunk + 10]))
-    async with running(pipe.relay(producer)), running(pipe.relay(producer)):
-        seen = await pipe.wait_for_effect(notes[-1])
+    notes = [f"step-{n:03d}" for n in range(30)]
+    for chunk in range(0, len(notes), 5):  # six transactions, like six requests
+        await pipe.commit(*(pipe.event(note) for note in notes[chunk : chunk + 5]))
+    other = make_producer(pipe.infra.kafka_bootstrap, "test-relay-2")
+    await other.start()
+    SlowFirstBatch.stalled = False
+    try:
+        slow = pipe.relay(producer, SlowFirstBatch, batch_size=5)
+        async with running(slow):
+            await asyncio.sleep(0.3)  # the slow one holds the first batch
+            async with running(pipe.relay(other, batch_size=5)):
+                seen = await pipe.wait_for_effect(notes[-1])
+    finally:
+        await other.stop()
+    assert SlowFirstBatch.stalled
     assert seen == notes
     assert await pipe.unpublished() == 0
 
