@@ -346,8 +346,12 @@ async def test_a_dead_letter_replayed_after_the_fix_takes_effect_once(
         assert await pipe.effects() == []
 
         HEALED.add(note)  # the handler's bug is fixed and the service redeployed
-        for _ in range(2):  # replaying twice is harmless: the consumer is idempotent
-            assert await dead_letters.replay(pipe.infra.kafka_bootstrap, pipe.group) == 1
+        bootstrap = pipe.infra.kafka_bootstrap
+        assert await dead_letters.replay(bootstrap, pipe.group) == 1
+        assert await dead_letters.replay(bootstrap, pipe.group) == 0  # the cursor moved on
+        # Replaying one on purpose again is harmless: the consumer is idempotent.
+        at = {(letter.partition, letter.offset)}
+        assert await dead_letters.replay(bootstrap, pipe.group, at) == 1
         await pipe.commit(pipe.event("after-replay"))
         notes = await pipe.wait_for_effect("after-replay")
 

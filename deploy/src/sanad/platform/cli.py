@@ -350,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("test", help="start the platform if needed, lint, then run every test tier")
     dlq = sub.add_parser("dlq", help="list a consumer group's dead letters, or replay them")
     dlq.add_argument("group", choices=sorted(SUBSCRIPTIONS))
-    dlq.add_argument("--replay", action="store_true", help="replay every dead letter")
+    dlq.add_argument(
+        "--replay", action="store_true", help="replay the dead letters not replayed before"
+    )
     dlq.add_argument(
         "--at",
         action="append",

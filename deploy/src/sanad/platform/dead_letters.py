@@ -46,9 +46,7 @@ def _dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
     return DeadLetter(record.offset, record.partition, record.key, record.value or b"", headers)
 
 
-async def read(bootstrap: str, group: str) -> list[DeadLetter]:
-    """Every dead letter of ``group``, from the beginning to the current end."""
-    topic = dead_letter_topic(group)
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -57,19 +55,28 @@ async def read(bootstrap: str, group: str) -> list[DeadLetter]:
         await admin.close()
     if described.get("error_code"):
         raise LookupError(f"no dead-letter topic {topic} on the broker")
-    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    return [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+
+
+async def _drain(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> list[DeadLetter]:
+    """What lies between the consumer's positions and ``ends``."""
+    letters: list[DeadLetter] = []
+    while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+        batches = await consumer.getmany(*ends, timeout_ms=1000)
+        for records in batches.values():
+            letters += [_dead_letter(r) for r in records if r.offset < ends[_tp(r)]]
+    return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
+
+
+async def read(bootstrap: str, group: str) -> list[DeadLetter]:
+    """Every dead letter of ``group``, from the beginning to the current end."""
+    partitions = await _partitions(bootstrap, dead_letter_topic(group))
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        letters: list[DeadLetter] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            batches = await consumer.getmany(*partitions, timeout_ms=1000)
-            for records in batches.values():
-                letters += [_dead_letter(r) for r in records if r.offset < ends[_tp(r)]]
-        return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
+        return await _drain(consumer, await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
 
@@ -78,17 +85,8 @@ def _tp(record: ConsumerRecord[bytes, bytes]) -> TopicPartition:
     return TopicPartition(record.topic, record.partition)
 
 
-async def replay(
-    bootstrap: str, group: str, positions: set[tuple[int, int]] | None = None
-) -> int:
-    """Republish ``group``'s dead letters, or those at ``positions`` ((partition, offset)
-    pairs). Returns how many."""
-    letters = [
-        letter
-        for letter in await read(bootstrap, group)
-        if letter.original_topic
-        and (positions is None or (letter.partition, letter.offset) in positions)
-    ]
+async def _republish(bootstrap: str, letters: list[DeadLetter]) -> int:
+    letters = [letter for letter in letters if letter.original_topic]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
     await producer.start()
     try:
@@ -102,3 +100,40 @@ async def replay(
     finally:
         await producer.stop()
     return len(letters)
+
+
+async def replay(bootstrap: str, group: str, positions: set[tuple[int, int]] | None = None) -> int:
+    """Republish the dead letters of ``group`` not replayed before, or exactly those at
+    ``positions`` ((partition, offset) pairs). Returns how many.
+
+    A cursor (the committed offsets of the consumer group ``sanad-dlq-replay.<group>``)
+    remembers what was replayed, so a letter that fails again is not replayed twice over.
+    """
+    if positions is not None:
+        chosen = [
+            letter
+            for letter in await read(bootstrap, group)
+            if (letter.partition, letter.offset) in positions
+        ]
+        return await _republish(bootstrap, chosen)
+    partitions = await _partitions(bootstrap, dead_letter_topic(group))
+    cursor = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=f"sanad-dlq-replay.{group}",
+        enable_auto_commit=False,
+    )
+    await cursor.start()
+    try:
+        cursor.assign(partitions)
+        for tp in partitions:
+            committed = await cursor.committed(tp)
+            if committed is None:
+                await cursor.seek_to_beginning(tp)
+            else:
+                cursor.seek(tp, committed)
+        ends = await cursor.end_offsets(partitions)
+        count = await _republish(bootstrap, await _drain(cursor, ends))
+        await cursor.commit(ends)  # only after every letter was acknowledged
+        return count
+    finally:
+        await cursor.stop()
