@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.cards.main import MIGRATIONS, create_app
 from sanad.cards.settings import CardsSettings
 from sanad.platform.testing import Infra
+from sanad.shared.app import Runtime, create_service_app
+from sanad.shared.events import Envelope
+from sanad.shared.inbox import subscribe
+from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.migrations import upgrade
 from sanad.shared.settings import ServiceSettings
+from sanad.shared.topics import TopicSpec, dead_letter_topic
 
 
 async def test_migrated_service_is_ready_and_tags_responses(provisioned: Infra) -> None:
@@ -50,3 +57,34 @@ async def test_readiness_reports_what_is_down(provisioned: Infra) -> None:
     body = response.json()
     assert body["checks"]["redis"].startswith("down")
     assert body["checks"]["database"] == "ok"
+
+
+async def test_a_service_creates_the_dead_letter_topic_its_consumers_need(
+    provisioned: Infra,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    topic, group = f"test.runtime-{suffix}", f"test-group-{suffix}"  # not in SUBSCRIPTIONS
+    await ensure_topics(provisioned.kafka_bootstrap, [TopicSpec(topic, partitions=1)])
+    settings = CardsSettings(
+        SANAD_KAFKA_BOOTSTRAP_SERVERS=provisioned.kafka_bootstrap,
+        SANAD_REDIS_URL=provisioned.redis_url,
+    )
+
+    async def ignore(session: AsyncSession, envelope: Envelope) -> None:
+        return None
+
+    def consumers(runtime: Runtime) -> None:
+        subscribe(
+            runtime.broker,
+            group_id=group,
+            topics=(topic,),
+            handler=ignore,
+            sessions=runtime.require_sessions(),
+        )
+
+    app = create_service_app(settings, title="probe", register_consumers=consumers)
+    async with app.router.lifespan_context(app):
+        pass
+    # Created at start-up: nothing to create any more.
+    dlq = TopicSpec(dead_letter_topic(group))
+    assert await ensure_topics(provisioned.kafka_bootstrap, [dlq]) == []

@@ -23,10 +23,13 @@ from sanad.shared.auth import JwksVerifier
 from sanad.shared.db import SessionFactory, asyncpg_dsn, engine_for, session_factory
 from sanad.shared.health import Check, health_router
 from sanad.shared.http import RequestIdMiddleware
+from sanad.shared.inbox import dead_letter_topics
+from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.logging import configure_logging, get_logger
 from sanad.shared.outbox import OutboxRelay, make_producer
 from sanad.shared.problems import install_problem_handlers
 from sanad.shared.settings import ServiceSettings
+from sanad.shared.topics import TopicSpec
 
 log = get_logger(__name__)
 
@@ -124,6 +127,10 @@ def create_service_app(
         configure_logging(settings.service, settings.log_level)
         for hook in startup:
             await hook(runtime)
+        if needed := dead_letter_topics(runtime.broker):
+            await ensure_topics(
+                settings.kafka_bootstrap_servers, [TopicSpec(name) for name in sorted(needed)]
+            )
         await runtime.broker.start()
         producer = None
         if run_relay and runtime.engine is not None:

@@ -16,6 +16,7 @@ import asyncio
 import random
 import socket
 import traceback
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -38,6 +39,15 @@ from sanad.shared.topics import dead_letter_topic
 log = get_logger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+# The dead-letter topics a broker's subscribers need, so the service can make sure they exist
+# before it consumes (a group missing from topics.SUBSCRIPTIONS would otherwise have none, and
+# its poison messages would be redelivered forever).
+_DEAD_LETTER_TOPICS: weakref.WeakKeyDictionary[KafkaBroker, set[str]] = weakref.WeakKeyDictionary()
+
+
+def dead_letter_topics(broker: KafkaBroker) -> set[str]:
+    return set(_DEAD_LETTER_TOPICS.get(broker, ()))
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ def subscribe(
     """Register an at-least-once, effectively-once subscriber of ``topics`` for ``group_id``."""
     name = consumer or group_id
     dlq = dead_letter_topic(group_id)
+    _DEAD_LETTER_TOPICS.setdefault(broker, set()).add(dlq)
 
     async def dead_letter(msg: KafkaMessage, error: BaseException, attempts: int) -> None:
         record = msg.raw_message
