@@ -361,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         help="replay only this one (repeatable)",
     )
     argv = sys.argv[1:] if argv is None else argv
+    # The local platform is a development environment: its services and its provisioning
+    # use the repo's dev secrets, which settings refuse unless SANAD_ENV says so.
+    os.environ.setdefault("SANAD_ENV", "dev")
     # Everything after `test` belongs to pytest, untouched by argparse.
     args = parser.parse_args(argv[:1] if argv[:1] == ["test"] else argv)
     try:
