@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ from sanad.notifications.models import deliveries, delivery_attempts
 from sanad.notifications.settings import NotificationsSettings
 from sanad.platform.testing import Infra, eventually
 from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
-from sanad.shared.events import Envelope
+from sanad.shared.events import CitizenRegistered, Envelope
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.migrations import upgrade
 from sanad.shared.outbox import make_producer
@@ -249,3 +250,33 @@ async def service(provisioned: Infra) -> AsyncIterator[Service]:
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+def wrap(event: Any) -> Envelope:
+    return Envelope.wrap(event, producer="test", correlation_id=f"req-{uuid.uuid4().hex[:8]}")
+
+
+async def registered(
+    service: Service, language: str, *, email: str | None = None
+) -> tuple[uuid.UUID, str, str | None]:
+    citizen_id, number = uuid.uuid4(), mobile()
+    email = email if email is not None else email_address()
+    await service.publish(
+        wrap(
+            CitizenRegistered(
+                citizen_id=citizen_id,
+                national_id="1000000008",
+                full_name_ar="سارة أحمد",
+                full_name_en="Sara Ahmed",
+                nationality="SA",
+                sex="F",
+                birth_date=date(1990, 1, 1),
+                marital_status="married",
+                mobile=number,
+                email=email,
+                language=language,
+                registered_at=datetime.now(UTC),
+            )
+        )
+    )
+    return citizen_id, number, email

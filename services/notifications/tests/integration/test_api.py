@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sanad.platform.testing import eventually
 from sanad.shared.auth import Role
-from sanad.shared.events import CitizenRegistered, DecisionIssued, Envelope
+from sanad.shared.events import DecisionIssued, Envelope
 
-from .conftest import Service, email_address, mail_to, mobile, sms_to
+from .conftest import Service, mail_to, registered, sms_to
 
 
 async def citizen(service: Service, language: str = "ar") -> tuple[uuid.UUID, str, str]:
-    citizen_id, number, address = uuid.uuid4(), mobile(), email_address()
-    await service.publish(
-        Envelope.wrap(
-            CitizenRegistered(
-                citizen_id=citizen_id,
-                national_id="1000000008",
-                full_name_ar="علي",
-                full_name_en="Ali",
-                nationality="SA",
-                sex="M",
-                birth_date=date(1985, 3, 3),
-                marital_status="single",
-                mobile=number,
-                email=address,
-                language=language,
-                registered_at=datetime.now(UTC),
-            ),
-            producer="test",
-        )
-    )
+    citizen_id, number, address = await registered(service, language)
+    assert address is not None
     return citizen_id, number, address
 
 

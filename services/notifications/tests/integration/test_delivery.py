@@ -15,7 +15,6 @@ from sanad.platform.testing import eventually
 from sanad.shared.crypto import seal
 from sanad.shared.events import (
     CardIssued,
-    CitizenRegistered,
     DecisionIssued,
     Envelope,
     OtpRequested,
@@ -31,7 +30,15 @@ from sanad.shared.events.profile import (
     Sections,
 )
 
-from .conftest import Service, email_address, mail_to, mobile, plan_sms_failures, sms_to
+from .conftest import (
+    Service,
+    mail_to,
+    mobile,
+    plan_sms_failures,
+    registered,
+    sms_to,
+    wrap,
+)
 
 OTP_PUBLIC_KEY = "GxX4vnERh_7KfPZ6p_Lrxo5rRi8IcQ3g8YG01tlH1RM"
 REASONS = [
@@ -46,36 +53,6 @@ REASONS = [
         reason_en="Property value is above the ceiling",
     ),
 ]
-
-
-def wrap(event: Any) -> Envelope:
-    return Envelope.wrap(event, producer="test", correlation_id=f"req-{uuid.uuid4().hex[:8]}")
-
-
-async def registered(
-    service: Service, language: str, *, email: str | None = None
-) -> tuple[uuid.UUID, str, str | None]:
-    citizen_id, number = uuid.uuid4(), mobile()
-    email = email if email is not None else email_address()
-    await service.publish(
-        wrap(
-            CitizenRegistered(
-                citizen_id=citizen_id,
-                national_id="1000000008",
-                full_name_ar="سارة أحمد",
-                full_name_en="Sara Ahmed",
-                nationality="SA",
-                sex="F",
-                birth_date=date(1990, 1, 1),
-                marital_status="married",
-                mobile=number,
-                email=email,
-                language=language,
-                registered_at=datetime.now(UTC),
-            )
-        )
-    )
-    return citizen_id, number, email
 
 
 def decision(citizen_id: uuid.UUID, kind: str, **kw: Any) -> DecisionIssued:
