@@ -1,35 +1,52 @@
-"""Benchmark: events per second through the whole pipe, on the real local platform.
+"""Benchmark: the event pipe against the bare transport, in the same run, on the real platform.
 
-outbox (one schema) → relay → Kafka → idempotent consumer (another schema) → effect row.
-Run with the platform up:  uv run python bench/event_pipe.py [--events 5000]
-Writes bench/results/event_pipe.md.
+- bare hop: events already on a topic; aiokafka ``getmany(max_records=500)``, one asyncpg
+  transaction per batch (``executemany`` of ``INSERT … ON CONFLICT DO NOTHING``), one offset
+  commit per batch — what Kafka and Postgres allow with no framework;
+- the pipe, throughput: events committed to one schema's outbox in transactions of ``batch``,
+  relay → Kafka → ``sanad.shared.inbox`` (another schema) → effect row;
+- the pipe, latency: a steady ``--rate`` events/s offered; for each event, outbox commit →
+  effect committed, read from the two rows' timestamps (one Postgres clock).
+
+Same topic settings for both (6 partitions, as every event topic). Run with the platform up:
+    uv run python bench/event_pipe.py [--events 20000] [--runs 3]
+Writes bench/results/event_pipe.json and bench/results/event_pipe.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
+import os
 import platform
 import statistics
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-from faststream.kafka import KafkaBroker
+import asyncpg
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sanad.platform.testing import local_infra, scratch_schema
+from sanad.platform.testing import Infra, local_infra, scratch_schema
 from sanad.shared import outbox
 from sanad.shared.db import asyncpg_dsn, session_factory
 from sanad.shared.events import CitizenRegistered, Envelope
-from sanad.shared.inbox import subscribe
+from sanad.shared.inbox import Inbox
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.outbox import OutboxRelay, make_producer
-from sanad.shared.topics import TopicSpec, dead_letter_topic
+from sanad.shared.topics import EVENT_PARTITIONS, TopicSpec, dead_letter_topic
 
-RESULTS = Path(__file__).parent / "results" / "event_pipe.md"
+RESULTS = Path(__file__).parent / "results"
+EFFECTS = """
+    CREATE TABLE effects (event_id uuid PRIMARY KEY, done_at timestamptz DEFAULT clock_timestamp())
+"""
 
 
 def event(n: int) -> Envelope:
@@ -48,93 +65,300 @@ def event(n: int) -> Envelope:
     return Envelope.wrap(payload, producer="bench")
 
 
-async def effect(session: AsyncSession, envelope: Envelope) -> None:
-    await session.execute(
-        text("INSERT INTO effects (event_id) VALUES (:id)"), {"id": envelope.event_id}
-    )
+EFFECT = text("INSERT INTO effects (event_id) VALUES (:id)")
 
 
-async def run(events: int, batch: int) -> dict[str, float]:
-    infra = local_infra()
+async def effect(session: AsyncSession, payload: CitizenRegistered, envelope: Envelope) -> None:
+    """A per-event handler: one statement per event."""
+    await session.execute(EFFECT, {"id": envelope.event_id})
+
+
+async def effects(session: AsyncSession, events: list[tuple[CitizenRegistered, Envelope]]) -> None:
+    """A batch handler: one statement for the batch, as the bare hop writes."""
+    await session.execute(EFFECT, [{"id": envelope.event_id} for _, envelope in events])
+
+
+async def count(engine: Any) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM effects"))).scalar_one())
+
+
+async def until_effects(engine: Any, events: int, started: float) -> float:
+    """Poll the effect rows until all ``events`` are there; seconds since ``started``."""
+    while (done := await count(engine)) < events:
+        if time.perf_counter() - started > 600:
+            raise SystemExit(f"only {done}/{events} effects after 600 s")
+        await asyncio.sleep(0.02)
+    return time.perf_counter() - started
+
+
+async def fresh_topic(infra: Infra, label: str) -> tuple[str, str]:
     suffix = uuid.uuid4().hex[:8]
-    topic, group = f"bench.pipe-{suffix}", f"bench-{suffix}"
+    topic, group = f"bench.{label}-{suffix}", f"bench-{label}-{suffix}"
     await ensure_topics(
         infra.kafka_bootstrap, [TopicSpec(topic), TopicSpec(dead_letter_topic(group), 1)]
     )
-    async with scratch_schema(infra, "bsrc") as source, scratch_schema(infra, "bsink") as sink:
+    return topic, group
+
+
+async def bare_hop(infra: Infra, events: int) -> dict[str, float]:
+    """Events put on the topic first, then consumed as fast as the transport allows."""
+    topic, group = await fresh_topic(infra, "bare")
+    producer = make_producer(infra.kafka_bootstrap, "bench-bare")
+    await producer.start()
+    try:
+        pending = []
+        for n in range(events):
+            envelope = event(n)
+            pending.append(
+                await producer.send(topic, envelope.to_bytes(), key=envelope.key.encode())
+            )
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    async with scratch_schema(infra, "bbare") as sink:
         async with sink.engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE effects (event_id uuid PRIMARY KEY)"))
-        broker = KafkaBroker(infra.kafka_bootstrap)
-        subscribe(
-            broker,
+            await conn.execute(text(EFFECTS))
+        pg = await asyncpg.connect(asyncpg_dsn(infra.database_admin_url()))
+        await pg.execute(f'SET search_path TO "{sink.schema}"')
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=infra.kafka_bootstrap,
             group_id=group,
-            topics=(topic,),
-            handler=effect,
-            sessions=session_factory(sink.engine),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
         )
-        await broker.start()
-        producer = make_producer(infra.kafka_bootstrap, "bench-relay")
-        await producer.start()
-        relay = OutboxRelay(
+        await consumer.start()
+        started = time.perf_counter()
+        done = 0
+        try:
+            while done < events:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                rows = [
+                    (uuid.UUID(json.loads(record.value)["event_id"]),)
+                    for records in batches.values()
+                    for record in records
+                ]
+                if not rows:
+                    continue
+                async with pg.transaction():
+                    await pg.executemany(
+                        "INSERT INTO effects (event_id) VALUES ($1) ON CONFLICT DO NOTHING", rows
+                    )
+                await consumer.commit()
+                done += len(rows)
+            elapsed = time.perf_counter() - started
+        finally:
+            await consumer.stop()
+            await pg.close()
+    return {"events": events, "seconds": elapsed, "per_s": events / elapsed}
+
+
+class Pipe:
+    """A source schema with its outbox and relay, a sink schema with its inbox."""
+
+    def __init__(
+        self, infra: Infra, source: Any, sink: Any, topic: str, group: str, *, batched: bool
+    ) -> None:
+        self.infra, self.source, self.sink, self.topic = infra, source, sink, topic
+        self.inbox = Inbox(
+            infra.kafka_bootstrap,
+            session_factory(sink.engine, producer="bench-sink"),
+            client_id=group,
+        )
+        if batched:
+            self.inbox.subscribe(
+                group_id=group, topics=(topic,), batch_handlers={CitizenRegistered: effects}
+            )
+        else:
+            self.inbox.subscribe(
+                group_id=group, topics=(topic,), handlers={CitizenRegistered: effect}
+            )
+        self.producer = make_producer(infra.kafka_bootstrap, "bench-relay")
+        self.relay = OutboxRelay(
             source.engine,
-            producer,
+            self.producer,
             listen_dsn=asyncpg_dsn(infra.database_admin_url()),
             schema=source.schema,
         )
-        relay_task = asyncio.create_task(relay.run())
-        await asyncio.sleep(2)  # let the consumer join its group
-        sessions = session_factory(source.engine)
-        started = time.perf_counter()
-        for first in range(0, events, batch):
-            async with sessions() as session, session.begin():
-                for n in range(first, min(first + batch, events)):
-                    await outbox.add(session, event(n), topic=topic)
-        committed = time.perf_counter() - started
-        done = 0
-        while done < events:
-            await asyncio.sleep(0.05)
+        self.sessions = session_factory(source.engine)
+        self._relay_task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Pipe:
+        async with self.sink.engine.begin() as conn:
+            await conn.execute(text(EFFECTS))
+        await self.inbox.start()
+        await self.producer.start()
+        self._relay_task = asyncio.create_task(self.relay.run())
+        # The consumer has joined its group when a first event makes the trip.
+        await self.commit([event(-1)])
+        await until_effects(self.sink.engine, 1, time.perf_counter())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._relay_task is not None
+        self._relay_task.cancel()
+        await asyncio.gather(self._relay_task, return_exceptions=True)
+        await self.producer.stop()
+        await self.inbox.stop()
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """The relay stops while the body runs, and starts again after it."""
+        assert self._relay_task is not None
+        self._relay_task.cancel()
+        await asyncio.gather(self._relay_task, return_exceptions=True)
+        yield
+        self._relay_task = asyncio.create_task(self.relay.run())
+
+    async def commit(self, envelopes: list[Envelope]) -> None:
+        async with self.sessions() as session, session.begin():
+            for envelope in envelopes:
+                await outbox.add(session, envelope, topic=self.topic)
+
+
+async def pipe_throughput(
+    infra: Infra, events: int, batch: int, *, batched: bool
+) -> dict[str, float]:
+    """Like the bare hop, the events wait at the start line (committed to the outbox while
+    the relay is held back); then relay → Kafka → inbox → effect, timed until the last."""
+    topic, group = await fresh_topic(infra, "pipe")
+    async with scratch_schema(infra, "bsrc") as source, scratch_schema(infra, "bsink") as sink:
+        async with Pipe(infra, source, sink, topic, group, batched=batched) as pipe:
+            async with pipe.held():
+                started = time.perf_counter()
+                for first in range(0, events, batch):
+                    await pipe.commit([event(n) for n in range(first, min(first + batch, events))])
+                committed = time.perf_counter() - started
+                started = time.perf_counter()
+            elapsed = await until_effects(sink.engine, events + 1, started)
+    return {"events": events, "commit_s": committed, "seconds": elapsed, "per_s": events / elapsed}
+
+
+async def pipe_latency(infra: Infra, rate: int, seconds: float) -> dict[str, float]:
+    """Offer ``rate`` events/s (one per transaction, as requests do) for ``seconds``."""
+    topic, group = await fresh_topic(infra, "lat")
+    events = int(rate * seconds)
+    async with scratch_schema(infra, "lsrc") as source, scratch_schema(infra, "lsink") as sink:
+        async with sink.engine.begin() as conn:
+            await conn.execute(
+                text(f'CREATE TABLE "{source.schema}".sent (event_id uuid, at timestamptz)')
+            )
+        # Per-event handler: what a service's handlers are, and the worse case for latency.
+        async with Pipe(infra, source, sink, topic, group, batched=False) as pipe:
+            started = time.perf_counter()
+            for n in range(events):
+                envelope = event(n)
+                async with pipe.sessions() as session, session.begin():
+                    await outbox.add(session, envelope, topic=topic)
+                    await session.execute(
+                        text("INSERT INTO sent VALUES (:id, clock_timestamp())"),
+                        {"id": envelope.event_id},
+                    )
+                # Hold the offered rate: the next event is due at started + (n + 1) / rate.
+                delay = started + (n + 1) / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await until_effects(sink.engine, events + 1, started)
             async with sink.engine.connect() as conn:
-                done = (await conn.execute(text("SELECT count(*) FROM effects"))).scalar_one()
-            if time.perf_counter() - started > 300:
-                raise SystemExit(f"only {done}/{events} effects after 300 s")
-        elapsed = time.perf_counter() - started
-        relay_task.cancel()
-        await producer.stop()
-        await broker.stop()
-    return {"events": events, "commit_s": committed, "total_s": elapsed, "per_s": events / elapsed}
+                # The outbox row's transaction committed just after ``sent.at``: the latency
+                # measured is commit → effect committed, plus that one statement.
+                # The schema name is ours, made by scratch_schema.
+                query = f'SELECT extract(epoch FROM e.done_at - s.at) * 1000 FROM effects e JOIN "{source.schema}".sent s USING (event_id)'  # noqa: E501, S608
+                rows = await conn.execute(text(query))
+                latencies = sorted(float(row[0]) for row in rows)
+    q = statistics.quantiles(latencies, n=100)
+    return {"rate": rate, "events": len(latencies), "p50_ms": q[49], "p99_ms": q[98]}
+
+
+def report(result: dict[str, Any]) -> str:
+    runs = result["runs"]
+    lines = [
+        "# Event pipe against the bare transport",
+        "",
+        f"{result['machine']}. Topics of {EVENT_PARTITIONS} partitions; Kafka 4.1.1 (KRaft, one "
+        "node) and PostgreSQL 15 of the local platform. One relay, one consumer instance.",
+        "",
+        "| run | bare hop (events/s) | pipe, batch handler | ratio | pipe, per-event handler "
+        "| ratio |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {i + 1} | {r['bare']['per_s']:.0f} | {r['pipe']['per_s']:.0f} "
+            f"| {r['pipe']['per_s'] / r['bare']['per_s']:.2f} "
+            f"| {r['pipe_per_event_handler']['per_s']:.0f} "
+            f"| {r['pipe_per_event_handler']['per_s'] / r['bare']['per_s']:.2f} |"
+            for i, r in enumerate(runs)
+        ),
+        "",
+        f"Median: bare **{result['bare_events_per_s']:.0f}/s**, pipe "
+        f"**{result['pipe_events_per_s']:.0f}/s**, ratio **{result['ratio']:.2f}** "
+        f"({result['events']} events per run, committed to the outbox in transactions of "
+        f"{result['batch']} before the clock starts, as the bare hop's are on the topic). "
+        "With a per-event handler (one statement per event, as most services' handlers): "
+        f"**{result['pipe_per_event_handler_events_per_s']:.0f}/s**, ratio "
+        f"**{result['per_event_handler_ratio']:.2f}**.",
+        "",
+        f"Latency, outbox commit → effect committed, at {result['latency']['rate']} events/s "
+        f"offered (one event per transaction) for {result['latency']['events']} events: "
+        f"p50 **{result['p50_ms']:.1f} ms**, p99 **{result['p99_ms']:.1f} ms**.",
+        "",
+        f"Command: `{result['command']}`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    infra = local_infra()
+    runs = []
+    for n in range(args.runs):
+        bare = await bare_hop(infra, args.events)
+        pipe = await pipe_throughput(infra, args.events, args.batch, batched=True)
+        single = await pipe_throughput(infra, args.events, args.batch, batched=False)
+        print(
+            f"run {n + 1}: bare {bare['per_s']:.0f}/s, pipe {pipe['per_s']:.0f}/s "
+            f"(per-event handler {single['per_s']:.0f}/s)",
+            flush=True,
+        )
+        runs.append({"bare": bare, "pipe": pipe, "pipe_per_event_handler": single})
+    latency = await pipe_latency(infra, args.rate, args.seconds)
+    bare_rate = statistics.median(r["bare"]["per_s"] for r in runs)
+    pipe_rate = statistics.median(r["pipe"]["per_s"] for r in runs)
+    single_rate = statistics.median(r["pipe_per_event_handler"]["per_s"] for r in runs)
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "events": args.events,
+        "batch": args.batch,
+        "runs": runs,
+        "bare_events_per_s": bare_rate,
+        "pipe_events_per_s": pipe_rate,
+        "ratio": pipe_rate / bare_rate,
+        "pipe_per_event_handler_events_per_s": single_rate,
+        "per_event_handler_ratio": single_rate / bare_rate,
+        "latency": latency,
+        "p50_ms": latency["p50_ms"],
+        "p99_ms": latency["p99_ms"],
+        "command": "uv run python bench/event_pipe.py "
+        f"--events {args.events} --batch {args.batch} --runs {args.runs} "
+        f"--rate {args.rate} --seconds {args.seconds:g}",
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--batch", type=int, default=50, help="events per committed transaction")
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--batch", type=int, default=50, help="events per outbox transaction")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=int, default=500, help="events/s offered for latency")
+    parser.add_argument("--seconds", type=float, default=20.0, help="latency run length")
     args = parser.parse_args()
-    results = [asyncio.run(run(args.events, args.batch)) for _ in range(args.runs)]
-    rates = [r["per_s"] for r in results]
-    lines = [
-        "# Event pipe throughput",
-        "",
-        f"outbox → relay → Kafka → idempotent consumer → effect, {args.events} events per run, "
-        f"{args.batch} per transaction, {args.runs} runs, one relay and one consumer, on "
-        f"{platform.machine()} with 2 cores (local platform: Kafka 4.1.1 KRaft, PostgreSQL 15).",
-        "",
-        "| run | events | commit time (s) | until last effect (s) | events/s |",
-        "|---|---|---|---|---|",
-        *(
-            f"| {i + 1} | {r['events']} | {r['commit_s']:.2f} | {r['total_s']:.2f} "
-            f"| {r['per_s']:.0f} |"
-            for i, r in enumerate(results)
-        ),
-        "",
-        f"median: **{statistics.median(rates):.0f} events/s** end to end.",
-        "",
-        "Command: `uv run python bench/event_pipe.py "
-        f"--events {args.events} --batch {args.batch} --runs {args.runs}`",
-        "",
-    ]
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
+    result = asyncio.run(main_async(args))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "event_pipe.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "event_pipe.md").write_text(report(result))
+    print(report(result))
 
 
 if __name__ == "__main__":

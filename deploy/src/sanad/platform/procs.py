@@ -89,6 +89,11 @@ def spawn(
             start_new_session=True,
         )
     pid_path(name).write_text(f"{proc.pid}\n{marker or ''}\n")
+    # Popen can return while the child is still exec-ing (its cmdline reads empty), and the
+    # pid file is only believed once the cmdline shows the marker: wait for that, briefly.
+    deadline = time.monotonic() + 2.0
+    while not _cmdline(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     return proc.pid
 
 

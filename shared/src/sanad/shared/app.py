@@ -1,8 +1,9 @@
 """One process per service: FastAPI for HTTP and FastStream for Kafka, sharing a lifespan.
 
-``create_service_app`` wires what every service has: logging, request ids, problem+json
-errors, health and readiness, the service's DB engine, its Kafka broker (subscribers are
-registered before it starts) and its outbox relay.
+``create_service_app`` wires what every service has — logging, request ids, problem+json
+errors, health — and what it says it uses: its DB engine (from its settings), Kafka (its
+inbox's consumer groups, registered before start, and its outbox relay), Redis. ``/readyz``
+checks exactly those. Outbox and inbox rows past their retention are pruned in the background.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
-from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,10 +25,10 @@ from sanad.shared.auth import JwksVerifier
 from sanad.shared.db import SessionFactory, asyncpg_dsn, engine_for, session_factory
 from sanad.shared.health import Check, health_router
 from sanad.shared.http import RequestIdMiddleware
-from sanad.shared.inbox import dead_letter_topics
+from sanad.shared.inbox import Inbox
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.logging import configure_logging, get_logger
-from sanad.shared.outbox import OutboxRelay, make_producer
+from sanad.shared.outbox import OutboxRelay, make_producer, prune
 from sanad.shared.problems import install_problem_handlers
 from sanad.shared.settings import ServiceSettings
 from sanad.shared.topics import TopicSpec
@@ -39,16 +41,26 @@ class Runtime:
     """What a service's routes and handlers reach through ``request.app.state.runtime``."""
 
     settings: ServiceSettings
-    broker: KafkaBroker
-    redis: Redis
     verifier: JwksVerifier
     engine: AsyncEngine | None = None
     sessions: SessionFactory | None = None
+    inbox: Inbox | None = None
+    redis_client: Redis | None = None
+    producer: AIOKafkaProducer | None = None  # the outbox relay's, once started
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def require_sessions(self) -> SessionFactory:
         assert self.sessions is not None, f"{self.settings.service} has no database"
         return self.sessions
+
+    def require_inbox(self) -> Inbox:
+        assert self.inbox is not None, f"{self.settings.service} does not use Kafka"
+        return self.inbox
+
+    @property
+    def redis(self) -> Redis:
+        assert self.redis_client is not None, f"{self.settings.service} does not use Redis"
+        return self.redis_client
 
 
 ConsumerRegistrar = Callable[[Runtime], None]
@@ -57,40 +69,49 @@ StartupHook = Callable[[Runtime], Awaitable[None]]
 BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
 
 
-def build_runtime(settings: ServiceSettings) -> Runtime:
-    broker = KafkaBroker(
-        settings.kafka_bootstrap_servers,
-        client_id=settings.service,
-        enable_idempotence=True,
-        logger=get_logger(f"sanad.kafka.{settings.service}"),
-    )
-    runtime = Runtime(
-        settings=settings,
-        broker=broker,
-        redis=Redis.from_url(settings.redis_url, decode_responses=True),
-        verifier=JwksVerifier(settings.jwks_url),
-    )
+def build_runtime(settings: ServiceSettings, *, kafka: bool, redis: bool) -> Runtime:
+    runtime = Runtime(settings=settings, verifier=JwksVerifier(settings.jwks_url))
     if settings.uses_database:
         runtime.engine = engine_for(settings)
-        runtime.sessions = session_factory(runtime.engine)
+        runtime.sessions = session_factory(runtime.engine, producer=settings.service)
+        if kafka:
+            runtime.inbox = Inbox(
+                settings.kafka_bootstrap_servers, runtime.sessions, client_id=settings.service
+            )
+    if redis:
+        runtime.redis_client = Redis.from_url(settings.redis_url, decode_responses=True)
     return runtime
 
 
+KAFKA_CHECK_TIMEOUT = 1.5
+
+
 def readiness_checks(runtime: Runtime) -> dict[str, Check]:
-    async def database() -> object:
-        assert runtime.engine is not None
-        async with runtime.engine.connect() as conn:
-            return (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+    """Only what the service uses: a service is not unready because of a part it never calls."""
+    checks: dict[str, Check] = {}
+    engine, producer, redis = runtime.engine, runtime.producer, runtime.redis_client
 
-    async def kafka() -> object:
-        return await runtime.broker.ping(timeout=1.5)
+    if engine is not None:
 
-    async def redis() -> object:
-        return await runtime.redis.ping()
+        async def database() -> object:
+            async with engine.connect() as conn:
+                return (await conn.execute(text("SELECT 1"))).scalar_one() == 1
 
-    checks: dict[str, Check] = {"kafka": kafka, "redis": redis}
-    if runtime.engine is not None:
         checks["database"] = database
+    if producer is not None:
+
+        async def kafka() -> object:
+            # A metadata round trip to the cluster the relay publishes to.
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), KAFKA_CHECK_TIMEOUT)
+            return True
+
+        checks["kafka"] = kafka
+    if redis is not None:
+
+        async def redis_check() -> object:
+            return await redis.ping()
+
+        checks["redis"] = redis_check
     return checks
 
 
@@ -107,18 +128,37 @@ async def _bounded(step: str, work: Awaitable[Any]) -> None:
         log.warning("shutdown_step_failed", step=step, error_type=type(exc).__name__)
 
 
+# Published outbox rows and processed-event marks are kept this long (see ``outbox.prune``).
+MESSAGING_RETENTION = timedelta(days=14)
+PRUNE_INTERVAL = 3600.0
+
+
+async def _prune_forever(engine: AsyncEngine) -> None:
+    while True:
+        try:
+            await prune(engine, keep=MESSAGING_RETENTION)
+        except Exception as exc:  # the database is away: try again next time
+            log.warning("messaging_prune_failed", error_type=type(exc).__name__)
+        await asyncio.sleep(PRUNE_INTERVAL)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
     title: str,
+    kafka: bool = True,
+    redis: bool = False,
     routers: Sequence[APIRouter] = (),
     register_consumers: ConsumerRegistrar | None = None,
-    run_relay: bool = True,
     startup: Sequence[StartupHook] = (),
     background: Sequence[BackgroundTask] = (),
-    extra_checks: Callable[[Runtime], dict[str, Check]] | None = None,
+    downstream_checks: Callable[[Runtime], dict[str, Check]] | None = None,
 ) -> FastAPI:
-    runtime = build_runtime(settings)
+    """A service process. It uses its database if its settings say so (``uses_database``),
+    Kafka if ``kafka`` (the outbox relay and the consumers ``register_consumers`` adds to
+    ``runtime.inbox``; needs the database), Redis if ``redis``. ``downstream_checks`` are
+    reported by ``/readyz`` without deciding it (the gateway's services)."""
+    runtime = build_runtime(settings, kafka=kafka, redis=redis)
     if register_consumers is not None:
         register_consumers(runtime)
 
@@ -127,22 +167,28 @@ def create_service_app(
         configure_logging(settings.service, settings.log_level)
         for hook in startup:
             await hook(runtime)
-        if needed := dead_letter_topics(runtime.broker):
+        inbox = runtime.inbox
+        if inbox is not None and (needed := inbox.dead_letter_topics()):
             await ensure_topics(
                 settings.kafka_bootstrap_servers, [TopicSpec(name) for name in sorted(needed)]
             )
-        await runtime.broker.start()
-        producer = None
-        if run_relay and runtime.engine is not None:
-            producer = make_producer(settings.kafka_bootstrap_servers, f"{settings.service}-outbox")
-            await producer.start()
+        if inbox is not None and runtime.engine is not None:
+            runtime.producer = make_producer(
+                settings.kafka_bootstrap_servers, f"{settings.service}-outbox"
+            )
+            await runtime.producer.start()
+            await inbox.start()
             relay = OutboxRelay(
                 runtime.engine,
-                producer,
+                runtime.producer,
                 listen_dsn=asyncpg_dsn(settings.database_url),
                 schema=settings.db_schema,
             )
             runtime.background.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        if runtime.engine is not None:
+            runtime.background.append(
+                asyncio.create_task(_prune_forever(runtime.engine), name="messaging-prune")
+            )
         for work in background:
             runtime.background.append(asyncio.create_task(work(runtime), name=work.__name__))
         log.info("service_started", port=settings.port)
@@ -154,12 +200,14 @@ def create_service_app(
             await _bounded(
                 "background tasks", asyncio.gather(*runtime.background, return_exceptions=True)
             )
-            if producer is not None:
-                await _bounded("outbox producer", producer.stop())
-            await _bounded("kafka broker", runtime.broker.stop())
+            if runtime.inbox is not None:
+                await _bounded("inbox", runtime.inbox.stop())
+            if runtime.producer is not None:
+                await _bounded("outbox producer", runtime.producer.stop())
             if runtime.engine is not None:
                 await _bounded("database pool", runtime.engine.dispose())
-            await _bounded("redis", runtime.redis.aclose())
+            if runtime.redis_client is not None:
+                await _bounded("redis", runtime.redis_client.aclose())
             log.info("service_stopped")
 
     app = FastAPI(title=title, lifespan=lifespan)
@@ -168,13 +216,13 @@ def create_service_app(
     install_problem_handlers(app)
 
     def checks(request: Request) -> dict[str, Check]:
-        current: Runtime = request.app.state.runtime
-        found = readiness_checks(current)
-        if extra_checks is not None:  # e.g. the gateway's downstream services
-            found.update(extra_checks(current))
-        return found
+        return readiness_checks(runtime_of(request))
 
-    app.include_router(health_router(checks))
+    def downstream(request: Request) -> dict[str, Check]:
+        assert downstream_checks is not None
+        return downstream_checks(runtime_of(request))
+
+    app.include_router(health_router(checks, downstream if downstream_checks else None))
     for router in routers:
         app.include_router(router)
     return app

@@ -36,8 +36,10 @@ def engine_for(settings: ServiceSettings) -> AsyncEngine:
     )
 
 
-def session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, *, producer: str | None = None) -> SessionFactory:
+    """Sessions of one service: ``producer`` (its name) is what ``outbox.publish`` stamps on
+    the events they queue."""
+    return async_sessionmaker(engine, expire_on_commit=False, info={"producer": producer})
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:

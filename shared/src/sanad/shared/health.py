@@ -24,7 +24,13 @@ async def run_checks(checks: dict[str, Check]) -> dict[str, str]:
     return dict(zip(checks, outcomes, strict=True))
 
 
-def health_router(checks: Callable[[Request], dict[str, Check]]) -> APIRouter:
+def health_router(
+    checks: Callable[[Request], dict[str, Check]],
+    reported: Callable[[Request], dict[str, Check]] | None = None,
+) -> APIRouter:
+    """``checks`` decide readiness (what the process itself needs); ``reported`` ones are only
+    shown under ``downstream`` (the gateway's services: one down must not take the gateway,
+    and every other route with it, out of its load balancer)."""
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", operation_id="healthz")
@@ -35,9 +41,9 @@ def health_router(checks: Callable[[Request], dict[str, Check]]) -> APIRouter:
     async def readyz(request: Request) -> JSONResponse:
         results = await run_checks(checks(request))
         ready = all(value == "ok" for value in results.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": results},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": results}
+        if reported is not None:
+            body["downstream"] = await run_checks(reported(request))
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return router

@@ -1,53 +1,79 @@
-"""Idempotent consumers: each event's effect is stored once, offsets committed after it.
+"""Idempotent consumers at transport speed: batches in, each event's effect stored once.
 
-``subscribe`` registers a FastStream subscriber that
-- parses the envelope (a message that is not one goes straight to the dead-letter topic);
-- in one Postgres transaction records ``(consumer, event_id)`` in ``processed_events`` and
-  runs the handler; a redelivered event finds its row and changes nothing;
-- retries a failing handler with exponential backoff, then sends the message to the
-  consumer group's dead-letter topic with the error and moves on;
-- acknowledges (commits the Kafka offset) only after all that: ``NACK_ON_ERROR`` rewinds to
-  the message if anything above raised (Postgres or Kafka unreachable), so nothing is lost.
+``Inbox.subscribe(group_id=, topics=, handlers={EventType: handler})`` registers a consumer
+group. Its loop (one aiokafka consumer per group) fetches up to ``max_records`` at a time and
+hands each partition's records to a task of their own, pausing that partition until the task
+is done, so partitions (and topics) progress independently: a slow key or a burst on one
+topic does not hold the others. Per partition batch:
+
+- records that are not envelopes, and handled event types of an unknown schema version, go
+  to the group's dead-letter topic at once (a later deployment can replay them);
+- event types the service has no handler for are skipped with a log line;
+- the rest are de-duplicated in ONE ``INSERT … ON CONFLICT DO NOTHING RETURNING`` into
+  ``processed_events`` and the new ones run, in order, in ONE transaction with it;
+- if a handler fails, that transaction rolls back and the batch is replayed one event per
+  transaction, with retries and backoff: the failing event is dead-lettered alone and every
+  other event takes effect exactly once;
+- Postgres unreachable: nothing commits, the partition is rewound to the batch's first
+  offset and redelivered after a pause — nothing is lost, nothing dead-lettered;
+- offsets are committed to Kafka once per loop turn, for exactly the partitions whose
+  batches committed, after the Postgres commit; a crash in between redelivers, and the
+  ``processed_events`` rows make the redelivery change nothing.
+
+Why not FastStream's batch subscriber: its ``nack`` rewinds only the first message's
+partition, ``max_workers`` cannot combine with ``batch``, and its ``ack`` commits the position
+of every assigned partition, including ones whose records are still being handled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import random
 import socket
 import traceback
-import weakref
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from asyncpg import exceptions as pg_errors
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.shared.db import SessionFactory
-from sanad.shared.events import Envelope, correlation_id_var
+from sanad.shared.events import Envelope, Event, correlation_id_var
 from sanad.shared.logging import get_logger
-from sanad.shared.messaging_tables import processed_events
 from sanad.shared.topics import dead_letter_topic
 
 log = get_logger(__name__)
 
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+E = TypeVar("E", bound=Event)
+# A typed handler: the validated payload and its envelope (ids, times, correlation).
+Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+Handlers = Mapping[type[Event], Handler]
+# A batch handler: every new event of its type in a partition's batch, in order, at once —
+# for effects that are one statement for many rows (projections, bulk inserts).
+BatchHandler = Callable[[AsyncSession, list[tuple[Any, Envelope]]], Awaitable[None]]
+BatchHandlers = Mapping[type[Event], BatchHandler]
 
-# The dead-letter topics a broker's subscribers need, so the service can make sure they exist
-# before it consumes (a group missing from topics.SUBSCRIPTIONS would otherwise have none, and
-# its poison messages would be redelivered forever).
-_DEAD_LETTER_TOPICS: weakref.WeakKeyDictionary[KafkaBroker, set[str]] = weakref.WeakKeyDictionary()
+# The envelope being handled: ``outbox.publish`` takes its event id as the causation id.
+current_envelope: contextvars.ContextVar[Envelope | None] = contextvars.ContextVar(
+    "current_envelope", default=None
+)
 
-
-def dead_letter_topics(broker: KafkaBroker) -> set[str]:
-    return set(_DEAD_LETTER_TOPICS.get(broker, ()))
+_CLAIM = text(
+    "INSERT INTO processed_events (consumer, event_id, event_type) "
+    "SELECT :consumer, e.id, e.type FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) "
+    "AS e(id, type) ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 @dataclass(frozen=True)
@@ -62,50 +88,335 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
-async def claim(session: AsyncSession, consumer: str, envelope: Envelope) -> bool:
-    """Record the event as processed by ``consumer``; False if it already was."""
-    result = await session.execute(
-        insert(processed_events)
-        .values(consumer=consumer, event_id=envelope.event_id, event_type=envelope.event_type)
-        .on_conflict_do_nothing()
-        .returning(processed_events.c.event_id)
-    )
-    return result.first() is not None
+@dataclass(frozen=True)
+class _Route:
+    model: type[Event]
+    handler: Handler | None = None
+    batch_handler: BatchHandler | None = None
 
 
-async def process_once(
-    sessions: SessionFactory, consumer: str, envelope: Envelope, handler: Handler
-) -> bool:
-    """Run ``handler`` for ``envelope`` unless already done. True if it ran."""
-    async with sessions() as session, session.begin():
-        if not await claim(session, consumer, envelope):
-            return False
-        await handler(session, envelope)
-    return True
+@dataclass
+class Subscription:
+    group_id: str
+    topics: tuple[str, ...]
+    handlers: dict[tuple[str, int], _Route]
+    handled_types: frozenset[str]
+    consumer: str
+    retry: RetryPolicy
+    max_records: int
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return dead_letter_topic(self.group_id)
 
 
-def subscribe(
-    broker: KafkaBroker,
-    *,
-    group_id: str,
-    topics: tuple[str, ...],
-    handler: Handler,
-    sessions: SessionFactory,
-    retry: RetryPolicy = RetryPolicy(),
-    consumer: str | None = None,
-) -> None:
-    """Register an at-least-once, effectively-once subscriber of ``topics`` for ``group_id``."""
-    name = consumer or group_id
-    dlq = dead_letter_topic(group_id)
-    _DEAD_LETTER_TOPICS.setdefault(broker, set()).add(dlq)
+class Inbox:
+    """A service's consumer groups; started and stopped by ``create_service_app``."""
 
-    async def dead_letter(msg: KafkaMessage, error: BaseException, attempts: int) -> None:
-        record = msg.raw_message
-        assert not isinstance(record, tuple)  # single-message subscriber
+    def __init__(self, bootstrap_servers: str, sessions: SessionFactory, *, client_id: str):
+        self._bootstrap = bootstrap_servers
+        self._sessions = sessions
+        self._client_id = client_id
+        self.subscriptions: list[Subscription] = []
+        self._loops: list[_GroupLoop] = []
+        self._producer: AIOKafkaProducer | None = None
+
+    def subscribe(
+        self,
+        *,
+        group_id: str,
+        topics: Iterable[str],
+        handlers: Handlers | None = None,
+        batch_handlers: BatchHandlers | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        consumer: str | None = None,
+        max_records: int = 500,
+    ) -> None:
+        """Handle ``topics`` as consumer group ``group_id``, dispatching by event type and
+        schema version to ``handlers`` (one event at a time) or ``batch_handlers`` (all of
+        a batch's new events of that type at once). Effectively once: see the module's
+        docstring."""
+        by_version = {
+            (model.EVENT_TYPE, model.SCHEMA_VERSION): _Route(model, handler=handler)
+            for model, handler in (handlers or {}).items()
+        }
+        by_version |= {
+            (model.EVENT_TYPE, model.SCHEMA_VERSION): _Route(model, batch_handler=handler)
+            for model, handler in (batch_handlers or {}).items()
+        }
+        self.subscriptions.append(
+            Subscription(
+                group_id=group_id,
+                topics=tuple(topics),
+                handlers=by_version,
+                handled_types=frozenset(event_type for event_type, _ in by_version),
+                consumer=consumer or group_id,
+                retry=retry,
+                max_records=max_records,
+            )
+        )
+
+    def dead_letter_topics(self) -> set[str]:
+        return {sub.dead_letter_topic for sub in self.subscriptions}
+
+    async def start(self) -> None:
+        if not self.subscriptions:
+            return
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=f"{self._client_id}-dead-letters",
+            enable_idempotence=True,
+        )
+        await self._producer.start()
+        for sub in self.subscriptions:
+            loop = _GroupLoop(sub, self._bootstrap, self._client_id, self._sessions, self._producer)
+            await loop.start()
+            self._loops.append(loop)
+
+    async def stop(self) -> None:
+        for loop in self._loops:
+            await loop.stop()
+        self._loops.clear()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    def processed(self) -> int:
+        """Events whose effects committed since start (a figure for benchmarks and tests)."""
+        return sum(loop.processed for loop in self._loops)
+
+
+@dataclass
+class _Parsed:
+    record: ConsumerRecord[bytes, bytes]
+    envelope: Envelope
+    route: _Route
+
+
+@dataclass
+class _Batch:
+    tp: TopicPartition
+    records: list[ConsumerRecord[bytes, bytes]]
+    handled: list[_Parsed] = field(default_factory=list)
+
+    @property
+    def next_offset(self) -> int:
+        return int(self.records[-1].offset) + 1
+
+
+class _PartitionRewound(Exception):
+    """The batch could not be processed for a reason not its own (the database is down)."""
+
+
+class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    def __init__(
+        self,
+        sub: Subscription,
+        bootstrap: str,
+        client_id: str,
+        sessions: SessionFactory,
+        producer: AIOKafkaProducer,
+        max_concurrency: int = 3,
+    ) -> None:
+        self.sub = sub
+        self._sessions = sessions
+        self._producer = producer
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            client_id=f"{client_id}-{sub.group_id}",
+            group_id=sub.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=sub.max_records,
+        )
+        self._inflight: dict[TopicPartition, asyncio.Task[int]] = {}
+        self._first_offset: dict[TopicPartition, int] = {}
+        # Partitions are handled concurrently, each holding a pooled connection: bounded so the
+        # HTTP side of the service keeps connections too.
+        self._db_slots = asyncio.Semaphore(max_concurrency)
+        self._task: asyncio.Task[None] | None = None
+        self.processed = 0
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._consumer.subscribe(self.sub.topics, listener=self)
+        self._task = asyncio.create_task(self._run(), name=f"inbox-{self.sub.group_id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        # Whatever is in flight finishes or rolls back; its offsets are committed if it did.
+        await self._settle(self._inflight.keys(), wait=True)
+        await self._consumer.stop()
+
+    # -- rebalance: finish what we hold before a partition moves to another instance --------
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._settle([tp for tp in revoked if tp in self._inflight], wait=True)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        return None
+
+    async def _run(self) -> None:
+        fetch: asyncio.Task[dict[TopicPartition, list[Any]]] | None = None
+        try:
+            while True:
+                if fetch is None:
+                    fetch = asyncio.create_task(self._consumer.getmany(timeout_ms=1000))
+                await asyncio.wait(
+                    {fetch, *self._inflight.values()}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if fetch.done():
+                    batches, fetch = fetch.result(), None
+                    for tp, records in batches.items():
+                        if records:
+                            self._consumer.pause(tp)
+                            self._first_offset[tp] = records[0].offset
+                            self._inflight[tp] = asyncio.create_task(
+                                self._process(_Batch(tp, records))
+                            )
+                await self._settle([tp for tp, t in self._inflight.items() if t.done()])
+        except asyncio.CancelledError:
+            if fetch is not None:
+                fetch.cancel()
+            raise
+
+    async def _settle(self, partitions: Iterable[TopicPartition], *, wait: bool = False) -> None:
+        """Commit the offsets of finished batches (one round trip) and resume their partitions;
+        rewind those whose batch could not run."""
+        partitions = list(partitions)
+        if wait and partitions:
+            await asyncio.wait([self._inflight[tp] for tp in partitions if tp in self._inflight])
+        offsets: dict[TopicPartition, int] = {}
+        for tp in partitions:
+            task = self._inflight.pop(tp, None)
+            first = self._first_offset.pop(tp, None)
+            if task is None or first is None or task.cancelled():
+                continue
+            assigned = tp in self._consumer.assignment()
+            if task.exception() is None:
+                offsets[tp] = task.result()
+            elif assigned:  # nothing of the batch committed: it comes again
+                self._consumer.seek(tp, first)
+            if assigned:
+                self._consumer.resume(tp)
+        if offsets:
+            try:
+                await self._consumer.commit(offsets)
+            except KafkaError as exc:
+                # Effects are stored and de-duplicated: a redelivery after this changes nothing.
+                log.warning("inbox_offset_commit_failed", error_type=type(exc).__name__)
+
+    # -- one partition's batch ------------------------------------------------------------
+    async def _process(self, batch: _Batch) -> int:
+        """Process a partition's batch; returns the offset to commit next. Raises (and the
+        partition is rewound to the batch's start) if it could not be processed."""
+        try:
+            async with self._db_slots:
+                return await self._process_batch(batch)
+        except _PartitionRewound:
+            raise
+        except Exception as exc:  # e.g. Kafka down while dead-lettering: never skip the batch
+            log.error("inbox_batch_deferred", error_type=type(exc).__name__, error=str(exc)[:500])
+            await asyncio.sleep(self.sub.retry.max_delay)
+            raise
+
+    async def _process_batch(self, batch: _Batch) -> int:
+        sub = self.sub
+        for record in batch.records:
+            try:
+                envelope = Envelope.from_bytes(record.value or b"")
+            except ValidationError as exc:
+                await self._dead_letter(record, exc, attempts=0)
+                continue
+            if envelope.event_type not in sub.handled_types:
+                log.debug("event_skipped_unhandled_type", event_type=envelope.event_type)
+                continue
+            found = sub.handlers.get((envelope.event_type, envelope.schema_version))
+            if found is None:
+                # A version this deployment does not know yet: keep it for a replay.
+                await self._dead_letter(
+                    record,
+                    LookupError(f"no handler for {envelope.event_type} v{envelope.schema_version}"),
+                    attempts=0,
+                )
+                continue
+            batch.handled.append(_Parsed(record, envelope, found))
+        if batch.handled:
+            try:
+                await self._run_together(batch)
+            except Exception as exc:
+                if infrastructure_down(exc):
+                    await self._defer(batch, exc)
+                log.warning(
+                    "inbox_batch_failed_replaying_one_by_one",
+                    events=len(batch.handled),
+                    error_type=type(exc).__name__,
+                )
+                for item in batch.handled:
+                    await self._run_alone(batch, item)
+        return batch.next_offset
+
+    async def _run_together(self, batch: _Batch) -> None:
+        unique: dict[Any, _Parsed] = {}
+        for item in batch.handled:
+            unique.setdefault(item.envelope.event_id, item)
+        async with self._sessions() as session, session.begin():
+            claimed = await _claim(session, self.sub.consumer, list(unique.values()))
+            await _handle(
+                session,
+                [item for event_id, item in unique.items() if event_id in claimed],
+                self.sub.consumer,
+            )
+        self.processed += len(claimed)
+        log.info(
+            "events_processed",
+            consumer=self.sub.consumer,
+            topic=batch.tp.topic,
+            partition=batch.tp.partition,
+            new=len(claimed),
+            duplicates=len(batch.handled) - len(claimed),
+        )
+
+    async def _run_alone(self, batch: _Batch, item: _Parsed) -> None:
+        retry = self.sub.retry
+        with _bound(item.envelope, self.sub.consumer):
+            for attempt in range(1, retry.attempts + 1):
+                try:
+                    async with self._sessions() as session, session.begin():
+                        if await _claim(session, self.sub.consumer, [item]):
+                            await _handle(session, [item], self.sub.consumer)
+                            self.processed += 1
+                    return
+                except Exception as exc:
+                    if infrastructure_down(exc):
+                        await self._defer(batch, exc)
+                    log.warning(
+                        "event_handler_failed",
+                        attempt=attempt,
+                        error_type=type(exc).__name__,
+                        error=str(exc)[:500],
+                        trace=traceback.format_exc(limit=3)[-1000:],
+                    )
+                    if attempt == retry.attempts:
+                        await self._dead_letter(item.record, exc, retry.attempts)
+                        return
+                    await asyncio.sleep(retry.delay(attempt))
+
+    async def _defer(self, batch: _Batch, exc: BaseException) -> None:
+        # Not the messages' fault: rewind and let them come again once it is back.
+        log.warning("events_deferred_infrastructure_down", error_type=type(exc).__name__)
+        await asyncio.sleep(self.sub.retry.max_delay)
+        raise _PartitionRewound() from exc
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, attempts: int
+    ) -> None:
         headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
         headers.update(
             {
-                "dlq_consumer": name,
+                "dlq_consumer": self.sub.consumer,
                 "dlq_original_topic": record.topic,
                 "dlq_original_partition": str(record.partition),
                 "dlq_original_offset": str(record.offset),
@@ -114,44 +425,78 @@ def subscribe(
                 "dlq_error": str(error)[:2000],
             }
         )
-        await broker.publish(record.value, topic=dlq, key=record.key, headers=headers)
+        await self._producer.send_and_wait(
+            self.sub.dead_letter_topic,
+            value=record.value,
+            key=record.key,
+            headers=[(name, value.encode()) for name, value in headers.items()],
+        )
         log.error(
             "message_dead_lettered",
             topic=record.topic,
             offset=record.offset,
-            dead_letter_topic=dlq,
+            dead_letter_topic=self.sub.dead_letter_topic,
             error_type=type(error).__name__,
             attempts=attempts,
         )
 
-    # Takes the raw message, not a decoded body: FastStream's own decoding would fail (and,
-    # under NACK_ON_ERROR, redeliver forever) on a message that is not JSON.
-    async def consume(msg: KafkaMessage) -> None:
-        try:
-            envelope = Envelope.from_bytes(msg.body)
-        except ValidationError as exc:
-            await dead_letter(msg, exc, attempts=0)
-            return
-        token = correlation_id_var.set(envelope.correlation_id)
+
+async def _claim(session: AsyncSession, consumer: str, items: Sequence[_Parsed]) -> set[Any]:
+    """Record the events as processed by ``consumer``; the ids that were not already."""
+    result = await session.execute(
+        _CLAIM,
+        {
+            "consumer": consumer,
+            "ids": [item.envelope.event_id for item in items],
+            "types": [item.envelope.event_type for item in items],
+        },
+    )
+    return set(result.scalars())
+
+
+@contextlib.contextmanager
+def _bound(envelope: Envelope, consumer: str) -> Any:
+    tokens = (correlation_id_var.set(envelope.correlation_id), current_envelope.set(envelope))
+    try:
         with structlog.contextvars.bound_contextvars(
             event_id=str(envelope.event_id),
             event_type=envelope.event_type,
             correlation_id=envelope.correlation_id,
-            consumer=name,
+            consumer=consumer,
         ):
-            try:
-                await _with_retries(sessions, name, envelope, handler, retry, msg, dead_letter)
-            finally:
-                correlation_id_var.reset(token)
+            yield
+    finally:
+        correlation_id_var.reset(tokens[0])
+        current_envelope.reset(tokens[1])
 
-    consume.__name__ = f"{name}_consumer"
-    broker.subscriber(
-        *topics,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        title=f"{name}:{','.join(topics)}",
-    )(consume)
+
+async def _handle(session: AsyncSession, items: list[_Parsed], consumer: str) -> None:
+    """Run the handlers of ``items`` in order; a run of events for one batch handler is
+    passed to it in one call."""
+    run: list[_Parsed] = []
+
+    async def flush() -> None:
+        if run:
+            batch_handler = run[0].route.batch_handler
+            assert batch_handler is not None
+            events = [(i.route.model.model_validate(i.envelope.payload), i.envelope) for i in run]
+            await batch_handler(session, events)
+            run.clear()
+
+    for item in items:
+        route = item.route
+        if route.batch_handler is not None:
+            if run and run[0].route is not route:
+                await flush()
+            run.append(item)
+            continue
+        await flush()
+        assert route.handler is not None
+        with _bound(item.envelope, consumer):
+            await route.handler(
+                session, route.model.model_validate(item.envelope.payload), item.envelope
+            )
+    await flush()
 
 
 # The database (or the network to it) is not there: the message is not at fault. asyncpg's
@@ -193,36 +538,3 @@ def infrastructure_down(exc: BaseException) -> bool:
         if isinstance(cause, DBAPIError) and cause.connection_invalidated:
             return True
     return False
-
-
-async def _with_retries(
-    sessions: SessionFactory,
-    name: str,
-    envelope: Envelope,
-    handler: Handler,
-    retry: RetryPolicy,
-    msg: KafkaMessage,
-    dead_letter: Callable[[KafkaMessage, BaseException, int], Awaitable[None]],
-) -> None:
-    for attempt in range(1, retry.attempts + 1):
-        try:
-            ran = await process_once(sessions, name, envelope, handler)
-            log.info("event_processed" if ran else "event_duplicate_ignored")
-            return
-        except Exception as exc:
-            if infrastructure_down(exc):
-                # Not the message's fault: leave it unacknowledged so it is redelivered.
-                log.warning("event_deferred_infrastructure_down", error_type=type(exc).__name__)
-                await asyncio.sleep(retry.max_delay)
-                raise
-            log.warning(
-                "event_handler_failed",
-                attempt=attempt,
-                error_type=type(exc).__name__,
-                error=str(exc)[:500],
-                trace=traceback.format_exc(limit=3)[-1000:],
-            )
-            if attempt == retry.attempts:
-                await dead_letter(msg, exc, retry.attempts)
-                return
-            await asyncio.sleep(retry.delay(attempt))

@@ -1,9 +1,12 @@
 """Transactional outbox: the state change and its event commit together; a relay publishes.
 
-``add`` joins the caller's transaction and never commits. The relay claims unpublished rows
-with ``FOR UPDATE SKIP LOCKED`` under a per-schema advisory lock (so of several instances one
-publishes at a time, in order), publishes them with an idempotent producer (key = aggregate
-id), and marks them published in the same transaction.
+``publish(session, event)`` (or ``add`` for a ready envelope) joins the caller's
+transaction and never commits; it wakes the relay with at most one NOTIFY per transaction.
+The relay claims unpublished rows with ``FOR UPDATE SKIP LOCKED`` under a per-schema
+advisory lock (so of several instances one publishes at a time, in order), publishes them
+with an idempotent producer (key = aggregate id), and marks them published in one statement
+per batch, in the same transaction. ``prune`` deletes rows published, and event marks
+de-duplicated, long enough ago.
 A crash after publishing but before marking republishes on restart: consumers de-duplicate
 by ``event_id`` (see ``inbox``), so downstream effects still happen once.
 """
@@ -12,17 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import BigInteger, BindParameter, Row, bindparam, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from sanad.shared.events import Envelope
+from sanad.shared.events import Envelope, Event
 from sanad.shared.logging import get_logger
-from sanad.shared.messaging_tables import outbox
+from sanad.shared.messaging_tables import outbox, processed_events
 
 log = get_logger(__name__)
 
@@ -37,6 +44,31 @@ def channel_for(schema: str) -> str:
     return f"sanad_outbox_{schema}"
 
 
+# Transactions that already woke the relay: one NOTIFY each is enough.
+_NOTIFIED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _transaction(session: AsyncSession | AsyncConnection) -> Any:
+    if isinstance(session, AsyncSession):
+        return session.sync_session.get_transaction()
+    return session.sync_connection.get_transaction() if session.sync_connection else None
+
+
+# Built once: building ``insert().values(...)`` per event costs more than the round trip.
+_INSERT = outbox.insert()
+
+
+def _row(envelope: Envelope, topic: str | None) -> dict[str, Any]:
+    return {
+        "event_id": envelope.event_id,
+        "event_type": envelope.event_type,
+        "topic": topic or envelope.topic,
+        "key": envelope.key,
+        "correlation_id": envelope.correlation_id,
+        "envelope": envelope.model_dump(mode="json"),
+    }
+
+
 async def add(
     session: AsyncSession | AsyncConnection, envelope: Envelope, *, topic: str | None = None
 ) -> None:
@@ -44,17 +76,43 @@ async def add(
 
     The topic is the event type's own unless ``topic`` routes it elsewhere (tests do).
     """
-    await session.execute(
-        outbox.insert().values(
-            event_id=envelope.event_id,
-            event_type=envelope.event_type,
-            topic=topic or envelope.topic,
-            key=envelope.key,
-            correlation_id=envelope.correlation_id,
-            envelope=envelope.model_dump(mode="json"),
-        )
+    await add_all(session, [envelope], topic=topic)
+
+
+async def add_all(
+    session: AsyncSession | AsyncConnection,
+    envelopes: Sequence[Envelope],
+    *,
+    topic: str | None = None,
+) -> None:
+    """``add`` for several envelopes in one statement (asyncpg pipelines an executemany)."""
+    if not envelopes:
+        return
+    rows = [_row(envelope, topic) for envelope in envelopes]
+    await session.execute(_INSERT, rows if len(rows) > 1 else rows[0])
+    transaction = _transaction(session)
+    if transaction is None or transaction not in _NOTIFIED:
+        await session.execute(_NOTIFY)
+        if transaction is not None:
+            _NOTIFIED.add(transaction)
+
+
+async def publish(session: AsyncSession, event: Event) -> Envelope:
+    """Queue ``event`` in the caller's transaction, wrapped in its envelope: the producer is
+    the service the session belongs to (``db.session_factory(..., producer=)``), the
+    correlation id the current request's or event's, the causation id the event being
+    handled (if any). Returns the envelope."""
+    from sanad.shared.inbox import current_envelope  # the inbox imports this module's users
+
+    producer = session.info.get("producer")
+    if not producer:
+        raise RuntimeError("this session has no producer: use db.session_factory(producer=)")
+    cause = current_envelope.get()
+    envelope = Envelope.wrap(
+        event, producer=producer, causation_id=cause.event_id if cause is not None else None
     )
-    await session.execute(_NOTIFY)
+    await add(session, envelope)
+    return envelope
 
 
 def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
@@ -145,7 +203,7 @@ class OutboxRelay:
             await self._after_publish(rows)
             await conn.execute(
                 update(outbox)
-                .where(outbox.c.id.in_([row.id for row in rows]))
+                .where(outbox.c.id == func.any(_ids(rows)))
                 .values(published_at=func.now())
             )
         self.published += len(rows)
@@ -156,16 +214,50 @@ class OutboxRelay:
         # Enqueue in order, then wait for every acknowledgement: per-key order is kept.
         pending = []
         for row in rows:
-            envelope = Envelope.model_validate(row.envelope)
+            # The row holds the envelope as ``add`` validated and dumped it: sent as it is.
+            envelope = row.envelope
             pending.append(
                 await self._producer.send(
                     row.topic,
-                    value=envelope.to_bytes(),
+                    value=orjson.dumps(envelope),
                     key=row.key.encode(),
-                    headers=envelope.headers(),
+                    headers=Envelope.headers_of(envelope),
                 )
             )
         await asyncio.gather(*pending)
 
     async def _after_publish(self, rows: Sequence[Row[Any]]) -> None:
         """Hook between publishing and marking published (tests crash the relay here)."""
+
+
+def _ids(rows: Sequence[Row[Any]]) -> BindParameter[Any]:
+    return bindparam("ids", [row.id for row in rows], type_=ARRAY(BigInteger))
+
+
+async def prune(engine: AsyncEngine, *, keep: timedelta, batch: int = 5000) -> int:
+    """Delete published outbox rows and processed-event marks older than ``keep``.
+
+    The topics, kept forever, are the history; these rows only serve to publish and to
+    de-duplicate redeliveries, which come within minutes (a relay republishing after a
+    crash, a rebalance), so ``keep`` is days. Deletes in slices: no long lock is held.
+    """
+    slices = (
+        (outbox, (outbox.c.id,), outbox.c.published_at),
+        (
+            processed_events,
+            (processed_events.c.consumer, processed_events.c.event_id),
+            processed_events.c.processed_at,
+        ),
+    )
+    removed = 0
+    for table, key, stamp in slices:
+        while True:
+            doomed = select(*key).where(stamp < func.now() - keep).limit(batch)
+            async with engine.begin() as conn:
+                result = await conn.execute(table.delete().where(tuple_(*key).in_(doomed)))
+            removed += result.rowcount
+            if result.rowcount < batch:
+                break
+    if removed:
+        log.info("messaging_rows_pruned", count=removed)
+    return removed

@@ -42,7 +42,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         title="Sanad gateway",
         startup=[open_upstreams],
         background=[close_upstreams],
-        extra_checks=downstream_checks,
+        kafka=False,
+        redis=True,
+        downstream_checks=downstream_checks,
     )
     # The merged document replaces FastAPI's own at the same address (and /docs shows it).
     app.router.routes[:] = [

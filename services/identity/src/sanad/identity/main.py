@@ -21,6 +21,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="Sanad identity",
+        redis=True,  # OTP codes, throttles, lockouts
         routers=[registration.router, sessions.router],
         startup=[seed_civil_registry, create_first_admin],
     )

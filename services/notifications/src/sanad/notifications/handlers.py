@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.notifications import repository
-from sanad.notifications.domain.planning import plan_card, plan_decision, plan_otp
+from sanad.notifications.domain.planning import PlannedDelivery, plan_card, plan_decision, plan_otp
 from sanad.notifications.settings import NotificationsSettings
 from sanad.shared.app import Runtime
 from sanad.shared.events import (
@@ -21,48 +21,60 @@ from sanad.shared.events import (
     OtpRequested,
     ProfileUpdated,
 )
-from sanad.shared.inbox import Handler, subscribe
+from sanad.shared.inbox import Handler, Handlers
 from sanad.shared.logging import get_logger
 
 log = get_logger(__name__)
 
 
-def make_handler(settings: NotificationsSettings) -> Handler:
-    async def handle(session: AsyncSession, envelope: Envelope) -> None:
-        event = envelope.open()
-        match event:
-            case CitizenRegistered():
-                await repository.register_contact(session, event)
-                return
-            case ProfileUpdated():
-                await repository.apply_profile(session, event)
-                return
-            case OtpRequested():
-                planned = plan_otp(event, envelope.occurred_at)
-            case DecisionIssued():
-                contact = await repository.contact_for(session, event.citizen_id)
-                planned = plan_decision(
-                    event, contact, appeal_window_days=settings.appeal_window_days
-                )
-            case CardIssued():
-                contact = await repository.contact_for(session, event.citizen_id)
-                planned = plan_card(event, contact)
-            case _:
-                log.info("event_ignored")
-                return
-        queued = await repository.queue(session, envelope, planned)
-        log.info("deliveries_queued", count=queued)
+async def on_citizen_registered(
+    session: AsyncSession, event: CitizenRegistered, envelope: Envelope
+) -> None:
+    await repository.register_contact(session, event)
+
+
+async def on_profile_updated(
+    session: AsyncSession, event: ProfileUpdated, envelope: Envelope
+) -> None:
+    await repository.apply_profile(session, event)
+
+
+async def on_otp_requested(session: AsyncSession, event: OtpRequested, envelope: Envelope) -> None:
+    await _queue(session, envelope, plan_otp(event, envelope.occurred_at))
+
+
+async def on_card_issued(session: AsyncSession, event: CardIssued, envelope: Envelope) -> None:
+    contact = await repository.contact_for(session, event.citizen_id)
+    await _queue(session, envelope, plan_card(event, contact))
+
+
+def on_decision_issued(settings: NotificationsSettings) -> Handler:
+    async def handle(session: AsyncSession, event: DecisionIssued, envelope: Envelope) -> None:
+        contact = await repository.contact_for(session, event.citizen_id)
+        planned = plan_decision(event, contact, appeal_window_days=settings.appeal_window_days)
+        await _queue(session, envelope, planned)
 
     return handle
+
+
+async def _queue(session: AsyncSession, envelope: Envelope, planned: list[PlannedDelivery]) -> None:
+    queued = await repository.queue(session, envelope, planned)
+    log.debug("deliveries_queued", count=queued)
+
+
+def handlers(settings: NotificationsSettings) -> Handlers:
+    return {
+        CitizenRegistered: on_citizen_registered,
+        ProfileUpdated: on_profile_updated,
+        OtpRequested: on_otp_requested,
+        DecisionIssued: on_decision_issued(settings),
+        CardIssued: on_card_issued,
+    }
 
 
 def register_consumers(runtime: Runtime) -> None:
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
-    subscribe(
-        runtime.broker,
-        group_id=settings.consumer_group,
-        topics=settings.topics,
-        handler=make_handler(settings),
-        sessions=runtime.require_sessions(),
+    runtime.require_inbox().subscribe(
+        group_id=settings.consumer_group, topics=settings.topics, handlers=handlers(settings)
     )

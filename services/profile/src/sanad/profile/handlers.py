@@ -6,11 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.profile import repository
 from sanad.profile.domain.profile import Profile
-from sanad.profile.service import PRODUCER
 from sanad.shared import outbox
 from sanad.shared.app import Runtime
 from sanad.shared.events import CitizenRegistered, Envelope
-from sanad.shared.inbox import subscribe
 from sanad.shared.logging import get_logger
 from sanad.shared.topics import SUBSCRIPTIONS
 
@@ -18,29 +16,22 @@ log = get_logger(__name__)
 GROUP = "profile"
 
 
-async def on_citizen_registered(session: AsyncSession, envelope: Envelope) -> None:
+async def on_citizen_registered(
+    session: AsyncSession, event: CitizenRegistered, envelope: Envelope
+) -> None:
     """Create the profile pre-filled from the registry and publish its version 1."""
-    event = envelope.open()
-    if not isinstance(event, CitizenRegistered):
-        log.info("event_ignored")
-        return
     profile = Profile.from_registration(event)
     if not await repository.insert_new(session, profile):
         # The same citizen registered under another event id: the profile already exists.
         log.info("profile_already_exists")
         return
-    await outbox.add(
-        session,
-        Envelope.wrap(profile.to_event(), producer=PRODUCER, causation_id=envelope.event_id),
-    )
-    log.info("profile_created")
+    await outbox.publish(session, profile.to_event())
+    log.debug("profile_created")
 
 
 def register_consumers(runtime: Runtime) -> None:
-    subscribe(
-        runtime.broker,
+    runtime.require_inbox().subscribe(
         group_id=GROUP,
         topics=SUBSCRIPTIONS[GROUP],
-        handler=on_citizen_registered,
-        sessions=runtime.require_sessions(),
+        handlers={CitizenRegistered: on_citizen_registered},
     )

@@ -10,10 +10,7 @@ from sanad.profile import repository
 from sanad.profile.domain.profile import Profile
 from sanad.shared import outbox
 from sanad.shared.db import SessionFactory
-from sanad.shared.events import Envelope
 from sanad.shared.problems import Problem
-
-PRODUCER = "profile"
 
 
 def not_found() -> Problem:
@@ -78,5 +75,5 @@ async def change(
         _check_precondition(current, if_match, required=if_match_required)
         updated = apply(current)
         await repository.save(session, current, updated)
-        await outbox.add(session, Envelope.wrap(updated.to_event(), producer=PRODUCER))
+        await outbox.publish(session, updated.to_event())
     return updated

@@ -86,11 +86,10 @@ class Envelope(BaseModel):
 
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers: enough to route or trace without parsing the value."""
-        pairs = {
-            "event_id": str(self.event_id),
-            "event_type": self.event_type,
-            "schema_version": str(self.schema_version),
-            "producer": self.producer,
-            "correlation_id": self.correlation_id or "",
-        }
-        return [(name, value.encode()) for name, value in pairs.items()]
+        return Envelope.headers_of(self.model_dump(mode="json"))
+
+    @staticmethod
+    def headers_of(dumped: dict[str, Any]) -> list[tuple[str, bytes]]:
+        """``headers`` of an envelope already dumped to JSON types (the outbox keeps those)."""
+        names = ("event_id", "event_type", "schema_version", "producer", "correlation_id")
+        return [(name, str(dumped.get(name) or "").encode()) for name in names]

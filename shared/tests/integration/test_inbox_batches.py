@@ -1,0 +1,187 @@
+"""The batched inbox on the real broker: a batch takes effect once per event, a poison event
+is isolated, a redelivered batch changes nothing, instances share partitions, an outage
+rewinds instead of losing or dead-lettering, and unknown types are skipped."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sanad.platform import dead_letters
+from sanad.platform.testing import eventually
+from sanad.shared import outbox
+from sanad.shared.db import session_factory
+from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched
+from sanad.shared.inbox import Inbox, RetryPolicy
+
+from .conftest import Pipe, citizen_event, consuming, make_inbox, running
+
+
+async def notes_by_event(pipe: Pipe) -> dict[str, int]:
+    async with pipe.sink.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT note, count(*) FROM effects GROUP BY note"))
+        return {row.note: row.count for row in rows}
+
+
+async def test_a_batch_with_one_poison_event_dead_letters_that_one_only(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    notes = [f"ok-{n:02d}" for n in range(20)]
+    notes.insert(7, "poison-in-the-middle")
+    # Published before any consumer runs, so they arrive as one batch of one partition.
+    await pipe.commit(*(pipe.event(note) for note in notes))
+    async with running(pipe.relay(producer)):
+        await eventually(pipe.unpublished, until=lambda n: n == 0, what="outbox drained")
+    async with consuming(make_inbox(pipe)):
+        seen = await pipe.wait_for_effect("ok-19")
+        [letter] = await eventually(
+            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            until=lambda letters: len(letters) == 1,
+            what="one dead letter",
+        )
+    assert seen == [note for note in notes if not note.startswith("poison")]  # in order, once
+    assert letter.error.startswith("ValueError: cannot handle poison-in-the-middle")
+
+
+async def test_a_batch_delivered_again_after_its_offsets_were_lost_changes_nothing(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    notes = [f"e-{n:03d}" for n in range(100)]
+    await pipe.commit(*(pipe.event(note) for note in notes))
+    async with running(pipe.relay(producer)):
+        async with consuming(make_inbox(pipe)):
+            await pipe.wait_for_effect("e-099")
+    # The state a consumer killed between its Postgres commit and its offset commit leaves,
+    # at its worst: every offset forgotten. Another group with the same inbox name reads the
+    # topic again from the beginning.
+    again_group = f"{pipe.group}-again"
+    again = make_inbox(pipe, consumer=pipe.group, group=again_group)
+    async with consuming(again):
+        await eventually(
+            lambda: _committed(pipe, again_group), until=lambda n: n >= 100, what="re-read"
+        )
+    assert await notes_by_event(pipe) == dict.fromkeys(notes, 1)
+    assert again.processed() == 0
+
+
+async def _committed(pipe: Pipe, group: str) -> int:
+    """The offsets ``group`` committed on the pipe's three partitions, summed."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=pipe.infra.kafka_bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(pipe.topic, p) for p in range(3)]
+        offsets = [await consumer.committed(tp) or 0 for tp in partitions]
+        return sum(offsets)
+    finally:
+        await consumer.stop()
+
+
+async def test_two_instances_share_the_partitions_and_apply_each_event_once(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    # Many keys: spread over the topic's three partitions.
+    events = [citizen_event(f"k-{n:03d}", uuid.uuid4()) for n in range(300)]
+    async with consuming(make_inbox(pipe)) as first, consuming(make_inbox(pipe)) as second:
+        async with running(pipe.relay(producer)):
+            for start in range(0, len(events), 50):
+                await pipe.commit(*events[start : start + 50])
+            await eventually(
+                lambda: notes_by_event(pipe), until=lambda seen: len(seen) == 300, what="300"
+            )
+        counts = await notes_by_event(pipe)
+        shared = (first.processed(), second.processed())
+    assert set(counts.values()) == {1}
+    assert sum(shared) == 300
+
+
+class FlakyDatabase:
+    """A session factory whose database is unreachable for the first ``outages`` sessions."""
+
+    def __init__(self, sessions: Any, outages: int) -> None:
+        self._sessions = sessions
+        self.outages = outages
+
+    def __call__(self) -> Any:
+        if self.outages > 0:
+            self.outages -= 1
+            raise ConnectionRefusedError(111, "Connection refused")
+        return self._sessions()
+
+
+async def test_database_down_mid_stream_rewinds_and_loses_nothing(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    notes = [f"d-{n:02d}" for n in range(10)]
+    await pipe.commit(*(pipe.event(note) for note in notes))
+    flaky = FlakyDatabase(session_factory(pipe.sink.engine), outages=2)
+    async with running(pipe.relay(producer)), consuming(make_inbox(pipe, flaky)):
+        seen = await pipe.wait_for_effect("d-09")
+    assert flaky.outages == 0
+    assert seen == notes
+    assert await dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group) == []
+
+
+async def test_unhandled_types_are_skipped_and_unknown_versions_dead_lettered(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    other = NotificationDispatched(
+        delivery_id=uuid.uuid4(),
+        source_event_id=uuid.uuid4(),
+        citizen_id=pipe.key,
+        channel="sms",
+        template="otp",
+        language="ar",
+        status="sent",
+        attempts=1,
+    )
+    unhandled = Envelope.wrap(other, producer="test")
+    future = pipe.event("from-the-future").model_copy(update={"schema_version": 99})
+    await pipe.commit(unhandled, future, pipe.event("after"))
+    async with running(pipe.relay(producer)), consuming(make_inbox(pipe)):
+        await pipe.wait_for_effect("after")
+        [letter] = await eventually(
+            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            until=lambda letters: len(letters) >= 1,
+            what="the unknown version's dead letter",
+        )
+    assert Envelope.from_bytes(letter.value).event_id == future.event_id
+    assert "no handler for CitizenRegistered v99" in letter.error
+
+
+async def test_a_handler_publishes_with_the_cause_and_the_services_name(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    async def republish(
+        session: AsyncSession, event: CitizenRegistered, envelope: Envelope
+    ) -> None:
+        await outbox.publish(session, event)
+
+    inbox = Inbox(
+        pipe.infra.kafka_bootstrap,
+        session_factory(pipe.sink.engine, producer="sink-service"),
+        client_id=pipe.group,
+    )
+    inbox.subscribe(
+        group_id=pipe.group,
+        topics=(pipe.topic,),
+        handlers={CitizenRegistered: republish},
+        retry=RetryPolicy(attempts=1),
+    )
+    cause = pipe.event("cause")
+    async with running(pipe.relay(producer)), consuming(inbox):
+        await pipe.commit(cause)
+        [published] = await eventually(
+            lambda: _outbox_envelopes(pipe), until=lambda rows: len(rows) == 1, what="republish"
+        )
+    assert published["producer"] == "sink-service"
+    assert published["causation_id"] == str(cause.event_id)
+    assert published["correlation_id"] == cause.correlation_id
+
+
+async def _outbox_envelopes(pipe: Pipe) -> list[dict[str, Any]]:
+    async with pipe.sink.engine.connect() as conn:
+        return [row[0] for row in await conn.execute(text("SELECT envelope FROM outbox"))]
