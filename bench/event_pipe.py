@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -36,10 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.platform.testing import Infra, local_infra, scratch_schema
 from sanad.shared import outbox
-from sanad.shared.db import asyncpg_dsn, session_factory
+from sanad.shared.db import asyncpg_dsn, create_engine, session_factory
 from sanad.shared.events import CitizenRegistered, Envelope
 from sanad.shared.inbox import Inbox
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.logging import configure_logging
 from sanad.shared.outbox import OutboxRelay, make_producer
 from sanad.shared.topics import EVENT_PARTITIONS, TopicSpec, dead_letter_topic
 
@@ -230,8 +232,18 @@ async def pipe_throughput(
                 for first in range(0, events, batch):
                     await pipe.commit([event(n) for n in range(first, min(first + batch, events))])
                 committed = time.perf_counter() - started
+                # The relay is the producing service's, so it runs in a process of its own.
+                relay = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    __file__,
+                    "--relay-only",
+                    infra.database_admin_url(),
+                    source.schema,
+                )
                 started = time.perf_counter()
-            elapsed = await until_effects(sink.engine, events + 1, started)
+                elapsed = await until_effects(sink.engine, events + 1, started)
+                if await relay.wait() != 0:
+                    raise SystemExit("the relay process failed")
     return {"events": events, "commit_s": committed, "seconds": elapsed, "per_s": events / elapsed}
 
 
@@ -277,7 +289,8 @@ def report(result: dict[str, Any]) -> str:
         "# Event pipe against the bare transport",
         "",
         f"{result['machine']}. Topics of {EVENT_PARTITIONS} partitions; Kafka 4.1.1 (KRaft, one "
-        "node) and PostgreSQL 15 of the local platform. One relay, one consumer instance.",
+        "node) and PostgreSQL 15 of the local platform. One relay process and one consumer "
+        "instance (another process), as a producing and a consuming service would be.",
         "",
         "| run | bare hop (events/s) | pipe, batch handler | ratio | pipe, per-event handler "
         "| ratio |",
@@ -346,7 +359,26 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def drain_outbox(url: str, schema: str) -> None:
+    """The relay process of the throughput runs: publish the outbox until it is empty."""
+    configure_logging("bench-relay", "WARNING")
+    infra = local_infra()
+    engine = create_engine(url, schema, application_name="bench-relay")
+    producer = make_producer(infra.kafka_bootstrap, "bench-relay-process")
+    await producer.start()
+    try:
+        relay = OutboxRelay(engine, producer, listen_dsn=asyncpg_dsn(url), schema=schema)
+        while await relay.publish_batch():
+            pass
+    finally:
+        await producer.stop()
+        await engine.dispose()
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--relay-only"]:
+        asyncio.run(drain_outbox(sys.argv[2], sys.argv[3]))
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=50, help="events per outbox transaction")
@@ -354,6 +386,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=500, help="events/s offered for latency")
     parser.add_argument("--seconds", type=float, default=20.0, help="latency run length")
     args = parser.parse_args()
+    configure_logging("bench", "WARNING")
     result = asyncio.run(main_async(args))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "event_pipe.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -228,6 +228,9 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=sub.max_records,
+            # A resumed partition joins the next fetch request only when the one in flight
+            # returns: a short broker wait keeps that (and so the pipe's latency) low.
+            fetch_max_wait_ms=50,
         )
         self._inflight: dict[TopicPartition, asyncio.Task[int]] = {}
         self._first_offset: dict[TopicPartition, int] = {}

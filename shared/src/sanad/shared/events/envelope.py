@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 from abc import abstractmethod
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
@@ -89,7 +90,7 @@ class Envelope(BaseModel):
         return Envelope.headers_of(self.model_dump(mode="json"))
 
     @staticmethod
-    def headers_of(dumped: dict[str, Any]) -> list[tuple[str, bytes]]:
+    def headers_of(dumped: Mapping[str, Any]) -> list[tuple[str, bytes]]:
         """``headers`` of an envelope already dumped to JSON types (the outbox keeps those)."""
         names = ("event_id", "event_type", "schema_version", "producer", "correlation_id")
         return [(name, str(dumped.get(name) or "").encode()) for name in names]
