@@ -9,6 +9,9 @@ def test_downstream_urls_come_from_the_platform_wide_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SANAD_CARDS_URL", "http://127.0.0.1:9106")
+    # The platform exports these to the tests; identity's default is what is checked here.
+    monkeypatch.delenv("SANAD_IDENTITY_URL", raising=False)
+    monkeypatch.delenv("SANAD_IDENTITY_PORT", raising=False)
     upstreams = GatewaySettings().upstreams()
     assert upstreams["cards"] == "http://127.0.0.1:9106"
     assert upstreams["identity"] == "http://127.0.0.1:8001"

@@ -15,12 +15,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy.engine import make_url
 
-from sanad.identity.civil_registry import TableCivilRegistry
+from sanad.identity.adapters.civil_registry import TableCivilRegistry
 from sanad.identity.domain.registry import CivilRecord
 from sanad.identity.main import MIGRATIONS, create_app
 from sanad.identity.settings import IdentitySettings
 from sanad.platform.testing import Infra, eventually
 from sanad.shared import topics
+from sanad.shared.clock import FakeClock
 from sanad.shared.crypto import unseal
 from sanad.shared.events import Envelope
 from sanad.shared.migrations import upgrade
@@ -64,14 +65,17 @@ async def migrated(provisioned: Infra) -> Infra:
 
 
 class Identity:
-    """A running identity app and an HTTP client for it, from one client address."""
+    """A running identity app and an HTTP client for it, from one client address. Its clock
+    stands still until a test ``clock.advance``s it (code lifetimes, cooldowns, lockouts and
+    token expiry are measured on it, so no test sleeps them out)."""
 
     password = PASSWORD
 
-    def __init__(self, infra: Infra, app: Any, client: httpx.AsyncClient) -> None:
+    def __init__(self, infra: Infra, app: Any, client: httpx.AsyncClient, clock: FakeClock) -> None:
         self.infra = infra
         self.app = app
         self.http = client
+        self.clock = clock
 
     @property
     def sessions(self) -> Any:
@@ -169,7 +173,8 @@ async def identity_app(migrated: Infra) -> AsyncIterator[IdentityFactory]:
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(**overrides: Any) -> Identity:
-            app = create_app(settings_for(migrated, **overrides))
+            clock = FakeClock()
+            app = create_app(settings_for(migrated, **overrides), clock=clock)
             await stack.enter_async_context(app.router.lifespan_context(app))
             address = (
                 f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{uuid.uuid4().int % 250 + 1}"
@@ -178,6 +183,6 @@ async def identity_app(migrated: Infra) -> AsyncIterator[IdentityFactory]:
             client = await stack.enter_async_context(
                 httpx.AsyncClient(transport=transport, base_url="http://identity")
             )
-            return Identity(migrated, app, client)
+            return Identity(migrated, app, client, clock)
 
         yield start

@@ -124,13 +124,15 @@ async def test_id_and_birth_date_must_match_the_registry_and_nothing_is_written(
 
 
 async def test_an_expired_code_is_refused_and_a_resent_one_works(identity_app: Factory) -> None:
-    # Long enough to read the resent code from Kafka before it too expires.
-    identity = await identity_app(otp_ttl_seconds=4, otp_resend_cooldown_seconds=0)
+    identity = await identity_app()  # codes live 5 minutes
     person = await identity.new_person()
     registration_id = (await identity.register(person)).json()["registration_id"]
     code = await identity.code_sent(registration_id)
-    await asyncio.sleep(4.2)
 
+    identity.clock.advance(299)
+    almost = await identity.verify(registration_id, f"{(int(code) + 1) % 1_000_000:06d}")
+    assert almost.json()["errors"][0]["code"] == "otp_wrong"  # still alive a second before
+    identity.clock.advance(1)
     expired = await identity.verify(registration_id, code)
     assert expired.status_code == 422
     assert expired.json()["errors"][0]["code"] == "otp_expired"
@@ -175,7 +177,7 @@ async def test_five_wrong_codes_end_the_registration(identity_app: Factory) -> N
 async def test_resend_at_most_once_a_minute_and_three_times_per_window(
     identity_app: Factory,
 ) -> None:
-    identity = await identity_app(otp_resend_cooldown_seconds=1, otp_resend_limit=3)
+    identity = await identity_app()  # a minute's cooldown; 3 resends per 10 minutes
     person = await identity.new_person()
     registration_id = (await identity.register(person)).json()["registration_id"]
 
@@ -186,15 +188,22 @@ async def test_resend_at_most_once_a_minute_and_three_times_per_window(
 
     too_soon = await resend()
     assert too_soon.status_code == 429
-    assert int(too_soon.headers["Retry-After"]) >= 1
+    assert too_soon.headers["Retry-After"] == "60"
+    identity.clock.advance(59)
+    still = await resend()
+    assert still.status_code == 429 and still.headers["Retry-After"] == "1"
     for _ in range(3):
-        await asyncio.sleep(1.1)
+        identity.clock.advance(60)
         assert (await resend()).status_code == 202
-    await asyncio.sleep(1.1)
+    identity.clock.advance(60)
     over = await resend()  # the first code and 3 resends: 4 in the window
     assert over.status_code == 429
     assert "at most 4 times" in over.json()["detail"]
-    await identity.events(topics.OTP_REQUESTED, registration_id, count=4)
+    elapsed = 59 + 4 * 60
+    assert over.headers["Retry-After"] == str(600 - elapsed)  # when the window ends
+    identity.clock.advance(600 - elapsed)
+    assert (await resend()).status_code == 202  # a new window
+    await identity.events(topics.OTP_REQUESTED, registration_id, count=5)
 
 
 async def test_codes_per_client_address_are_limited(identity_app: Factory) -> None:

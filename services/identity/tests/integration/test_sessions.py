@@ -113,15 +113,48 @@ async def test_a_burst_of_wrong_passwords_cannot_outrun_the_lockout(
 
 
 async def test_a_lock_ends_and_a_success_clears_the_failures(identity_app: Factory) -> None:
-    identity = await identity_app(login_lockout_seconds=1, login_max_failures=2)
+    identity = await identity_app(login_max_failures=2)  # locked for 15 minutes
     person, _ = await identity.registered_citizen()
     assert (await identity.login(person.national_id, "wrong password!")).status_code == 401
     assert (await identity.login(person.national_id)).status_code == 200  # clears the count
     assert (await identity.login(person.national_id, "wrong password!")).status_code == 401
     assert (await identity.login(person.national_id, "wrong password!")).status_code == 401
-    assert (await identity.login(person.national_id)).status_code == 423
-    await asyncio.sleep(1.2)
+    locked = await identity.login(person.national_id)
+    assert locked.status_code == 423 and locked.headers["Retry-After"] == "900"
+    identity.clock.advance(899)
+    still = await identity.login(person.national_id)
+    assert still.status_code == 423 and still.headers["Retry-After"] == "1"
+    identity.clock.advance(1)
     assert (await identity.login(person.national_id)).status_code == 200
+
+
+async def test_failures_older_than_the_window_are_forgotten(identity_app: Factory) -> None:
+    identity = await identity_app(login_max_failures=2)  # within 15 minutes
+    person, _ = await identity.registered_citizen()
+    for _ in range(2):
+        assert (await identity.login(person.national_id, "wrong password!")).status_code == 401
+    identity.clock.advance(900)
+    assert (await identity.login(person.national_id, "wrong password!")).status_code == 401
+    assert (await identity.login(person.national_id)).status_code == 200
+
+
+async def test_a_refresh_token_lives_fourteen_days(identity_app: Factory) -> None:
+    identity = await identity_app()
+    person, _ = await identity.registered_citizen()
+    tokens = (await identity.login(person.national_id)).json()
+    assert tokens["refresh_expires_in"] == 14 * 24 * 3600
+
+    identity.clock.advance(14 * 24 * 3600 - 1)
+    rotated = await identity.http.post(
+        "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert rotated.status_code == 200, rotated.text
+    identity.clock.advance(14 * 24 * 3600)  # the successor's fourteen days, from its issue
+    expired = await identity.http.post(
+        "/v1/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}
+    )
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["detail"]
 
 
 async def test_refresh_rotates_and_a_reused_token_revokes_the_family(identity_app: Factory) -> None:

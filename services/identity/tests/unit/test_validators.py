@@ -176,7 +176,7 @@ def test_bad_registry_records_name_the_field(field: str, value: str, message: st
 
 
 def test_the_shipped_registry_is_valid_and_varied() -> None:
-    from sanad.identity.civil_registry import shipped_records
+    from sanad.identity.adapters.civil_registry import shipped_records
 
     records = shipped_records()
     assert len(records) == 50

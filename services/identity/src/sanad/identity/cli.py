@@ -13,9 +13,9 @@ import asyncio
 import getpass
 import sys
 
-from sanad.identity.accounts import StaffAccountError, create_staff
-from sanad.identity.civil_registry import TableCivilRegistry
+from sanad.identity.adapters.civil_registry import TableCivilRegistry
 from sanad.identity.domain.registry import CivilRecord
+from sanad.identity.service.staff import StaffAccountError, create_staff
 from sanad.identity.settings import IdentitySettings
 from sanad.shared.db import engine_for, session_factory
 

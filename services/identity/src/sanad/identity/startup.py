@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sanad.identity import accounts
-from sanad.identity.civil_registry import TableCivilRegistry, shipped_records
+from sanad.identity.adapters.civil_registry import TableCivilRegistry, shipped_records
+from sanad.identity.service.staff import create_first_admin as create_admin
 from sanad.identity.settings import IdentitySettings
 from sanad.shared.app import Runtime
 from sanad.shared.logging import get_logger
@@ -24,14 +24,11 @@ async def create_first_admin(runtime: Runtime) -> None:
     assert isinstance(settings, IdentitySettings)
     if not settings.admin_national_id or settings.admin_password is None:
         return
-    async with runtime.require_sessions()() as session:
-        if await accounts.by_national_id(session, settings.admin_national_id) is not None:
-            return
-    account_id = await accounts.create_staff(
+    account_id = await create_admin(
         runtime.require_sessions(),
         national_id=settings.admin_national_id,
-        role="admin",
         password=reveal(settings.admin_password.get_secret_value()),
         name=settings.admin_name,
     )
-    log.info("first_admin_created", account_id=str(account_id))
+    if account_id is not None:
+        log.info("first_admin_created", account_id=str(account_id))

@@ -1,4 +1,4 @@
-"""Sign-in and tokens: login, refresh (rotating), logout, the caller's account, the JWKS."""
+"""Sign-in routes: login, refresh (rotating), logout, the caller's account, the JWKS."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sanad.identity import accounts, tokens
-from sanad.identity.context import CallerDep, Identity, IdentityDep
-from sanad.identity.passwords import verify_password
-from sanad.shared.auth import Role, unauthorized
-from sanad.shared.logging import get_logger
-from sanad.shared.national_id import validate_national_id
-from sanad.shared.problems import Problem
+from sanad.identity.api.deps import CallerDep, IdentityDep
+from sanad.identity.service import sessions
+from sanad.identity.service.sessions import Tokens
+from sanad.shared.auth import Role
 
 router = APIRouter(tags=["sessions"])
-log = get_logger(__name__)
 
 
 class LoginRequest(BaseModel):
@@ -41,6 +37,16 @@ class TokenPair(BaseModel):
     refresh_expires_in: int
     role: Role
 
+    @classmethod
+    def of(cls, tokens: Tokens) -> TokenPair:
+        return cls(
+            access_token=tokens.access_token,
+            expires_in=tokens.expires_in,
+            refresh_token=tokens.refresh_token,
+            refresh_expires_in=tokens.refresh_expires_in,
+            role=tokens.role,
+        )
+
 
 class Me(BaseModel):
     id: uuid.UUID
@@ -53,91 +59,26 @@ class Me(BaseModel):
     language: str
 
 
-async def _pair(identity: Identity, account_id: uuid.UUID, role: Role, refresh: str) -> TokenPair:
-    settings = identity.settings
-    access, _, _ = identity.signer.issue(str(account_id), role, settings.access_token_ttl_seconds)
-    return TokenPair(
-        access_token=access,
-        expires_in=settings.access_token_ttl_seconds,
-        refresh_token=refresh,
-        refresh_expires_in=settings.refresh_token_ttl_seconds,
-        role=role,
-    )
-
-
 @router.post("/v1/auth/login", response_model=TokenPair)
 async def login(body: LoginRequest, identity: IdentityDep) -> TokenPair:
-    try:
-        national_id = validate_national_id(body.national_id)
-    except ValueError as exc:
-        raise Problem.invalid(
-            "body.national_id", f"The national ID {exc}.", "invalid_national_id"
-        ) from None
-    guard = identity.login_guard
-    await guard.attempt(national_id)  # counted before verifying: a burst cannot outrun it
-    async with identity.sessions() as session:
-        account = await accounts.by_national_id(session, national_id)
-    password_hash = account["password_hash"] if account is not None else None
-    # Always verified (against a dummy hash when no account has the ID) before deciding, so an
-    # unknown ID costs the same argon2 time as a wrong password.
-    password_matches = await verify_password(password_hash, body.password)
-    if account is None or not password_matches:
-        raise Problem(
-            status=401,
-            title="Unauthorized",
-            detail="The national ID or password is incorrect.",
-            type="invalid-credentials",
-            headers={"WWW-Authenticate": 'Bearer realm="sanad"'},
-        )
-    await guard.succeeded(national_id)
-    role = Role(account["role"])
-    async with identity.sessions() as session, session.begin():
-        refresh = await tokens.issue(
-            session, account["id"], uuid.uuid4(), identity.settings.refresh_token_ttl_seconds
-        )
-    log.info("signed_in", account_id=str(account["id"]), role=role.value)
-    return await _pair(identity, account["id"], role, refresh)
+    return TokenPair.of(await sessions.login(identity, body.national_id, body.password))
 
 
 @router.post("/v1/auth/refresh", response_model=TokenPair)
 async def refresh(body: RefreshRequest, identity: IdentityDep) -> TokenPair:
-    async with identity.sessions() as session, session.begin():
-        rotation = await tokens.consume(session, body.refresh_token)
-        if isinstance(rotation, tokens.Rotation):
-            successor = await tokens.issue(
-                session,
-                rotation.account_id,
-                rotation.family_id,
-                identity.settings.refresh_token_ttl_seconds,
-            )
-    # Committed even when refused: a reused token's family stays revoked.
-    if isinstance(rotation, tokens.Refusal):
-        if rotation is tokens.Refusal.REUSED:
-            log.warning("refresh_token_reused")
-        raise unauthorized(rotation.value)
-    return await _pair(identity, rotation.account_id, Role(rotation.role), successor)
+    return TokenPair.of(await sessions.refresh(identity, body.refresh_token))
 
 
 @router.post("/v1/auth/logout", status_code=204)
 async def logout(body: RefreshRequest, identity: IdentityDep) -> Response:
     """Revokes the refresh token's whole family; answers 204 whether or not it was known."""
-    async with identity.sessions() as session, session.begin():
-        family = await tokens.family_of(session, body.refresh_token)
-        if family is not None:
-            await tokens.revoke_family(session, family)
+    await sessions.logout(identity, body.refresh_token)
     return Response(status_code=204)
 
 
 @router.get("/v1/auth/me", response_model=Me)
 async def me(principal: CallerDep, identity: IdentityDep) -> Me:
-    try:
-        account_id = uuid.UUID(principal.subject)
-    except ValueError:
-        raise unauthorized("The access token's subject is not an account.") from None
-    async with identity.sessions() as session:
-        account = await accounts.by_id(session, account_id)
-    if account is None:
-        raise unauthorized("The access token's account no longer exists.")
+    account = await sessions.account(identity, principal.subject)
     return Me(
         id=account["id"],
         role=Role(account["role"]),

@@ -1,15 +1,14 @@
-"""Accounts: lookups, and staff accounts (from the CLI or the environment)."""
+"""Staff accounts (caseworker, auditor, admin), from the CLI or, for the first admin, the
+environment; they sign in like citizens but need no civil-registry record."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import RowMapping, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from sanad.identity import repository
 from sanad.identity.domain.password_policy import password_problem
-from sanad.identity.models import accounts
 from sanad.identity.passwords import hash_password
 from sanad.shared.auth import STAFF, Role
 from sanad.shared.db import SessionFactory
@@ -18,19 +17,6 @@ from sanad.shared.national_id import validate_national_id
 
 class StaffAccountError(ValueError):
     """A staff account that cannot be created; the message names the field."""
-
-
-async def by_national_id(session: AsyncSession, national_id: str) -> RowMapping | None:
-    query = select(accounts).where(accounts.c.national_id == national_id)
-    return (await session.execute(query)).mappings().first()
-
-
-async def by_id(session: AsyncSession, account_id: uuid.UUID) -> RowMapping | None:
-    return (
-        (await session.execute(select(accounts).where(accounts.c.id == account_id)))
-        .mappings()
-        .first()
-    )
 
 
 async def create_staff(
@@ -54,16 +40,27 @@ async def create_staff(
     password_hash = await hash_password(password)
     try:
         async with sessions() as session, session.begin():
-            await session.execute(
-                accounts.insert().values(
-                    id=account_id,
-                    national_id=national_id,
-                    role=staff_role.value,
-                    password_hash=password_hash,
-                    full_name_en=name.strip(),
-                    language="en",
-                )
+            await repository.insert_account(
+                session,
+                id=account_id,
+                national_id=national_id,
+                role=staff_role.value,
+                password_hash=password_hash,
+                full_name_en=name.strip(),
+                language="en",
             )
     except IntegrityError:
         raise StaffAccountError("national_id: an account with this national ID exists") from None
     return account_id
+
+
+async def create_first_admin(
+    sessions: SessionFactory, *, national_id: str, password: str, name: str
+) -> uuid.UUID | None:
+    """The first admin, unless an account has the ID already (then nothing happens)."""
+    async with sessions() as session:
+        if await repository.account_by_national_id(session, national_id) is not None:
+            return None
+    return await create_staff(
+        sessions, national_id=national_id, role="admin", password=password, name=name
+    )

@@ -1,14 +1,20 @@
-"""Pending OTPs in Redis: the code's keyed digest (expiring with the code) and the number of
-attempts made on a registration (kept across resends, so resending does not buy tries)."""
+"""Pending OTPs in Redis: the code's keyed digest with the time it expires, and the number of
+attempts made on a registration (kept across resends, so resending does not buy tries).
+
+A code's expiry is decided on the injected clock against the time stored with its digest,
+not by the Redis key's TTL (which only collects the key): tests move a fake clock past a
+code's life instead of sleeping it out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 
 from redis.asyncio import Redis
 
 from sanad.identity.domain.otp import code_digest, code_matches
+from sanad.shared.clock import Clock, epoch_ms
 
 _PREFIX = "identity:otp"
 
@@ -27,12 +33,13 @@ class Outcome:
 
 
 class OtpStore:
-    def __init__(self, redis: Redis, *, ttl_seconds: int, max_tries: int) -> None:
+    def __init__(self, redis: Redis, clock: Clock, *, ttl_seconds: int, max_tries: int) -> None:
         self._redis = redis
+        self._clock = clock
         self.ttl_seconds = ttl_seconds
         self.max_tries = max_tries
         # Attempts are remembered long after the code expires: a resend must not reset them.
-        # Running out of tries also fails the registration in Postgres (api/registration.py),
+        # Running out of tries also fails the registration in Postgres (service/registration.py),
         # so this counter expiring does not give the registration new tries.
         self._attempts_ttl = max(ttl_seconds * 10, 3600)
 
@@ -42,10 +49,23 @@ class OtpStore:
     def _attempts_key(self, registration_id: str) -> str:
         return f"{_PREFIX}:attempts:{registration_id}"
 
-    async def put(self, registration_id: str, code: str) -> None:
-        await self._redis.set(
-            self._code_key(registration_id), code_digest(registration_id, code), ex=self.ttl_seconds
-        )
+    async def put(self, registration_id: str, code: str) -> datetime:
+        """Keeps ``code`` (replacing any earlier one); answers when it expires."""
+        expires_at = self._clock.now() + timedelta(seconds=self.ttl_seconds)
+        value = f"{epoch_ms(expires_at)}:{code_digest(registration_id, code)}"
+        await self._redis.set(self._code_key(registration_id), value, ex=self.ttl_seconds)
+        return expires_at
+
+    async def _pending_digest(self, registration_id: str) -> str | None:
+        """The digest of the registration's code while it is alive, else None."""
+        value = await self._redis.get(self._code_key(registration_id))
+        if value is None:
+            return None
+        expires, _, digest = str(value).rpartition(":")
+        # A value without an expiry was written before it was stored; its TTL still ends it.
+        if expires and int(expires) <= epoch_ms(self._clock.now()):
+            return None
+        return digest
 
     async def discard(self, registration_id: str) -> None:
         await self._redis.delete(self._code_key(registration_id))
@@ -57,7 +77,7 @@ class OtpStore:
     async def check(self, registration_id: str, code: str) -> Outcome:
         if await self.exhausted(registration_id):
             return Outcome(Check.EXHAUSTED)
-        digest = await self._redis.get(self._code_key(registration_id))
+        digest = await self._pending_digest(registration_id)
         if digest is None:
             return Outcome(Check.EXPIRED)
         # Counting before comparing keeps concurrent guesses from exceeding the limit.
@@ -67,7 +87,7 @@ class OtpStore:
             attempts = int((await pipe.execute())[0])
         if attempts > self.max_tries:
             return Outcome(Check.EXHAUSTED)
-        if code_matches(registration_id, code, str(digest)):
+        if code_matches(registration_id, code, digest):
             return Outcome(Check.MATCH)
         left = self.max_tries - attempts
         if left == 0:
