@@ -232,15 +232,23 @@ async def pipe_throughput(
                 for first in range(0, events, batch):
                     await pipe.commit([event(n) for n in range(first, min(first + batch, events))])
                 committed = time.perf_counter() - started
-                # The relay is the producing service's, so it runs in a process of its own.
+                # The relay is the producing service's, so it runs in a process of its own,
+                # started (imports, connections) before the clock.
                 relay = await asyncio.create_subprocess_exec(
                     sys.executable,
                     __file__,
                     "--relay-only",
                     infra.database_admin_url(),
                     source.schema,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
                 )
+                assert relay.stdin is not None and relay.stdout is not None
+                if await relay.stdout.readline() != b"ready\n":
+                    raise SystemExit("the relay process did not start")
                 started = time.perf_counter()
+                relay.stdin.write(b"go\n")
+                await relay.stdin.drain()
                 elapsed = await until_effects(sink.engine, events + 1, started)
                 if await relay.wait() != 0:
                     raise SystemExit("the relay process failed")
@@ -368,6 +376,10 @@ async def drain_outbox(url: str, schema: str) -> None:
     await producer.start()
     try:
         relay = OutboxRelay(engine, producer, listen_dsn=asyncpg_dsn(url), schema=schema)
+        async with engine.connect() as conn:  # the pool holds a connection already
+            await conn.execute(text("SELECT 1"))
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
         while await relay.publish_batch():
             pass
     finally:

@@ -10,7 +10,6 @@ import pytest
 from sanad.platform import procs
 from sanad.platform.layout import SERVICES, ServiceInfo
 
-
 # What each service uses, so what its readiness checks: the gateway only Redis (rate limits),
 # identity also Redis (codes, throttles), the others their database and Kafka.
 USES = {"gateway": {"redis"}, "identity": {"database", "kafka", "redis"}}

@@ -81,7 +81,6 @@ async def test_relay_killed_around_the_publish_still_delivers_exactly_once(
     event = pipe.event("survivor")
     # Committed while no relay runs: the state a relay killed before publishing leaves.
     await pipe.commit(event)
-    await asyncio.sleep(1.0)
     assert await pipe.effects() == []
     assert await pipe.unpublished() == 1
 
@@ -137,16 +136,31 @@ async def test_failing_handler_dead_letters_after_retries_and_the_consumer_moves
 
 
 class SlowFirstBatch(OutboxRelay):
-    """A relay that stalls while sending its first batch (a GC pause, a slow broker ack):
-    without one-publisher-at-a-time, another instance would publish later rows meanwhile."""
+    """A relay that stalls while sending its first batch (a GC pause, a slow broker ack)
+    until the test releases it: without one-publisher-at-a-time, another instance would
+    publish later rows meanwhile."""
 
-    stalled = False
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
 
     async def _send(self, rows: Sequence[Any]) -> None:
-        if not SlowFirstBatch.stalled:
-            SlowFirstBatch.stalled = True
-            await asyncio.sleep(1.5)
+        if not self.holding.is_set():
+            self.holding.set()
+            await self.release.wait()
         await super()._send(rows)
+
+
+class CountingRelay(OutboxRelay):
+    """A relay that counts its turns, published or not."""
+
+    turns = 0
+
+    async def publish_batch(self) -> int:
+        published = await super().publish_batch()
+        self.turns += 1
+        return published
 
 
 async def test_two_relay_instances_keep_one_aggregate_in_order(
@@ -157,18 +171,27 @@ async def test_two_relay_instances_keep_one_aggregate_in_order(
         await pipe.commit(*(pipe.event(note) for note in notes[chunk : chunk + 5]))
     other = make_producer(pipe.infra.kafka_bootstrap, "test-relay-2")
     await other.start()
-    SlowFirstBatch.stalled = False
     try:
         slow = pipe.relay(producer, SlowFirstBatch, batch_size=5)
+        assert isinstance(slow, SlowFirstBatch)
+        second = pipe.relay(other, CountingRelay, batch_size=5)
+        assert isinstance(second, CountingRelay)
         async with running(slow):
-            await asyncio.sleep(0.3)  # the slow one holds the first batch
-            async with running(pipe.relay(other, batch_size=5)):
+            await asyncio.wait_for(slow.holding.wait(), 30)  # it holds the first batch
+            async with running(second):
+                # The other instance has had turns while the first batch was held.
+                await eventually(lambda: _value(second.turns), until=lambda n: n >= 3)
+                assert await pipe.effects() == []  # it published nothing meanwhile
+                slow.release.set()
                 seen = await pipe.wait_for_effect(notes[-1])
     finally:
         await other.stop()
-    assert SlowFirstBatch.stalled
     assert seen == notes
     assert await pipe.unpublished() == 0
+
+
+async def _value(value: int) -> int:
+    return value
 
 
 async def test_a_dead_letter_replayed_after_the_fix_takes_effect_once(

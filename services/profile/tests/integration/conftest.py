@@ -15,7 +15,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from sanad.platform.testing import Infra, eventually
 from sanad.profile.main import MIGRATIONS, create_app
@@ -175,14 +177,31 @@ class World:
         return body
 
     async def events(self, citizen: Citizen, count: int) -> list[Envelope]:
-        """Wait until exactly ``count`` ProfileUpdated of the citizen are on the topic."""
-        await eventually(
+        """The citizen's ProfileUpdated events on the topic, once there are ``count``; and
+        exactly ``count``: every event the requests made is in the outbox already (it commits
+        with the change), so an unexpected extra one would be counted there."""
+        queued = await self.queued(citizen)
+        assert queued == count, f"{queued} ProfileUpdated queued, expected {count}"
+        return await eventually(
             lambda: profile_updates(self.infra, citizen.citizen_id),
             until=lambda events: len(events) >= count,
             what=f"{count} ProfileUpdated",
         )
-        await asyncio.sleep(0.3)  # a moment for any unexpected extra one to show up too
-        return await profile_updates(self.infra, citizen.citizen_id)
+
+    async def queued(self, citizen: Citizen) -> int:
+        """ProfileUpdated events of the citizen in the profile schema's outbox."""
+        engine = create_async_engine(self.infra.database_admin_url())
+        try:
+            async with engine.connect() as conn:
+                query = text(
+                    "SELECT count(*) FROM profile.outbox "
+                    "WHERE key = :key AND event_type = 'ProfileUpdated'"
+                )
+                return int(
+                    (await conn.execute(query, {"key": str(citizen.citizen_id)})).scalar_one()
+                )
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture
