@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import shutil
 import subprocess
@@ -90,15 +91,21 @@ def _render_properties() -> None:
     )
 
 
+def random_cluster_id() -> str:
+    """What StorageTool random-uuid prints: a url-safe base64 uuid that, like Kafka's own
+    ``Uuid.randomUuid``, never starts with '-' (the CLI would read it as an option)."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
+
+
 def _format_storage() -> None:
     if (DATA / "meta.properties").exists():
         return
     cluster_file = KAFKA_DIR / "cluster-id"
     if not cluster_file.exists():
-        # StorageTool random-uuid prints a base64 uuid; Python makes the same kind.
-        import base64
-
-        cluster_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        cluster_file.write_text(random_cluster_id())
     result = subprocess.run(
         [
             _java(),
@@ -107,8 +114,7 @@ def _format_storage() -> None:
             f"-Dlog4j2.configurationFile={LOG4J}",
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            cluster_file.read_text().strip(),
+            f"--cluster-id={cluster_file.read_text().strip()}",
             "-c",
             str(PROPERTIES),
             "--standalone",
