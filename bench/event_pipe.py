@@ -246,13 +246,23 @@ async def pipe_throughput(
                 assert relay.stdin is not None and relay.stdout is not None
                 if await relay.stdout.readline() != b"ready\n":
                     raise SystemExit("the relay process did not start")
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 relay.stdin.write(b"go\n")
                 await relay.stdin.drain()
                 elapsed = await until_effects(sink.engine, events + 1, started)
+                consumer_cpu = time.process_time() - cpu
+                relay_cpu = float((await relay.stdout.readline()).decode())
                 if await relay.wait() != 0:
                     raise SystemExit("the relay process failed")
-    return {"events": events, "commit_s": committed, "seconds": elapsed, "per_s": events / elapsed}
+    return {
+        "events": events,
+        "commit_s": committed,
+        "seconds": elapsed,
+        "per_s": events / elapsed,
+        # CPU time per event of each process (the consumer's includes the polling here).
+        "relay_cpu_us": relay_cpu / events * 1e6,
+        "consumer_cpu_us": consumer_cpu / events * 1e6,
+    }
 
 
 async def pipe_latency(infra: Infra, rate: int, seconds: float) -> dict[str, float]:
@@ -338,7 +348,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         single = await pipe_throughput(infra, args.events, args.batch, batched=False)
         print(
             f"run {n + 1}: bare {bare['per_s']:.0f}/s, pipe {pipe['per_s']:.0f}/s "
-            f"(per-event handler {single['per_s']:.0f}/s)",
+            f"(per-event handler {single['per_s']:.0f}/s); CPU per event: relay "
+            f"{pipe['relay_cpu_us']:.0f} µs, consumer {pipe['consumer_cpu_us']:.0f} µs",
             flush=True,
         )
         runs.append({"bare": bare, "pipe": pipe, "pipe_per_event_handler": single})
@@ -380,8 +391,10 @@ async def drain_outbox(url: str, schema: str) -> None:
             await conn.execute(text("SELECT 1"))
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
+        cpu = time.process_time()
         while await relay.publish_batch():
             pass
+        print(time.process_time() - cpu, flush=True)
     finally:
         await producer.stop()
         await engine.dispose()

@@ -101,9 +101,10 @@ def readiness_checks(runtime: Runtime) -> dict[str, Check]:
     if producer is not None:
 
         async def kafka() -> object:
-            # A metadata round trip to the cluster the relay publishes to.
+            # A metadata round trip to the cluster the relay publishes to, and every
+            # consumer group's loop still running.
             await asyncio.wait_for(producer.client.fetch_all_metadata(), KAFKA_CHECK_TIMEOUT)
-            return True
+            return runtime.inbox is None or runtime.inbox.alive()
 
         checks["kafka"] = kafka
     if redis is not None:

@@ -181,6 +181,10 @@ class Inbox:
             await self._producer.stop()
             self._producer = None
 
+    def alive(self) -> bool:
+        """Whether every consumer group's loop is running (readiness reports it)."""
+        return all(loop.alive() for loop in self._loops)
+
     def processed(self) -> int:
         """Events whose effects committed since start (a figure for benchmarks and tests)."""
         return sum(loop.processed for loop in self._loops)
@@ -245,6 +249,9 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         self._consumer.subscribe(self.sub.topics, listener=self)
         self._task = asyncio.create_task(self._run(), name=f"inbox-{self.sub.group_id}")
 
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -271,19 +278,35 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                     {fetch, *self._inflight.values()}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if fetch.done():
-                    batches, fetch = fetch.result(), None
+                    done, fetch = fetch, None
+                    try:
+                        batches = done.result()
+                    except KafkaError as exc:  # the broker or the group is away: try again
+                        log.warning("inbox_fetch_failed", error_type=type(exc).__name__)
+                        await asyncio.sleep(1.0)
+                        continue
                     for tp, records in batches.items():
-                        if records:
-                            self._consumer.pause(tp)
-                            self._first_offset[tp] = records[0].offset
-                            self._inflight[tp] = asyncio.create_task(
-                                self._process(_Batch(tp, records))
-                            )
+                        self._start(tp, records)
                 await self._settle([tp for tp, t in self._inflight.items() if t.done()])
         except asyncio.CancelledError:
             if fetch is not None:
                 fetch.cancel()
             raise
+        except Exception as exc:  # a bug here must not stop the group silently
+            log.critical("inbox_loop_crashed", group=self.sub.group_id, error=repr(exc)[:500])
+            raise
+
+    def _start(self, tp: TopicPartition, records: list[Any]) -> None:
+        if not records:
+            return
+        if tp in self._inflight:
+            # Cannot happen while the partition is paused; if it ever does, these records
+            # come again after the batch in flight instead of overtaking it.
+            self._consumer.seek(tp, records[0].offset)
+            return
+        self._consumer.pause(tp)
+        self._first_offset[tp] = records[0].offset
+        self._inflight[tp] = asyncio.create_task(self._process(_Batch(tp, records)))
 
     async def _settle(self, partitions: Iterable[TopicPartition], *, wait: bool = False) -> None:
         """Commit the offsets of finished batches (one round trip) and resume their partitions;
