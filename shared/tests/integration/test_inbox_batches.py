@@ -17,8 +17,10 @@ from sanad.shared import outbox
 from sanad.shared.db import session_factory
 from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched
 from sanad.shared.inbox import Inbox, RetryPolicy
+from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.topics import TopicSpec
 
-from .conftest import Pipe, citizen_event, consuming, make_inbox, running
+from .conftest import Pipe, citizen_event, consuming, make_inbox, record_effect, running
 
 
 async def notes_by_event(pipe: Pipe) -> dict[str, int]:
@@ -185,3 +187,46 @@ async def test_a_handler_publishes_with_the_cause_and_the_services_name(
 async def _outbox_envelopes(pipe: Pipe) -> list[dict[str, Any]]:
     async with pipe.sink.engine.connect() as conn:
         return [row[0] for row in await conn.execute(text("SELECT envelope FROM outbox"))]
+
+
+async def test_a_burst_on_one_topic_does_not_hold_another_topics_event(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    """An OTP must not wait behind thousands of decisions. One group consumes two topics;
+    one has a backlog of slow events on each of its three partitions (every partition's
+    batch takes seconds); the other topic's event still takes effect while the backlog is
+    being worked through."""
+    urgent_topic = f"{pipe.topic}-urgent"
+    await ensure_topics(pipe.infra.kafka_bootstrap, [TopicSpec(urgent_topic, partitions=1)])
+    backlog = [citizen_event(f"slow-{n:03d}", uuid.uuid4()) for n in range(600)]
+    await pipe.commit(*backlog)
+    async with running(pipe.relay(producer)):
+        await eventually(pipe.unpublished, until=lambda n: n == 0, what="backlog published")
+
+    handled: list[str] = []
+
+    async def handle(session: AsyncSession, event: CitizenRegistered, envelope: Envelope) -> None:
+        handled.append(event.full_name_en)
+        if event.full_name_en.startswith("slow-"):
+            await session.execute(text("SELECT pg_sleep(0.01)"))  # a handler with real work
+        await record_effect(session, event, envelope)
+
+    async def slow_batches_under_way() -> int:
+        return len(handled)
+
+    inbox = Inbox(pipe.infra.kafka_bootstrap, session_factory(pipe.sink.engine), client_id="t")
+    inbox.subscribe(
+        group_id=pipe.group,
+        topics=(pipe.topic, urgent_topic),
+        handlers={CitizenRegistered: handle},
+    )
+    urgent = citizen_event("urgent", uuid.uuid4())
+    async with consuming(inbox), running(pipe.relay(producer)):
+        # The backlog's batches are being handled (and hold what they hold) before it comes.
+        await eventually(slow_batches_under_way, until=lambda n: n >= 30)
+        async with session_factory(pipe.source.engine)() as session, session.begin():
+            await outbox.add(session, urgent, topic=urgent_topic)
+        seen = await pipe.wait_for_effect("urgent")
+    # Each slow partition's batch takes seconds and commits at once: none had committed when
+    # the urgent event took effect (it did not wait for a batch to free a connection).
+    assert seen == ["urgent"]

@@ -22,7 +22,8 @@ def create_engine(
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # Bursts: the inbox holds up to two connections per topic it consumes (see inbox).
+        max_overflow=2 * pool_size,
         pool_pre_ping=True,
         connect_args={
             "server_settings": {"search_path": schema, "application_name": application_name}

@@ -220,7 +220,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         client_id: str,
         sessions: SessionFactory,
         producer: AIOKafkaProducer,
-        max_concurrency: int = 3,
+        slots_per_topic: int = 2,
     ) -> None:
         self.sub = sub
         self._sessions = sessions
@@ -238,9 +238,10 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         )
         self._inflight: dict[TopicPartition, asyncio.Task[int]] = {}
         self._first_offset: dict[TopicPartition, int] = {}
-        # Partitions are handled concurrently, each holding a pooled connection: bounded so the
-        # HTTP side of the service keeps connections too.
-        self._db_slots = asyncio.Semaphore(max_concurrency)
+        # Partitions are handled concurrently, each batch holding a pooled connection: bounded
+        # per topic, so the HTTP side keeps connections and a burst on one topic never holds
+        # another topic's events (an OTP behind thousands of decisions).
+        self._slots = {topic: asyncio.Semaphore(slots_per_topic) for topic in sub.topics}
         self._task: asyncio.Task[None] | None = None
         self.processed = 0
 
@@ -339,7 +340,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         """Process a partition's batch; returns the offset to commit next. Raises (and the
         partition is rewound to the batch's start) if it could not be processed."""
         try:
-            async with self._db_slots:
+            async with self._slots[batch.tp.topic]:
                 return await self._process_batch(batch)
         except _PartitionRewound:
             raise
