@@ -64,7 +64,7 @@ async def _add_record(settings: IdentitySettings, args: argparse.Namespace) -> s
     )
     engine = engine_for(settings)
     try:
-        async with session_factory(engine)() as session, session.begin():
+        async with session_factory(engine, producer=settings.service)() as session, session.begin():
             changed = await TableCivilRegistry(session).add([record], replace=args.replace)
     finally:
         await engine.dispose()
@@ -78,7 +78,7 @@ async def _create_user(settings: IdentitySettings, args: argparse.Namespace) -> 
     engine = engine_for(settings)
     try:
         account_id = await create_staff(
-            session_factory(engine),
+            session_factory(engine, producer=settings.service),
             national_id=args.national_id,
             role=args.role,
             password=password,

@@ -26,11 +26,10 @@ from sanad.identity.runtime import Identity
 from sanad.shared import outbox
 from sanad.shared.auth import Role
 from sanad.shared.crypto import seal
-from sanad.shared.events import CitizenRegistered, Envelope, OtpRequested
+from sanad.shared.events import CitizenRegistered, OtpRequested
 from sanad.shared.logging import get_logger
 from sanad.shared.problems import FieldError, Problem
 
-PRODUCER = "identity"
 log = get_logger(__name__)
 
 
@@ -233,7 +232,7 @@ async def register(
                 password_hash=password_hash,
                 otp_expires_at=event.expires_at,
             )
-            await outbox.add(session, Envelope.wrap(event, producer=PRODUCER))
+            await outbox.publish(session, event)
     except BaseException:
         await identity.otps.forget(str(registration_id))
         await throttle.release_send(checked.mobile)
@@ -255,7 +254,7 @@ async def resend(identity: Identity, registration_id: uuid.UUID, *, client_ip: s
         event = await _new_otp(identity, registration_id, row["mobile"], row["language"])
         async with identity.sessions() as session, session.begin():
             await repository.set_otp_expiry(session, registration_id, event.expires_at)
-            await outbox.add(session, Envelope.wrap(event, producer=PRODUCER))
+            await outbox.publish(session, event)
     except BaseException:
         await throttle.release_send(row["mobile"])
         raise
@@ -323,7 +322,7 @@ async def verify(identity: Identity, registration_id: uuid.UUID, code: str) -> u
                 language="en" if row["language"] == "en" else "ar",
                 registered_at=now,
             )
-            await outbox.add(session, Envelope.wrap(event, producer=PRODUCER))
+            await outbox.publish(session, event)
     except IntegrityError:
         raise already_registered("body.registration_id") from None
     await otps.forget(str(registration_id))
