@@ -13,7 +13,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 PaymentMethod = Literal["iban", "card"]
 _SEPARATORS = re.compile(r"[\s-]")
-SAUDI_IBAN = re.compile(r"SA\d{22}")
+SAUDI_IBAN = re.compile(r"SA[0-9]{22}")
 
 
 @dataclass(frozen=True)
