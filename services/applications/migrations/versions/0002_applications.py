@@ -55,6 +55,7 @@ CREATE INDEX ix_applications_queue ON applications (status_since)
     WHERE status IN ('UNDER_REVIEW', 'APPEALED');
 CREATE TABLE documents (
     document_id uuid PRIMARY KEY,
+    position bigint GENERATED ALWAYS AS IDENTITY,
     application_id uuid NOT NULL REFERENCES applications (application_id) ON DELETE CASCADE,
     kind varchar(40) NOT NULL,
     content_type varchar(40) NOT NULL,

@@ -65,6 +65,7 @@ documents = Table(
     "documents",
     metadata,
     Column("document_id", UUID(as_uuid=True), primary_key=True),
+    Column("position", BigInteger, Identity(always=True), nullable=False),  # upload order
     Column(
         "application_id",
         UUID(as_uuid=True),

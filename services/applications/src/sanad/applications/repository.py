@@ -316,9 +316,9 @@ async def list_documents(session: AsyncSession, application_id: UUID) -> list[di
     rows = await session.execute(
         select(documents)
         .where(documents.c.application_id == application_id)
-        .order_by(documents.c.uploaded_at, documents.c.document_id)
+        .order_by(documents.c.position)
     )
-    return [dict(row._mapping) for row in rows]
+    return [{k: v for k, v in row._mapping.items() if k != "position"} for row in rows]
 
 
 async def count_documents(session: AsyncSession, application_id: UUID) -> int:

@@ -414,6 +414,7 @@ async def view(session: AsyncSession, application: Application, clock: Clock) ->
         "created_at": application.created_at,
         "updated_at": application.updated_at,
         "form": application.form.public(),
+        "submission_id": application.submission_id,
         "submission_number": application.submission_number,
         "submitted_at": application.submitted_at,
         "documents": await repository.list_documents(session, application.application_id),
