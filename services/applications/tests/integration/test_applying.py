@@ -263,3 +263,29 @@ async def test_my_requests_are_paginated_and_filtered(world: World) -> None:
     assert bad.json()["errors"][0]["field"] == "query.status"
     staff = await world.client.get("/v1/applications", headers=world.staff(Role.CASEWORKER))
     assert staff.status_code == 403
+
+
+async def test_identical_content_is_stored_once_and_kept_while_referenced(world: World) -> None:
+    content = PDF + uuid.uuid4().bytes
+    digest = hashlib.sha256(content).hexdigest()
+    blob = world.settings.document_root / digest[:2] / digest[2:4] / digest
+    first, second = await world.citizen(), await world.citizen()
+    uploads = []
+    for citizen in (first, second):
+        application_id = (await world.start(citizen))["application_id"]
+        response = await world.upload(citizen, application_id, "national_id", content)
+        assert response.status_code == 201, response.text
+        uploads.append((citizen, application_id, response.json()["document_id"]))
+    assert blob.read_bytes() == content
+
+    citizen, application_id, document_id = uploads[0]
+    url = f"/v1/applications/{application_id}/documents/{document_id}"
+    assert (await world.client.delete(url, headers=citizen.headers)).status_code == 204
+    assert blob.exists()  # the other application still refers to it
+    citizen, application_id, document_id = uploads[1]
+    url = f"/v1/applications/{application_id}/documents/{document_id}"
+    assert (await world.client.delete(url, headers=citizen.headers)).status_code == 204
+    assert not blob.exists()
+    gone = await world.client.delete(url, headers=citizen.headers)
+    assert gone.status_code == 404
+    assert gone.json()["errors"][0]["field"] == "path.document_id"

@@ -347,6 +347,14 @@ async def remove_document(
     ).scalar_one_or_none()
 
 
+async def lock_content(session: AsyncSession, sha256: str) -> None:
+    """Serialise uploads and removals of the same content until the transaction ends, so a
+    removal never deletes a blob an upload is about to reference."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext("applications.documents:" + sha256)))
+    )
+
+
 async def content_referenced(session: AsyncSession, sha256: str) -> bool:
     return (
         await session.execute(select(documents.c.document_id).where(documents.c.sha256 == sha256))

@@ -225,12 +225,14 @@ async def upload_document(
                 "filename": (filename or "")[:255] or None,
                 "uploaded_at": now,
             }
+            await repository.lock_content(session, digest)
             await repository.add_document(session, **document)
             await repository.save(session, replace(application, updated_at=now))
             created = await store.put(digest, content)
     except BaseException:
         if created:
-            async with sessions() as session:
+            async with sessions() as session, session.begin():
+                await repository.lock_content(session, digest)
                 if not await repository.content_referenced(session, digest):
                     await store.delete(digest)
         raise
@@ -271,9 +273,10 @@ async def remove_document(
                 errors=[FieldError("path.document_id", "is not a document of it", "unknown")],
             )
         await repository.save(session, replace(application, updated_at=clock.now()))
-        orphaned = not await repository.content_referenced(session, digest)
-    if orphaned:
-        await store.delete(digest)
+        # Under the content's lock: no upload of the same content can slip in between.
+        await repository.lock_content(session, digest)
+        if not await repository.content_referenced(session, digest):
+            await store.delete(digest)
 
 
 def household_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
