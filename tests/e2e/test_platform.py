@@ -11,8 +11,13 @@ from sanad.platform import procs
 from sanad.platform.layout import SERVICES, ServiceInfo
 
 # What each service uses, so what its readiness checks: the gateway only Redis (rate limits),
-# identity also Redis (codes, throttles), the others their database and Kafka.
-USES = {"gateway": {"redis"}, "identity": {"database", "kafka", "redis"}}
+# identity and applications also Redis (codes, throttles; the program catalog cache), the
+# others their database and Kafka.
+USES = {
+    "gateway": {"redis"},
+    "identity": {"database", "kafka", "redis"},
+    "applications": {"database", "kafka", "redis"},
+}
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)

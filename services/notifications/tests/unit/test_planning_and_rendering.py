@@ -201,3 +201,18 @@ def test_sms_says_how_many_segments_it_takes() -> None:
         1,
         "GSM-7",
     )
+
+
+def test_a_decision_v2_plans_the_same_messages_as_v1() -> None:
+    from sanad.notifications.handlers import handlers
+    from sanad.notifications.settings import NotificationsSettings
+    from sanad.shared.events import DecisionIssuedV2
+
+    v1 = decision("REJECTED")
+    v2 = DecisionIssuedV2.model_validate(
+        v1.model_dump() | {"rule_set_version": "SSP-DEV@2026-01", "evaluation_id": uuid.uuid4()}
+    )
+    assert plan_decision(v2, contact("en"), appeal_window_days=30) == plan_decision(
+        v1, contact("en"), appeal_window_days=30
+    )
+    assert DecisionIssuedV2 in handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]

@@ -1,5 +1,9 @@
 """Settings of the applications service (environment variables prefixed `SANAD_APPLICATIONS_`)."""
 
+from pathlib import Path
+
+from pydantic import Field
+
 from sanad.shared.settings import ServiceSettings, service_config
 
 
@@ -8,3 +12,12 @@ class ApplicationsSettings(ServiceSettings):
 
     service: str = "applications"
     port: int = 8003
+    # Where uploaded documents are stored, content-addressed (SANAD_APPLICATIONS_DOCUMENT_ROOT).
+    document_root: Path = Path(".local/applications/documents")
+    # 10 MB: under the gateway's 10 MiB body limit with the multipart framing.
+    max_document_bytes: int = Field(10_000_000, ge=1)
+    max_documents: int = Field(20, ge=1)
+    # How long the public catalog stays in Redis (it is also dropped on every change).
+    program_cache_seconds: int = Field(300, ge=1)
+    # How often the job rejecting applications past their completion deadline runs.
+    expiry_interval_seconds: float = Field(60.0, gt=0)

@@ -17,6 +17,7 @@ from sanad.shared.events import (
     CardIssued,
     CitizenRegistered,
     DecisionIssued,
+    DecisionIssuedV2,
     Envelope,
     OtpRequested,
     ProfileUpdated,
@@ -68,6 +69,8 @@ def handlers(settings: NotificationsSettings) -> Handlers:
         ProfileUpdated: on_profile_updated,
         OtpRequested: on_otp_requested,
         DecisionIssued: on_decision_issued(settings),
+        # v2 adds the rule-set version, evaluation and appeal: the messages are the same.
+        DecisionIssuedV2: on_decision_issued(settings),
         CardIssued: on_card_issued,
     }
 

@@ -1,9 +1,15 @@
 """The integration events Sanad services exchange: envelope, payloads, topics."""
 
-from sanad.shared.events.applications import AppealFiled, ApplicationSubmitted, DecisionIssued
+from sanad.shared.events.applications import (
+    AppealFiled,
+    ApplicationSubmitted,
+    ApplicationSubmittedV2,
+    DecisionIssued,
+    DecisionIssuedV2,
+)
 from sanad.shared.events.cards import CardIssued
 from sanad.shared.events.catalog import EVENT_MODELS, model_for
-from sanad.shared.events.eligibility import EligibilityEvaluated
+from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
 from sanad.shared.events.envelope import Envelope, Event, correlation_id_var
 from sanad.shared.events.identity import CitizenRegistered, OtpRequested
 from sanad.shared.events.notifications import NotificationDispatched
@@ -13,10 +19,13 @@ __all__ = [
     "EVENT_MODELS",
     "AppealFiled",
     "ApplicationSubmitted",
+    "ApplicationSubmittedV2",
     "CardIssued",
     "CitizenRegistered",
     "DecisionIssued",
+    "DecisionIssuedV2",
     "EligibilityEvaluated",
+    "EligibilityEvaluatedV2",
     "Envelope",
     "Event",
     "NotificationDispatched",

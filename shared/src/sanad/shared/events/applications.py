@@ -62,6 +62,17 @@ class DecisionIssued(Event):
         return str(self.application_id)
 
 
+class DecisionIssuedV2(DecisionIssued):
+    """v1 plus what the decision rests on: the rule-set version and evaluation it followed
+    (none for a caseworker's or the deadline's decision), and the appeal it closes."""
+
+    SCHEMA_VERSION = 2
+
+    rule_set_version: str | None = None
+    evaluation_id: UUID | None = None
+    appeal_id: UUID | None = None
+
+
 class AppealFiled(Event):
     EVENT_TYPE = "AppealFiled"
     TOPIC = topics.APPEAL_FILED
@@ -72,6 +83,43 @@ class AppealFiled(Event):
     program_code: str
     reason: str
     filed_at: datetime
+
+    def aggregate_key(self) -> str:
+        return str(self.application_id)
+
+
+class SubmittedDocumentV2(Part):
+    kind: str  # a document kind of the program's catalog entry (national_id, ...)
+    content_type: Literal["application/pdf", "image/jpeg", "image/png"]
+    size_bytes: int
+    sha256: str  # hex; the stored content's address
+
+
+class ApplicationSubmittedV2(Event):
+    """One submission of an application (the first, or again after NEEDS_COMPLETION).
+
+    ``submission_id`` names this submission: an ``EligibilityEvaluated`` answers it by id, so
+    an evaluation of an earlier submission is recognised as stale. The form carries the
+    payment destination's method and last four characters only; the full IBAN or card
+    number stays in the applications schema. ``household_snapshot`` is the citizen's latest
+    ``ProfileUpdated`` known to applications (without contact details), of
+    ``profile_version``.
+    """
+
+    EVENT_TYPE = "ApplicationSubmitted"
+    SCHEMA_VERSION = 2
+    TOPIC = topics.APPLICATION_SUBMITTED
+
+    application_id: UUID
+    submission_id: UUID
+    submission_number: int  # 1 for the first submission, 2 after a first completion, ...
+    citizen_id: UUID
+    program_code: str
+    submitted_at: datetime
+    form: dict[str, Any]
+    documents: list[SubmittedDocumentV2]
+    profile_version: int
+    household_snapshot: dict[str, Any]
 
     def aggregate_key(self) -> str:
         return str(self.application_id)

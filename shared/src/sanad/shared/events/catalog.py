@@ -9,9 +9,15 @@ only where a consumer needs them (profile checks dependents against the citizen'
 
 from __future__ import annotations
 
-from sanad.shared.events.applications import AppealFiled, ApplicationSubmitted, DecisionIssued
+from sanad.shared.events.applications import (
+    AppealFiled,
+    ApplicationSubmitted,
+    ApplicationSubmittedV2,
+    DecisionIssued,
+    DecisionIssuedV2,
+)
 from sanad.shared.events.cards import CardIssued
-from sanad.shared.events.eligibility import EligibilityEvaluated
+from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
 from sanad.shared.events.envelope import Event
 from sanad.shared.events.identity import CitizenRegistered, OtpRequested
 from sanad.shared.events.notifications import NotificationDispatched
@@ -24,8 +30,11 @@ EVENT_MODELS: dict[tuple[str, int], type[Event]] = {
         OtpRequested,
         ProfileUpdated,
         ApplicationSubmitted,
+        ApplicationSubmittedV2,
         EligibilityEvaluated,
+        EligibilityEvaluatedV2,
         DecisionIssued,
+        DecisionIssuedV2,
         AppealFiled,
         CardIssued,
         NotificationDispatched,

@@ -1,0 +1,1 @@
+"""External systems: document storage and the program cache in Redis."""

@@ -1,0 +1,1 @@
+"""HTTP only: parse and validate, call one use case, shape the answer."""

@@ -1,0 +1,385 @@
+"""Journey steps 4, 6, 9 and 10 through the gateway: a registered citizen browses the
+catalog, applies with documents, submits and sees the decision with its reasons; a rejected
+citizen appeals and a caseworker decides; a needs-completion round trip ends in a decision.
+
+The eligibility service is not built yet: the test publishes its EligibilityEvaluated on the
+real topic, answering the submission the citizen made."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from sanad.platform.services import platform_env
+from sanad.platform.testing import eventually, local_infra
+from sanad.shared.events import EligibilityEvaluatedV2, Envelope
+from sanad.shared.events.eligibility import Criterion, MissingItem, Outcome
+from sanad.shared.national_id import luhn_valid
+
+ENV = platform_env()
+GATEWAY = os.environ.get("SANAD_GATEWAY_URL") or ENV["SANAD_GATEWAY_URL"]
+SMS_SINK = os.environ.get("SANAD_SMS_BASE_URL") or ENV["SANAD_SMS_BASE_URL"]
+PDF = b"%PDF-1.4\n% a scanned document\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 128
+DOCUMENTS = ("national_id", "family_register", "proof_of_income", "bank_account")
+
+
+def new_national_id() -> str:
+    body = "1" + "".join(random.choices("0123456789", k=8))
+    return next(body + d for d in "0123456789" if luhn_valid(body + d))
+
+
+def identity_cli(*args: str, stdin: str | None = None) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sanad.identity", *args],
+        env=os.environ | ENV,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+async def otp_for(sms: httpx.AsyncClient, mobile: str) -> str:
+    async def latest() -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = (await sms.get("/messages", params={"to": mobile})).json()[
+            "messages"
+        ]
+        return messages
+
+    messages = await eventually(latest, what=f"an OTP SMS to {mobile}")
+    found = re.search(r"\d{6}", messages[-1]["body"])
+    assert found, messages[-1]
+    return found.group()
+
+
+@dataclass
+class Person:
+    id: str
+    mobile: str
+    headers: dict[str, str]
+
+
+async def register_citizen(api: httpx.AsyncClient, sms: httpx.AsyncClient) -> Person:
+    national_id, birth_date = new_national_id(), "1984-09-30"
+    mobile = f"+96655{random.randrange(10**7):07d}"
+    password = f"Apply-{uuid.uuid4().hex[:10]}!"
+    await asyncio.to_thread(
+        identity_cli,
+        "add-registry-record",
+        "--national-id",
+        national_id,
+        "--name-ar",
+        "هند عبدالله",
+        "--name-en",
+        "Hind Abdullah",
+        "--nationality",
+        "SA",
+        "--sex",
+        "F",
+        "--birth-date",
+        birth_date,
+        "--marital-status",
+        "widowed",
+    )
+    started = await api.post(
+        "/v1/auth/register",
+        json={
+            "national_id": national_id,
+            "date_of_birth": birth_date,
+            "mobile": mobile,
+            "password": password,
+        },
+    )
+    assert started.status_code == 202, started.text
+    verified = await api.post(
+        "/v1/auth/register/verify",
+        json={
+            "registration_id": started.json()["registration_id"],
+            "code": await otp_for(sms, mobile),
+        },
+    )
+    assert verified.status_code == 201, verified.text
+    return Person(verified.json()["citizen_id"], mobile, await login(api, national_id, password))
+
+
+async def login(api: httpx.AsyncClient, national_id: str, password: str) -> dict[str, str]:
+    response = await api.post(
+        "/v1/auth/login", json={"national_id": national_id, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def caseworker(api: httpx.AsyncClient) -> dict[str, str]:
+    national_id, password = new_national_id(), f"Case-{uuid.uuid4().hex[:12]}!"
+    await asyncio.to_thread(
+        identity_cli,
+        "create-user",
+        "--role",
+        "caseworker",
+        "--national-id",
+        national_id,
+        "--name",
+        "Case Worker",
+        stdin=password + "\n",
+    )
+    return await login(api, national_id, password)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=20) as client:
+        yield client
+
+
+@pytest.fixture
+async def sms() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=SMS_SINK, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def kafka() -> AsyncIterator[AIOKafkaProducer]:
+    producer = AIOKafkaProducer(bootstrap_servers=local_infra().kafka_bootstrap)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+async def evaluate(
+    kafka: AIOKafkaProducer, application: dict[str, Any], outcome: Outcome, **changes: Any
+) -> None:
+    """What eligibility would answer to the application's current submission."""
+    fields: dict[str, Any] = {
+        "evaluation_id": uuid.uuid4(),
+        "application_id": application["application_id"],
+        "submission_id": application["submission_id"],
+        "citizen_id": application["citizen_id"],
+        "program_code": application["program_code"],
+        "rule_set_version": "SSP-DEV@2026-01-01",
+        "outcome": outcome,
+        "criteria": [
+            Criterion(
+                code="household_income",
+                passed=outcome != "ineligible",
+                observed="4200.00",
+                required="<= 2750.00",
+                reason_ar="دخل الأسرة الشهري أعلى من حد الكفاية",
+                reason_en="Household monthly income is above the sufficiency threshold",
+            )
+        ],
+        "missing": (
+            [
+                MissingItem(
+                    kind="document",
+                    code="proof_of_income",
+                    reason_ar="إثبات الدخل غير مقروء",
+                    reason_en="The proof of income is unreadable",
+                )
+            ]
+            if outcome == "incomplete"
+            else []
+        ),
+        "monthly_benefit": "1650.00" if outcome == "eligible" else None,
+        "evaluated_at": datetime.now(UTC),
+    } | changes
+    envelope = Envelope.wrap(EligibilityEvaluatedV2(**fields), producer="eligibility")
+    await kafka.send_and_wait(
+        envelope.topic, envelope.to_bytes(), key=envelope.key.encode(), headers=envelope.headers()
+    )
+
+
+async def apply_and_submit(api: httpx.AsyncClient, citizen: Person) -> dict[str, Any]:
+    catalog = await api.get("/v1/programs")  # public: no token
+    assert catalog.status_code == 200, catalog.text
+    ssp = next(p for p in catalog.json()["items"] if p["code"] == "SSP-DEV")
+    assert ssp["name_ar"] and ssp["appeal_window_days"] == 30
+
+    started = await api.post(
+        "/v1/applications", json={"program_code": "SSP-DEV"}, headers=citizen.headers
+    )
+    assert started.status_code == 201, started.text
+    application_id = started.json()["application_id"]
+    url = f"/v1/applications/{application_id}"
+    form = {
+        "monthly_income": "4200.00",
+        "family_size": 3,
+        "employment_status": "employed",
+        "payment": {"method": "iban", "iban": "SA03 8000 0000 6080 1016 7519"},
+    }
+    saved = await api.put(url, json=form, headers=citizen.headers)
+    assert saved.status_code == 200, saved.text
+    for number, kind in enumerate(DOCUMENTS):
+        content = (JPEG if kind == "bank_account" else PDF) + bytes([number])
+        uploaded = await api.post(
+            f"{url}/documents",
+            data={"kind": kind},
+            files={"file": (f"{kind}.bin", content, "application/octet-stream")},
+            headers=citizen.headers,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    spoofed = await api.post(
+        f"{url}/documents",
+        data={"kind": "national_id"},
+        files={"file": ("id.pdf", b"MZ\x90\x00" + b"\x00" * 64, "application/pdf")},
+        headers=citizen.headers,
+    )
+    assert spoofed.status_code == 415
+    assert spoofed.headers["content-type"] == "application/problem+json"
+
+    # Applications keeps its own copy of the profile (ProfileUpdated v1 from registration).
+    key = {"Idempotency-Key": f"submit-{uuid.uuid4()}"}
+    submitted = await eventually(
+        lambda: api.post(
+            f"{url}/submit", json={"declaration_accepted": True}, headers=citizen.headers | key
+        ),
+        until=lambda r: r.status_code != 422 or "profile" not in r.json().get("missing", []),
+        what="a submit once the profile reached applications",
+    )
+    assert submitted.status_code == 200, submitted.text
+    retried = await api.post(
+        f"{url}/submit", json={"declaration_accepted": True}, headers=citizen.headers | key
+    )
+    assert retried.status_code == 200
+    assert retried.json()["history"] == submitted.json()["history"]
+    body: dict[str, Any] = submitted.json()
+    assert body["status"] == "SUBMITTED"
+    return body
+
+
+async def status_becomes(
+    api: httpx.AsyncClient, citizen: Person, application_id: str, status: str
+) -> dict[str, Any]:
+    response = await eventually(
+        lambda: api.get(f"/v1/applications/{application_id}", headers=citizen.headers),
+        until=lambda r: r.status_code == 200 and r.json()["status"] == status,
+        what=f"the application {status}",
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_apply_get_rejected_with_reasons_appeal_and_a_caseworker_approves(
+    api: httpx.AsyncClient, sms: httpx.AsyncClient, kafka: AIOKafkaProducer
+) -> None:
+    citizen = await register_citizen(api, sms)
+    application = await apply_and_submit(api, citizen)
+    application_id = application["application_id"]
+
+    await evaluate(kafka, application, "ineligible")
+    rejected = await status_becomes(api, citizen, application_id, "REJECTED")
+    reasons = rejected["history"][-1]["reasons"]
+    assert [r["reason_en"] for r in reasons] == [
+        "Household monthly income is above the sufficiency threshold"
+    ]
+    assert reasons[0]["reason_ar"] == "دخل الأسرة الشهري أعلى من حد الكفاية"
+    assert rejected["eligibility"]["outcome"] == "ineligible"
+    assert rejected["next"]["action"] == "appeal"
+    mine = await api.get("/v1/applications?status=REJECTED", headers=citizen.headers)
+    assert [a["application_id"] for a in mine.json()["items"]] == [application_id]
+
+    # Notifications tells the citizen by SMS (DecisionIssued v2), after the OTP.
+    await eventually(
+        lambda: sms.get("/messages", params={"to": citizen.mobile}),
+        until=lambda r: len(r.json()["messages"]) >= 2,
+        what="the decision SMS",
+    )
+
+    appealed = await api.post(
+        f"/v1/applications/{application_id}/appeal",
+        json={"reason": "My salary stopped in March; the income figure is outdated."},
+        headers=citizen.headers,
+    )
+    assert appealed.status_code == 201, appealed.text
+    assert appealed.json()["status"] == "APPEALED"
+
+    staff = await caseworker(api)
+    citizen_at_review = await api.get("/v1/review/queue", headers=citizen.headers)
+    assert citizen_at_review.status_code == 403
+    queue = await api.get("/v1/review/queue?page_size=100", headers=staff)
+    assert queue.status_code == 200, queue.text
+    assert application_id in [item["application_id"] for item in queue.json()["items"]]
+    review = await api.get(f"/v1/review/{application_id}", headers=staff)
+    assert review.status_code == 200
+    assert len(review.json()["documents"]) == 4
+    decided = await api.post(
+        f"/v1/review/{application_id}/decision",
+        json={"decision": "APPROVED", "reason": "Salary stopped; verified with the employer."},
+        headers=staff,
+    )
+    assert decided.status_code == 200, decided.text
+
+    final = await status_becomes(api, citizen, application_id, "APPROVED")
+    assert [(h["from"], h["to"], h["by_role"]) for h in final["history"]] == [
+        (None, "DRAFT", "citizen"),
+        ("DRAFT", "SUBMITTED", "citizen"),
+        ("SUBMITTED", "UNDER_EVALUATION", "eligibility"),
+        ("UNDER_EVALUATION", "REJECTED", "eligibility"),
+        ("REJECTED", "APPEALED", "citizen"),
+        ("APPEALED", "APPROVED", "caseworker"),
+    ]
+    assert final["history"][-1]["reasons"][0]["reason_en"].startswith("Salary stopped")
+
+
+async def test_a_needs_completion_round_trip_ends_in_a_decision(
+    api: httpx.AsyncClient, sms: httpx.AsyncClient, kafka: AIOKafkaProducer
+) -> None:
+    citizen = await register_citizen(api, sms)
+    application = await apply_and_submit(api, citizen)
+    application_id = application["application_id"]
+    url = f"/v1/applications/{application_id}"
+
+    await evaluate(kafka, application, "incomplete")
+    needs = await status_becomes(api, citizen, application_id, "NEEDS_COMPLETION")
+    assert needs["next"]["action"] == "complete_and_submit"
+    assert needs["next"]["until"] == needs["complete_by"]
+    assert needs["history"][-1]["reasons"][0]["reason_en"] == "The proof of income is unreadable"
+
+    documents = (await api.get(f"{url}/documents", headers=citizen.headers)).json()
+    unreadable = next(d for d in documents if d["kind"] == "proof_of_income")
+    removed = await api.delete(
+        f"{url}/documents/{unreadable['document_id']}", headers=citizen.headers
+    )
+    assert removed.status_code == 204
+    clearer = await api.post(
+        f"{url}/documents",
+        data={"kind": "proof_of_income"},
+        files={"file": ("salary.pdf", PDF + b"clear scan", "application/pdf")},
+        headers=citizen.headers,
+    )
+    assert clearer.status_code == 201, clearer.text
+    resubmitted = await api.post(
+        f"{url}/submit", json={"declaration_accepted": True}, headers=citizen.headers
+    )
+    assert resubmitted.status_code == 200, resubmitted.text
+    assert resubmitted.json()["submission_number"] == 2
+
+    await evaluate(kafka, resubmitted.json(), "eligible")
+    approved = await status_becomes(api, citizen, application_id, "APPROVED")
+    assert approved["decision"]["monthly_benefit"] == "1650.00"
+    assert [h["to"] for h in approved["history"]] == [
+        "DRAFT",
+        "SUBMITTED",
+        "UNDER_EVALUATION",
+        "NEEDS_COMPLETION",
+        "SUBMITTED",
+        "UNDER_EVALUATION",
+        "APPROVED",
+    ]
