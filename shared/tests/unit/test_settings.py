@@ -11,6 +11,7 @@ def test_service_prefix_and_shared_infra_variables(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SANAD_IDENTITY_PORT", "9101")
     monkeypatch.setenv("SANAD_KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
     monkeypatch.setenv("SANAD_PG_HOST", "db")
+    monkeypatch.delenv("SANAD_PG_PORT", raising=False)  # ./sanad exports a moved one
     settings = IdentitySettings()
     assert settings.port == 9101
     assert settings.kafka_bootstrap_servers == "broker:9092"
