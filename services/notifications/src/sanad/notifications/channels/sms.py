@@ -5,12 +5,16 @@ Another provider is one new class with the same ``send``.
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 import httpx
 
 from sanad.notifications.channels.results import SendResult
 from sanad.notifications.domain.retries import Outcome, http_status_outcome
+
+# httpx logs every request at INFO; each send is logged once already (delivery_attempted).
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class SmsProvider(Protocol):
