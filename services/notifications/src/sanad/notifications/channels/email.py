@@ -16,7 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import parseaddr
 from uuid import UUID
 
 import aiosmtplib
@@ -59,25 +62,29 @@ class SmtpMailer:
         self._host, self._port, self._sender, self._timeout = host, port, sender, timeout
         self._start_tls, self._use_tls = start_tls, use_tls
         self._username, self._password = username, password
+        self._envelope_sender = parseaddr(sender)[1]  # MAIL FROM: the address alone
         self._slots = asyncio.Semaphore(pool_size)
         self._idle: list[_Session] = []
 
-    def message(self, to: str, email: Email, language: str, *, message_id: str) -> EmailMessage:
-        message = EmailMessage()
+    def message(self, to: str, email: Email, language: str, *, message_id: str) -> bytes:
+        """The message as sent: multipart/alternative, UTF-8 parts in base64, the subject
+        RFC 2047-encoded. (The compat32 MIME classes: the modern ``EmailMessage`` parses
+        every header it is given, several times slower for the same bytes.)"""
+        message = MIMEMultipart("alternative")
         message["From"] = self._sender
         message["To"] = to
-        message["Subject"] = email.subject
+        message["Subject"] = Header(email.subject, "utf-8").encode()
         message["Content-Language"] = language
         message["Message-ID"] = message_id
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
-        return message
+        message.attach(MIMEText(email.text, "plain", "utf-8"))
+        message.attach(MIMEText(email.html, "html", "utf-8"))
+        return message.as_bytes()
 
     async def send(self, to: str, email: Email, language: str, *, message_id: str) -> SendResult:
         message = self.message(to, email, language, message_id=message_id)
         try:
             async with self._session() as client:
-                await client.send_message(message)
+                await client.sendmail(self._envelope_sender, [to], message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
             outcome = smtp_code_outcome(max(codes, default=550))
@@ -87,7 +94,7 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Connection refused, timeout, server gone: the server may be back soon.
             return SendResult(Outcome.TRANSIENT, error=f"connection: {type(exc).__name__}")
-        return SendResult.sent(250, str(message["Message-ID"]))
+        return SendResult.sent(250, message_id)
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[aiosmtplib.SMTP]:
