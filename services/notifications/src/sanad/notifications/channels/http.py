@@ -85,12 +85,13 @@ class HttpClient:
 
     async def _exchange(self, connection: _Connection, request: bytes, *, reused: bool) -> Response:
         try:
-            connection.writer.write(request)
-            await connection.writer.drain()
             try:
+                connection.writer.write(request)
+                await connection.writer.drain()
                 status_line = await connection.reader.readuntil(b"\r\n")
-            except asyncio.IncompleteReadError as exc:
-                if reused and not exc.partial:
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                answered = isinstance(exc, asyncio.IncompleteReadError) and exc.partial
+                if reused and not answered:
                     raise _StaleConnection from exc
                 raise
             response = await self._read_rest(connection.reader, status_line)
