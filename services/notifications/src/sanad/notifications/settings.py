@@ -62,7 +62,9 @@ class NotificationsSettings(ServiceSettings):
     # belonged to a worker that died: never started → pending, started → outcome unknown.
     lease_seconds: float = 60.0
     worker_batch: int = 100  # at most this many claimed at once, never more than free slots
-    worker_concurrency: int = 50
+    worker_concurrency: int = 200  # sends in flight (they share the connections below)
+    sms_connections: int = 10  # kept-alive HTTP connections to the SMS provider
+    smtp_connections: int = 10  # SMTP sessions kept open and reused
     worker_poll_interval: float = 0.25
 
     # What the messages point citizens to.

@@ -441,6 +441,7 @@ def build_worker(runtime: Runtime) -> DeliveryWorker:
             reveal(settings.sms_api_key.get_secret_value()),
             settings.sms_sender,
             timeout=settings.send_timeout,
+            pool_size=settings.sms_connections,
         ),
         mailer=SmtpMailer(
             host=settings.smtp_host,
@@ -453,6 +454,7 @@ def build_worker(runtime: Runtime) -> DeliveryWorker:
             password=None
             if settings.smtp_password is None
             else reveal(settings.smtp_password.get_secret_value()),
+            pool_size=settings.smtp_connections,
         ),
         renderer=Renderer(portal_url=settings.portal_url),
     )

@@ -14,12 +14,11 @@ Message-ID (from the delivery id), so such a duplicate is recognisable as the sa
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 from uuid import UUID
 
 import aiosmtplib
@@ -36,6 +35,31 @@ MESSAGES_PER_SESSION = 500  # then the session is closed and a new one opened
 def message_id_for(delivery_id: UUID) -> str:
     """The Message-ID of every send of one delivery (RFC 5322 ``<left@right>``)."""
     return f"<{delivery_id}@{MESSAGE_ID_DOMAIN}>"
+
+
+def encoded_words(text: str) -> str:
+    """A header value as RFC 2047 encoded words (UTF-8, base64), folded; ASCII as it is.
+
+    ``text`` is one line (the renderer collapses a subject's whitespace)."""
+    if text.isascii() and len(text) <= 900:
+        return text
+    words, chunk = [], ""
+    for char in text:  # at most 45 bytes a word: 60 base64 characters, 72 with the markers
+        if len((chunk + char).encode()) > 45:
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    words.append(chunk)
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w.encode()).decode()}?=" for w in words)
+
+
+def _part(subtype: str, content: str) -> str:
+    encoded = base64.encodebytes(content.encode()).decode().replace("\n", "\r\n")
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: base64\r\n"
+        f"\r\n{encoded}"
+    )
 
 
 class _Session:
@@ -62,23 +86,31 @@ class SmtpMailer:
         self._host, self._port, self._sender, self._timeout = host, port, sender, timeout
         self._start_tls, self._use_tls = start_tls, use_tls
         self._username, self._password = username, password
-        self._envelope_sender = parseaddr(sender)[1]  # MAIL FROM: the address alone
+        name, address = parseaddr(sender)
+        self._envelope_sender = address  # MAIL FROM: the address alone
+        self._from_header = formataddr((name, address), charset="utf-8")  # RFC 2047 if needed
         self._slots = asyncio.Semaphore(pool_size)
         self._idle: list[_Session] = []
 
     def message(self, to: str, email: Email, language: str, *, message_id: str) -> bytes:
-        """The message as sent: multipart/alternative, UTF-8 parts in base64, the subject
-        RFC 2047-encoded. (The compat32 MIME classes: the modern ``EmailMessage`` parses
-        every header it is given, several times slower for the same bytes.)"""
-        message = MIMEMultipart("alternative")
-        message["From"] = self._sender
-        message["To"] = to
-        message["Subject"] = Header(email.subject, "utf-8").encode()
-        message["Content-Language"] = language
-        message["Message-ID"] = message_id
-        message.attach(MIMEText(email.text, "plain", "utf-8"))
-        message.attach(MIMEText(email.html, "html", "utf-8"))
-        return message.as_bytes()
+        """The message as sent: multipart/alternative, UTF-8 parts in base64, the subject in
+        RFC 2047 encoded words. Built directly: the ``email`` package folds and re-encodes
+        every header as it flattens, milliseconds a message at this rate."""
+        boundary = f"=_sanad_{uuid.uuid4().hex}"
+        head = (
+            f"From: {self._from_header}\r\n"
+            f"To: {to}\r\n"
+            f"Subject: {encoded_words(email.subject)}\r\n"
+            f"Date: {formatdate(usegmt=True)}\r\n"
+            f"Message-ID: {message_id}\r\n"
+            f"Content-Language: {language}\r\n"
+            "MIME-Version: 1.0\r\n"
+            f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+            "\r\n"
+        )
+        parts = [_part("plain", email.text), _part("html", email.html)]
+        body = "".join(f"--{boundary}\r\n{part}" for part in parts) + f"--{boundary}--\r\n"
+        return (head + body).encode("ascii")
 
     async def send(self, to: str, email: Email, language: str, *, message_id: str) -> SendResult:
         message = self.message(to, email, language, message_id=message_id)
