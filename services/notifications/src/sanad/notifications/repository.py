@@ -209,6 +209,16 @@ async def report(db: Db, row: Row[Any]) -> None:
     )
 
 
+async def report_many(db: Db, rows: Sequence[Row[Any]]) -> None:
+    """``report`` for a batch of ended deliveries.
+
+    One ``outbox.add`` each (an INSERT and a NOTIFY): 0.5 ms of CPU an event here, a third
+    of a delivery's cost, where one multi-row INSERT and one NOTIFY cost 0.03 ms. A batch
+    form of ``outbox.add`` in the shared package would take it (asked of its owner)."""
+    for row in rows:
+        await report(db, row)
+
+
 def _seconds(value: float) -> Any:
     return func.make_interval(0, 0, 0, 0, 0, 0, value)
 

@@ -405,9 +405,8 @@ class DeliveryWorker:
                         r.id: r
                         for r in await repository.finish_many(session, [d.outcome for d in batch])
                     }
-                    for row in moved.values():
-                        if row.status in ("sent", "failed"):
-                            await repository.report(session, row)
+                    ended = [r for r in moved.values() if r.status in ("sent", "failed")]
+                    await repository.report_many(session, ended)
                 return [moved.get(d.row.id) for d in batch]
             except Exception as exc:
                 if asyncio.get_running_loop().time() > deadline:
