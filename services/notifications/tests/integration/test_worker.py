@@ -476,6 +476,17 @@ async def test_an_email_sent_again_after_a_lost_answer_has_the_same_message_id(d
 # --- 4. codes first; batches keep every row's guarantees ----------------------------------
 
 
+async def test_a_claim_takes_no_more_rows_than_its_limit(db: Db) -> None:
+    for _ in range(12):
+        await db.queue()
+    await db.queue_otp()
+    for _ in range(4):  # (a subquery rescanned mid-UPDATE once took all 4 rows for 2)
+        async with db.sessions() as session, session.begin():
+            claimed = await repository.claim_due(session, limit=3, lease_seconds=60)
+        assert len(claimed) == 3
+    assert statuses(await db.where()) == {"sending": 12, "pending": 1}
+
+
 async def test_otp_deliveries_are_claimed_before_older_decision_deliveries(db: Db) -> None:
     older = [await db.queue() for _ in range(3)]
     otp = await db.queue_otp()  # queued last, due last

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Row, and_, bindparam, func, select, text, tuple_, update
+from sqlalchemy import CTE, Row, Select, and_, bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import Text
@@ -219,6 +219,16 @@ async def report_many(db: Db, rows: Sequence[Row[Any]]) -> None:
         await report(db, row)
 
 
+def _once(query: Select[Any], name: str) -> CTE:
+    """``query`` as a CTE Postgres must evaluate exactly once.
+
+    ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` may run the subquery
+    again while updating (a semi-join rescan); rows it already moved no longer match, so the
+    rescan picks others and the UPDATE takes more than ``n`` rows. A materialized CTE is run
+    once: at most ``n``."""
+    return query.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
+
+
 def _seconds(value: float) -> Any:
     return func.make_interval(0, 0, 0, 0, 0, 0, value)
 
@@ -229,16 +239,17 @@ async def claim_due(db: Db, *, limit: int, lease_seconds: float) -> Sequence[Row
     Urgent rows (OTP codes) first, then the longest due. Each row gets a new
     ``claim_token``; the attempt is counted only when its send starts.
     """
-    due = (
+    due = _once(
         select(deliveries.c.id)
         .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= func.now())
         .order_by(deliveries.c.priority, deliveries.c.next_attempt_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True),
+        "due",
     )
     result = await db.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(due))
+        .where(deliveries.c.id == due.c.id)
         .values(
             status="sending",
             claim_token=func.gen_random_uuid(),
@@ -427,8 +438,8 @@ async def reclaim_abandoned(
     it is failed ("outcome unknown") and never resent.
     """
 
-    def stale(started: bool) -> Any:
-        return (
+    def stale(started: bool) -> CTE:
+        return _once(
             select(deliveries.c.id)
             .where(
                 deliveries.c.status == "sending",
@@ -438,18 +449,20 @@ async def reclaim_abandoned(
                 else deliveries.c.send_started_at.is_(None),
             )
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True),
+            "stale",
         )
 
+    unstarted, started = stale(started=False), stale(started=True)
     returned = await db.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(stale(started=False)))
+        .where(deliveries.c.id == unstarted.c.id)
         .values(**_BACK_TO_PENDING)
         .returning(deliveries.c.id)
     )
     failed = await db.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(stale(started=True)))
+        .where(deliveries.c.id == started.c.id)
         .values(
             status="failed",
             lease_until=None,
