@@ -23,18 +23,22 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sanad.notifications.main import MIGRATIONS, create_app
-from sanad.notifications.models import deliveries, delivery_attempts
+from sanad.notifications.models import contacts, deliveries, delivery_attempts
 from sanad.notifications.settings import NotificationsSettings
+from sanad.platform.layout import MAIL_HTTP_PORT, MAIL_SMTP_PORT, SMS_SINK_PORT, port
 from sanad.platform.testing import Infra, eventually
 from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
 from sanad.shared.events import CitizenRegistered, Envelope
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.messaging_tables import processed_events
 from sanad.shared.migrations import upgrade
 from sanad.shared.outbox import make_producer
 from sanad.shared.topics import EVENT_PARTITIONS, NOTIFICATION_DISPATCHED, TopicSpec
 
-SMS_SINK = "http://127.0.0.1:8025"
-MAIL_API = "http://127.0.0.1:1080"
+# The sinks of this platform (their ports move with SANAD_SMS_SINK_PORT and friends).
+SMS_SINK = f"http://127.0.0.1:{port(SMS_SINK_PORT)}"
+MAIL_API = f"http://127.0.0.1:{port(MAIL_HTTP_PORT)}"
+SMTP_PORT = port(MAIL_SMTP_PORT)
 
 
 class ScratchSettings(NotificationsSettings):
@@ -119,6 +123,17 @@ class Service:
             .where(delivery_attempts.c.delivery_id == delivery_id)
             .order_by(delivery_attempts.c.attempt)
         )
+
+    async def contact(self, citizen_id: uuid.UUID) -> Any:
+        """The citizen's contact once the service has stored it (event-carried state)."""
+        query = select(contacts).where(contacts.c.citizen_id == citizen_id)
+        [row] = await eventually(lambda: self.rows(query), what=f"the contact of {citizen_id}")
+        return row
+
+    async def processed(self, envelope: Envelope) -> None:
+        """Until the service's consumer has handled ``envelope`` (its inbox row)."""
+        query = select(processed_events).where(processed_events.c.event_id == envelope.event_id)
+        await eventually(lambda: self.rows(query), what=f"{envelope.event_type} processed")
 
     async def settled(self, source_event_id: uuid.UUID, count: int) -> list[Any]:
         """The event's deliveries once ``count`` of them reached sent or failed."""
@@ -217,6 +232,8 @@ async def service(provisioned: Infra) -> AsyncIterator[Service]:
         redis_url=provisioned.redis_url,
         consumer_group=f"test-notifications-{suffix}",
         topics=tuple(topics.values()),
+        sms_base_url=SMS_SINK,
+        smtp_port=SMTP_PORT,
         retry_first_delay=0.2,
         retry_max_delay=1.0,
         max_attempts=4,
@@ -259,6 +276,7 @@ def wrap(event: Any) -> Envelope:
 async def registered(
     service: Service, language: str, *, email: str | None = None
 ) -> tuple[uuid.UUID, str, str | None]:
+    """A citizen registered, once the service has stored their contact."""
     citizen_id, number = uuid.uuid4(), mobile()
     email = email if email is not None else email_address()
     await service.publish(
@@ -279,4 +297,5 @@ async def registered(
             )
         )
     )
+    await service.contact(citizen_id)
     return citizen_id, number, email

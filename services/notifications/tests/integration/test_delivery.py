@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -80,9 +79,13 @@ def otp(number: str, code: str, language: str = "ar") -> OtpRequested:
     )
 
 
-async def one_sms(number: str) -> dict[str, Any]:
-    messages = await eventually(lambda: sms_to(number), what=f"an SMS to {number}")
-    await asyncio.sleep(0.3)  # a duplicate would arrive about now
+async def one_sms(
+    service: Service, number: str, source: Envelope, count: int = 1
+) -> dict[str, Any]:
+    """The one SMS to ``number``, checked once the event's ``count`` deliveries are settled:
+    a settled delivery is never sent again, so any duplicate would be at the sink by then."""
+    await eventually(lambda: sms_to(number), what=f"an SMS to {number}")
+    await service.settled(source.event_id, count)
     messages = await sms_to(number)
     assert len(messages) == 1, messages
     return messages[0]
@@ -129,12 +132,11 @@ async def test_each_decision_yields_an_sms_and_an_email_in_the_citizens_language
     fields: dict[str, Any],
     expected: dict[str, list[str]],
 ) -> None:
-    citizen_id, number, address = await registered(service, language)
-    await asyncio.sleep(0.5)  # the contact is event-carried state: let it land first
+    citizen_id, number, address = await registered(service, language)  # contact stored
     envelope = wrap(decision(citizen_id, kind, **fields))
     await service.publish(envelope)
 
-    sms = await one_sms(number)
+    sms = await one_sms(service, number, envelope, 2)
     for phrase in expected[language]:
         assert phrase in sms["body"], (phrase, sms["body"])
     assert sms["encoding"] == ("UCS-2" if language == "ar" else "GSM-7")
@@ -155,7 +157,6 @@ async def test_each_decision_yields_an_sms_and_an_email_in_the_citizens_language
 @pytest.mark.parametrize("language", ["ar", "en"])
 async def test_card_issued_tells_how_to_open_it(service: Service, language: str) -> None:
     citizen_id, number, address = await registered(service, language)
-    await asyncio.sleep(0.5)
     card = CardIssued(
         card_id=uuid.uuid4(),
         card_number="6000000000001234",
@@ -165,8 +166,9 @@ async def test_card_issued_tells_how_to_open_it(service: Service, language: str)
         issued_at=datetime.now(UTC),
         expires_at=date(2027, 12, 31),
     )
-    await service.publish(wrap(card))
-    sms = await one_sms(number)
+    envelope = wrap(card)
+    await service.publish(envelope)
+    sms = await one_sms(service, number, envelope, 2)
     assert f"/cards/{card.card_id}" in sms["body"] and "1234" in sms["body"]
     assert ("بطاقاتي" if language == "ar" else "My cards") in sms["body"]
     [mail] = await eventually(lambda: mail_to(str(address)), what="an email")
@@ -178,7 +180,7 @@ async def test_otp_is_sms_only_in_the_requested_language(service: Service, langu
     number = mobile()
     envelope = wrap(otp(number, "482913", language))
     await service.publish(envelope)
-    sms = await one_sms(number)
+    sms = await one_sms(service, number, envelope)
     assert "482913" in sms["body"]
     assert ("رمز التحقق" if language == "ar" else "verification code") in sms["body"]
     [row] = await service.settled(envelope.event_id, 1)
@@ -188,15 +190,21 @@ async def test_otp_is_sms_only_in_the_requested_language(service: Service, langu
 
 async def test_an_event_delivered_twice_sends_once(service: Service) -> None:
     citizen_id, number, address = await registered(service, "en")
-    await asyncio.sleep(0.5)
     envelope = wrap(decision(citizen_id, "UNDER_REVIEW"))
     await service.publish(envelope)
     await service.publish(envelope)  # Kafka redelivers the very same event
     await service.settled(envelope.event_id, 2)
     await service.publish(envelope)  # ...even after it was sent
-    await asyncio.sleep(1.5)
-    assert len(await sms_to(number)) == 1
-    assert len(await mail_to(str(address))) == 1
+    # A later decision on the same application (same key, so the same partition) is
+    # handled after the redelivery: once it is settled, the redelivery has been handled too.
+    later = wrap(
+        decision(citizen_id, "UNDER_REVIEW", application_id=envelope.payload["application_id"])
+    )
+    assert later.key == envelope.key
+    await service.publish(later)
+    await service.settled(later.event_id, 2)
+    assert len(await sms_to(number)) == 2  # the first decision's and the later one's
+    assert len(await mail_to(str(address))) == 2
     assert len(await service.deliveries(envelope.event_id)) == 2
     assert len(await service.dispatched(envelope.event_id, 2)) == 2
 
@@ -209,7 +217,7 @@ async def test_sms_provider_500_twice_then_200_sends_one_sms_after_retries(
     envelope = wrap(otp(number, "735104", "en"))
     await service.publish(envelope)
     [row] = await service.settled(envelope.event_id, 1)
-    sms = await one_sms(number)
+    sms = await one_sms(service, number, envelope)
     assert "735104" in sms["body"]
     assert (row.status, row.attempts) == ("sent", 3)
     attempts = await service.attempts(row.id)
@@ -229,10 +237,9 @@ async def test_sms_provider_400_is_recorded_as_failed_and_not_retried(service: S
     await plan_sms_failures(400, 1, number)
     envelope = wrap(otp(number, "550123", "en"))
     await service.publish(envelope)
+    # Settled as failed: final, since the worker claims only pending rows.
     [row] = await service.settled(envelope.event_id, 1)
-    await asyncio.sleep(1.5)  # longer than any retry delay in these settings
-    [row] = await service.deliveries(envelope.event_id)
-    assert (row.status, row.attempts) == ("failed", 1)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 1, row.created_at)
     assert "HTTP 400" in row.last_error
     assert [a.outcome for a in await service.attempts(row.id)] == ["permanent"]
     assert await sms_to(number) == []
@@ -260,8 +267,7 @@ async def test_no_otp_code_in_any_log_line_or_in_notification_dispatched(service
     number, code = mobile(), "908172"
     envelope = wrap(otp(number, code, "ar"))
     await service.publish(envelope)
-    await service.settled(envelope.event_id, 1)
-    assert code in (await one_sms(number))["body"]
+    assert code in (await one_sms(service, number, envelope))["body"]
 
     lines = [line for line in service.logs.lines if str(envelope.event_id) in line]
     assert any("delivery_attempted" in line for line in lines)  # we did capture its logs
@@ -309,10 +315,11 @@ async def test_profile_update_changes_contact_and_stale_versions_are_ignored(
         )
 
     await service.publish(profile(3, new_number, "en"))
-    await service.publish(profile(2, stale_number, "ar"))  # older: must not win
-    await asyncio.sleep(1.0)
+    stale = profile(2, stale_number, "ar")  # older: must not win
+    await service.publish(stale)
+    await service.processed(stale)
     envelope = wrap(decision(citizen_id, "UNDER_REVIEW"))
     await service.publish(envelope)
-    sms = await one_sms(new_number)
+    sms = await one_sms(service, new_number, envelope)
     assert "reviewed by a caseworker" in sms["body"]
     assert await sms_to(old_number) == [] and await sms_to(stale_number) == []

@@ -11,21 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
+import aiosmtplib
 import httpx
 import pytest
 from sqlalchemy import Row, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sanad.notifications import repository
-from sanad.notifications.channels.email import SmtpMailer
+from sanad.notifications.channels.email import SmtpMailer, message_id_for
 from sanad.notifications.channels.results import SendResult
 from sanad.notifications.channels.sms import HttpSmsProvider, SmsProvider
-from sanad.notifications.domain.planning import Channel, Contact, plan_decision
+from sanad.notifications.domain.planning import Channel, Contact, plan_decision, plan_otp
 from sanad.notifications.domain.retries import Outcome
 from sanad.notifications.main import MIGRATIONS
 from sanad.notifications.models import deliveries, delivery_attempts
@@ -33,14 +34,16 @@ from sanad.notifications.rendering import Email, Renderer
 from sanad.notifications.settings import NotificationsSettings
 from sanad.notifications.worker import DeliveryWorker
 from sanad.platform.testing import Infra, eventually
+from sanad.shared.crypto import seal
 from sanad.shared.db import SessionFactory, create_engine, session_factory
-from sanad.shared.events import DecisionIssued, Envelope
+from sanad.shared.events import DecisionIssued, Envelope, OtpRequested
 from sanad.shared.messaging_tables import outbox
 from sanad.shared.migrations import upgrade
 
-from .conftest import SMS_SINK, email_address, mail_to, mobile, sms_to
+from .conftest import SMS_SINK, SMTP_PORT, email_address, mail_to, mobile, sms_to
 
-SMTP_PORT = 1025
+T = TypeVar("T")
+OTP_PUBLIC_KEY = "GxX4vnERh_7KfPZ6p_Lrxo5rRi8IcQ3g8YG01tlH1RM"  # the dev key's public half
 
 
 @dataclass
@@ -70,6 +73,21 @@ class Db:
         source = Envelope.wrap(event, producer="test")
         async with self.sessions() as session, session.begin():
             await repository.queue(session, source, [planned])
+        [row] = await self.where(deliveries.c.source_event_id == source.event_id)
+        return row
+
+    async def queue_otp(self) -> Any:
+        """One due OTP delivery (sealed for the dev key); its row."""
+        event = OtpRequested(
+            registration_id=uuid.uuid4(),
+            mobile=mobile(),
+            language="en",
+            encrypted_code=seal(OTP_PUBLIC_KEY, b"123456"),
+            expires_at=datetime.now(UTC) + timedelta(minutes=5),
+        )
+        source = Envelope.wrap(event, producer="test")
+        async with self.sessions() as session, session.begin():
+            await repository.queue(session, source, plan_otp(event, source.occurred_at))
         [row] = await self.where(deliveries.c.source_event_id == source.event_id)
         return row
 
@@ -197,21 +215,40 @@ class HeldSms:
         pass
 
 
-def hold_start(monkeypatch: pytest.MonkeyPatch, delivery_id: uuid.UUID) -> asyncio.Event:
-    """The first start of ``delivery_id``'s send waits for the returned event (a database
-    slow to take it), as a row can wait between its claim and its send."""
-    gate, real = asyncio.Event(), repository.start_send
+def hold_start(
+    monkeypatch: pytest.MonkeyPatch, held_up: Callable[[set[uuid.UUID]], bool]
+) -> asyncio.Event:
+    """The first start of a batch whose delivery ids are ``held_up`` waits for the returned
+    event (a database slow to take it), as a row can wait between its claim and its send."""
+    gate, real = asyncio.Event(), repository.start_sends
     held = False
 
-    async def start_send(db: Any, row_id: uuid.UUID, token: uuid.UUID, **kw: Any) -> bool:
+    async def start_sends(db: Any, claims: Any, **kw: Any) -> set[uuid.UUID]:
         nonlocal held
-        if row_id == delivery_id and not held:
+        if held_up({row_id for row_id, _ in claims}) and not held:
             held = True
             await gate.wait()
-        return await real(db, row_id, token, **kw)
+        return await real(db, claims, **kw)
 
-    monkeypatch.setattr(repository, "start_send", start_send)
+    monkeypatch.setattr(repository, "start_sends", start_sends)
     return gate
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Counts the calls of ``repository.<name>`` (in a one-element list)."""
+    calls, real = [0], getattr(repository, name)
+
+    async def counted(*args: Any, **kw: Any) -> Any:
+        calls[0] += 1
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(repository, name, counted)
+    return calls
+
+
+async def value(get: Callable[[], T]) -> T:
+    """``get()`` as something ``eventually`` can poll."""
+    return get()
 
 
 def statuses(rows: list[Any]) -> dict[str, int]:
@@ -224,12 +261,17 @@ def statuses(rows: list[Any]) -> dict[str, int]:
 # --- 1. claimed rows are sent or go back; never lost without an attempt -------------------
 
 
-async def test_claims_no_more_rows_than_there_are_free_send_slots(db: Db) -> None:
+async def test_claims_no_more_rows_than_there_are_free_send_slots(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = [(await db.queue()).id for _ in range(5)]
     sms = HeldSms()
+    reaps = count_calls(monkeypatch, "reclaim_abandoned")  # once per lap of the worker loop
     async with running(worker(db, settings(worker_concurrency=2, worker_batch=100), sms)):
         await eventually(sms.count, until=lambda n: n == 2)
-        await asyncio.sleep(0.3)  # a worker that over-claims would have done it by now
+        # Two more laps of the loop with every slot taken: an over-claim would be made there.
+        seen = reaps[0]
+        await eventually(lambda: value(lambda: reaps[0]), until=lambda n: n >= seen + 2)
         assert statuses(await db.where()) == {"sending": 2, "pending": 3}
         sms.released.set()
         rows = await eventually(
@@ -244,22 +286,22 @@ async def test_a_crashed_workers_unstarted_rows_are_sent_and_started_ones_never_
 ) -> None:
     never_started, mid_send = await db.queue(), await db.queue()
     # The crashed worker: it claimed both, started one send, then died (nothing recorded).
+    # Its leases are zero long: over as soon as it committed.
     async with db.sessions() as session, session.begin():
-        claimed = await repository.claim_due(session, limit=10, lease_seconds=0.3)
+        claimed = await repository.claim_due(session, limit=10, lease_seconds=0)
         token = {r.id: r.claim_token for r in claimed}
         assert await repository.start_send(
-            session, mid_send.id, token[mid_send.id], lease_seconds=0.3
+            session, mid_send.id, token[mid_send.id], lease_seconds=0
         )
-    await asyncio.sleep(0.5)  # its leases run out
 
     async with running(worker(db, settings())):
         sent = await eventually(
             lambda: db.row(never_started.id), until=lambda r: r.status == "sent", what="sent"
         )
+        # Failed is final (only pending rows are claimed): it cannot be sent after this.
         lost = await eventually(
             lambda: db.row(mid_send.id), until=lambda r: r.status == "failed", what="failed"
         )
-        await asyncio.sleep(0.5)
     assert sent.attempts == 1  # the claim by the dead worker was no attempt
     assert len(await sms_to(never_started.recipient)) == 1
     assert [a.outcome for a in await db.attempts(never_started.id)] == ["sent"]
@@ -274,12 +316,14 @@ async def test_a_crashed_workers_unstarted_rows_are_sent_and_started_ones_never_
 async def test_graceful_stop_returns_unstarted_rows_and_records_the_started_sends(
     db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second, waiting = await db.queue(), await db.queue(), await db.queue()
-    gate = hold_start(monkeypatch, waiting.id)
+    first, second = await db.queue(), await db.queue()
+    gate = hold_start(monkeypatch, lambda ids: first.id not in ids)  # any later batch
     sms = HeldSms()
     w = worker(db, settings(worker_concurrency=3), sms)  # slow: two sends are in flight
     task = asyncio.create_task(w.run())
     await eventually(sms.count, until=lambda n: n == 2)
+    waiting = await db.queue()  # claimed next, its start held up
+    await eventually(lambda: db.row(waiting.id), until=lambda r: r.status == "sending")
     task.cancel()  # SIGTERM
     await eventually(
         lambda: db.row(waiting.id), until=lambda r: r.status == "pending", what="released"
@@ -313,16 +357,19 @@ async def test_a_send_whose_claim_was_taken_over_is_not_made(
     db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     row = await db.queue()
-    gate = hold_start(monkeypatch, row.id)
+    gate = hold_start(monkeypatch, lambda ids: row.id in ids)
     fast = settings(lease_seconds=1.0, send_timeout=0.25)
-    async with running(worker(db, fast)):
+    first = worker(db, fast)
+    async with running(first):
         await eventually(lambda: db.row(row.id), until=lambda r: r.status == "sending")
         async with running(worker(db, fast)):  # another instance, once the lease is over
             await eventually(
                 lambda: db.row(row.id), until=lambda r: r.status == "sent", what="sent"
             )
             gate.set()  # the first worker finally gets to start its send
-            await asyncio.sleep(0.5)
+            await eventually(
+                lambda: value(lambda: first.in_flight), until=lambda n: n == 0, what="given up"
+            )
     assert len(await sms_to(row.recipient)) == 1
     done = await db.row(row.id)
     assert (done.status, done.attempts) == ("sent", 1)
@@ -332,9 +379,9 @@ async def test_a_send_whose_claim_was_taken_over_is_not_made(
 
 async def test_the_lease_is_renewed_when_the_send_starts(db: Db) -> None:
     row = await db.queue()
-    async with db.sessions() as session, session.begin():
-        [claimed] = await repository.claim_due(session, limit=1, lease_seconds=0.2)
-    await asyncio.sleep(0.4)  # the claim's lease is over, but nobody took the row yet
+    async with db.sessions() as session, session.begin():  # a lease over at once
+        [claimed] = await repository.claim_due(session, limit=1, lease_seconds=0)
+    # The claim's lease is over, but nobody took the row yet.
     async with db.sessions() as session, session.begin():
         assert await repository.start_send(session, row.id, claimed.claim_token, lease_seconds=60)
         returned, failed = await repository.reclaim_abandoned(session)
@@ -347,8 +394,7 @@ async def test_the_lease_is_renewed_when_the_send_starts(db: Db) -> None:
 async def test_finish_is_refused_to_a_claim_that_no_longer_holds_the_row(db: Db) -> None:
     row = await db.queue()
     async with db.sessions() as session, session.begin():
-        [stale] = await repository.claim_due(session, limit=1, lease_seconds=0.1)
-    await asyncio.sleep(0.3)
+        [stale] = await repository.claim_due(session, limit=1, lease_seconds=0)
     async with db.sessions() as session, session.begin():
         assert await repository.reclaim_abandoned(session) == ([row.id], [])
         [current] = await repository.claim_due(session, limit=1, lease_seconds=60)
@@ -389,10 +435,10 @@ async def test_an_sms_whose_answer_timed_out_is_not_sent_twice(db: Db) -> None:
         )
         planned.raise_for_status()
     async with running(worker(db, settings(send_timeout=0.3, lease_seconds=2.0))):
+        # Sent: the sink has handled both calls (the retry answered with the original).
         done = await eventually(
             lambda: db.row(row.id), until=lambda r: r.status == "sent", timeout=10, what="sent"
         )
-        await asyncio.sleep(1.5)  # the first answer arrives by now
     assert [a.outcome for a in await db.attempts(row.id)] == ["transient", "sent"]
     [sms] = await sms_to(row.recipient)
     assert sms["idempotency_key"] == str(row.id)
@@ -427,10 +473,115 @@ async def test_an_email_sent_again_after_a_lost_answer_has_the_same_message_id(d
     assert done.provider_message_id == message_id
 
 
-# --- the migration ---------------------------------------------------------------------
+# --- 4. codes first; batches keep every row's guarantees ----------------------------------
 
 
-async def test_migration_keeps_rows_claimed_by_the_previous_code_as_started(
+async def test_a_claim_takes_no_more_rows_than_its_limit(db: Db) -> None:
+    for _ in range(12):
+        await db.queue()
+    await db.queue_otp()
+    for _ in range(4):  # (a subquery rescanned mid-UPDATE once took all 4 rows for 2)
+        async with db.sessions() as session, session.begin():
+            claimed = await repository.claim_due(session, limit=3, lease_seconds=60)
+        assert len(claimed) == 3
+    assert statuses(await db.where()) == {"sending": 12, "pending": 1}
+
+
+async def test_otp_deliveries_are_claimed_before_older_decision_deliveries(db: Db) -> None:
+    older = [await db.queue() for _ in range(3)]
+    otp = await db.queue_otp()  # queued last, due last
+    assert otp.next_attempt_at > older[-1].next_attempt_at
+    async with db.sessions() as session, session.begin():
+        claimed = await repository.claim_due(session, limit=2, lease_seconds=60)
+    assert {r.id for r in claimed} == {otp.id, older[0].id}  # the code, then the oldest
+    async with db.sessions() as session, session.begin():
+        await repository.release_unstarted(session, [r.claim_token for r in claimed])
+
+    sms = HeldSms()  # one send at a time, held: the first one made is the code
+    async with running(worker(db, settings(worker_concurrency=1), sms)):
+        await eventually(sms.count, until=lambda n: n == 1)
+        assert sms.calls == [str(otp.id)]
+        sms.released.set()
+        await eventually(db.where, until=lambda rows: statuses(rows) == {"sent": 4})
+    assert sms.calls[0] == str(otp.id) and len(set(sms.calls)) == 4
+
+
+async def test_two_batching_workers_send_every_row_exactly_once(db: Db) -> None:
+    rows = [await db.queue(Channel.SMS if n % 2 else Channel.EMAIL) for n in range(40)]
+    config = settings(worker_batch=8, worker_concurrency=16)
+    async with running(worker(db, config), worker(db, config)):
+        done = await eventually(
+            db.where, until=lambda found: statuses(found) == {"sent": 40}, timeout=60
+        )
+    assert {r.attempts for r in done} == {1}
+    for row in rows:
+        assert [a.outcome for a in await db.attempts(row.id)] == ["sent"]
+        assert await db.reported(row.id) == ["sent"]
+        at_sink = await (sms_to if row.channel == "sms" else mail_to)(row.recipient)
+        assert len(at_sink) == 1
+
+
+async def test_a_recorded_batch_moves_only_the_rows_its_claims_still_hold(db: Db) -> None:
+    taken_over, held = await db.queue(), await db.queue()
+    async with db.sessions() as session, session.begin():
+        tokens = {
+            r.id: r.claim_token
+            for r in await repository.claim_due(session, limit=2, lease_seconds=60)
+        }
+        moved = await repository.finish_many(
+            session,
+            [
+                repository.Outcome(taken_over.id, uuid.uuid4(), "sent", 1),  # not its claim
+                repository.Outcome(
+                    held.id, tokens[held.id], "sent", 1, provider_message_id="p-1", segments=2
+                ),
+            ],
+        )
+    assert [(r.id, r.status, r.provider_message_id, r.segments) for r in moved] == [
+        (held.id, "sent", "p-1", 2)
+    ]
+    still = await db.row(taken_over.id)
+    assert (still.status, still.claim_token) == ("sending", tokens[taken_over.id])
+
+
+async def test_emails_share_one_smtp_session_and_a_dropped_one_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    connects, real = [0], aiosmtplib.SMTP.connect
+
+    async def connect(self: aiosmtplib.SMTP, *args: Any, **kw: Any) -> Any:
+        connects[0] += 1
+        return await real(self, *args, **kw)
+
+    monkeypatch.setattr(aiosmtplib.SMTP, "connect", connect)
+    mailer = SmtpMailer(
+        host="127.0.0.1", port=SMTP_PORT, sender="Sanad <no-reply@sanad.example>", timeout=5
+    )
+    email = Email(subject="s", text="t\n", html="<p>t</p>")
+    addresses = [email_address() for _ in range(4)]
+    try:
+        for address in addresses[:3]:
+            result = await mailer.send(
+                address, email, "en", message_id=message_id_for(uuid.uuid4())
+            )
+            assert result.outcome is Outcome.SENT
+        assert connects[0] == 1  # one session for the three
+        for session in mailer._idle:  # the server hangs up on the idle session
+            session.client.close()
+        result = await mailer.send(
+            addresses[3], email, "en", message_id=message_id_for(uuid.uuid4())
+        )
+        assert result.outcome is Outcome.SENT and connects[0] == 2
+    finally:
+        await mailer.aclose()
+    for address in addresses:
+        assert len(await mail_to(address)) == 1
+
+
+# --- the migrations --------------------------------------------------------------------
+
+
+async def test_migrations_keep_claimed_rows_started_and_make_codes_urgent(
     provisioned: Infra,
 ) -> None:
     schema = f"t_notifications_mig_{uuid.uuid4().hex[:8]}"
@@ -442,28 +593,41 @@ async def test_migration_keeps_rows_claimed_by_the_previous_code_as_started(
     try:
         await asyncio.to_thread(upgrade, MIGRATIONS, admin_url, schema, "notifications_0002")
 
-        def row(status: str) -> dict[str, Any]:
+        def row(status: str, template: str = "otp") -> dict[str, Any]:
             return {
                 "id": uuid.uuid4(),
                 "source_event_id": uuid.uuid4(),
                 "source_event_type": "OtpRequested",
                 "channel": "sms",
-                "template": "otp",
+                "template": template,
                 "language": "en",
                 "context": {},
                 "status": status,
             }
 
+        rows = [row("sending"), row("pending"), row("pending", "decision_under_review")]
         async with engine.begin() as conn:
             await conn.execute(text(f'SET LOCAL search_path TO "{schema}"'))
-            await conn.execute(insert(deliveries).values([row("sending"), row("pending")]))
+            # Only the columns 0002 has (the model has grown since).
+            await conn.execute(insert(deliveries).values(rows))
         await asyncio.to_thread(upgrade, MIGRATIONS, admin_url, schema)
         async with engine.connect() as conn:
             await conn.execute(text(f'SET search_path TO "{schema}"'))
-            found = await conn.execute(select(deliveries.c.status, deliveries.c.send_started_at))
-            assert {(r.status, r.send_started_at is not None) for r in found} == {
-                ("sending", True),
-                ("pending", False),
+            found = await conn.execute(
+                select(
+                    deliveries.c.status,
+                    deliveries.c.template,
+                    deliveries.c.send_started_at,
+                    deliveries.c.priority,
+                )
+            )
+            # 0003: rows claimed by older code count as started; 0004: codes are urgent.
+            assert {
+                (r.status, r.template, r.send_started_at is not None, r.priority) for r in found
+            } == {
+                ("sending", "otp", True, 0),
+                ("pending", "otp", False, 0),
+                ("pending", "decision_under_review", False, 1),
             }
     finally:
         async with engine.begin() as conn:

@@ -116,23 +116,43 @@ def parse_message(raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> dic
     return stored
 
 
+class Received:
+    """One message as it arrived; parsed (for the HTTP API) only when first read.
+
+    Parsing MIME costs milliseconds a message: doing it as mail arrives made the catcher,
+    not the sender, the limit of how fast a service could send.
+    """
+
+    def __init__(self, raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> None:
+        self.raw, self.mail_from, self.to = raw, mail_from, list(rcpt_tos)
+        self.id, self.received_at = str(uuid.uuid4()), now_iso()
+        self._parsed: dict[str, Any] | None = None
+
+    def view(self) -> dict[str, Any]:
+        if self._parsed is None:
+            parsed = parse_message(self.raw, self.mail_from, self.to)
+            parsed.update(id=self.id, received_at=self.received_at)
+            self._parsed = parsed
+        return self._parsed
+
+
 class Inbox:
     """The aiosmtpd handler: stores each message it is given."""
 
     def __init__(self) -> None:
-        self.messages: deque[dict[str, Any]] = deque(maxlen=MAX_STORED)
+        self.messages: deque[Received] = deque(maxlen=MAX_STORED)
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
-        self.messages.append(parse_message(raw, envelope.mail_from, envelope.rcpt_tos))
+        self.messages.append(Received(raw, envelope.mail_from, envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
 
-def matches(message: dict[str, Any], address: str) -> bool:
+def matches(message: Received, address: str) -> bool:
     # An unencoded '+' (user+tag@...) arrives as a space; addresses never contain one.
     wanted = address.strip().replace(" ", "+").lower()
-    return any(rcpt.lower() == wanted for rcpt in message["to"])
+    return any(rcpt.lower() == wanted for rcpt in message.to)
 
 
 def create_app(inbox: Inbox) -> FastAPI:
@@ -141,14 +161,14 @@ def create_app(inbox: Inbox) -> FastAPI:
 
     @app.get("/messages")
     async def list_messages(to: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        found = [m for m in inbox.messages if to is None or matches(m, to)]
+        found = [m.view() for m in inbox.messages if to is None or matches(m, to)]
         return {"messages": found}
 
     @app.get("/messages/{message_id}")
     async def get_message(message_id: str) -> Response:
         for message in inbox.messages:
-            if message["id"] == message_id:
-                return JSONResponse(message)
+            if message.id == message_id:
+                return JSONResponse(message.view())
         # Rendered as problem+json by the handlers installed above.
         raise HTTPException(status_code=404, detail=f"no message {message_id}")
 

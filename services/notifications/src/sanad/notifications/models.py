@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -69,6 +70,8 @@ deliveries = Table(
     Column("status", String(10), nullable=False, server_default="pending"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Claimed in (priority, next_attempt_at) order: 0 = urgent (OTP codes), 1 = the rest.
+    Column("priority", SmallInteger, nullable=False, server_default="1"),
     # Set when a worker claims the row; a 'sending' row past it belonged to a dead worker.
     Column("lease_until", DateTime(timezone=True)),
     # New for every claim: only the worker holding it may start the send or record it.
@@ -91,6 +94,7 @@ deliveries = Table(
 )
 Index(
     "deliveries_due_idx",
+    deliveries.c.priority,
     deliveries.c.next_attempt_at,
     postgresql_where=text("status = 'pending'"),
 )

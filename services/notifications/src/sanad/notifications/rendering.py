@@ -79,6 +79,7 @@ class Renderer:
             autoescape=select_autoescape(enabled_extensions=("html",), default=False),
             undefined=StrictUndefined,  # a missing field fails the render, not the citizen
             keep_trailing_newline=False,
+            auto_reload=False,  # templates are part of the release: compile once, never stat
         )
         self._env.filters.update(program=_named(PROGRAMS), document=_named(DOCUMENTS), money=money)
         self._env.globals["portal_url"] = portal_url.rstrip("/")

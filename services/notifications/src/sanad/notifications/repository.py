@@ -1,7 +1,8 @@
 """SQL of the notifications schema: contacts, preferences and the deliveries queue.
 
 Functions take the caller's session or connection and never commit: each use case commits
-once (the Kafka handler in the inbox transaction, the worker per delivery).
+once (the Kafka handler in the inbox transaction; the worker once per claimed batch, once per
+batch of starting sends and once per batch of recorded outcomes).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, func, select, update
+import orjson
+from sqlalchemy import CTE, Row, Select, and_, bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.types import Text
 
-from sanad.notifications.domain.planning import Contact, PlannedDelivery
+from sanad.notifications.domain.planning import Contact, PlannedDelivery, priority_of
 from sanad.notifications.models import contacts, deliveries, delivery_attempts, preferences
 from sanad.shared import outbox
 from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched, ProfileUpdated
@@ -161,6 +164,7 @@ async def queue(db: Db, source: Envelope, planned: Sequence[PlannedDelivery]) ->
                     source_event_type=source.event_type,
                     channel=plan.channel.value,
                     template=plan.template.value,
+                    priority=priority_of(plan.template),
                     language=plan.language,
                     citizen_id=plan.citizen_id,
                     recipient=plan.recipient,
@@ -205,6 +209,26 @@ async def report(db: Db, row: Row[Any]) -> None:
     )
 
 
+async def report_many(db: Db, rows: Sequence[Row[Any]]) -> None:
+    """``report`` for a batch of ended deliveries.
+
+    One ``outbox.add`` each (an INSERT and a NOTIFY): 0.5 ms of CPU an event here, a third
+    of a delivery's cost, where one multi-row INSERT and one NOTIFY cost 0.03 ms. A batch
+    form of ``outbox.add`` in the shared package would take it (asked of its owner)."""
+    for row in rows:
+        await report(db, row)
+
+
+def _once(query: Select[Any], name: str) -> CTE:
+    """``query`` as a CTE Postgres must evaluate exactly once.
+
+    ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` may run the subquery
+    again while updating (a semi-join rescan); rows it already moved no longer match, so the
+    rescan picks others and the UPDATE takes more than ``n`` rows. A materialized CTE is run
+    once: at most ``n``."""
+    return query.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
+
+
 def _seconds(value: float) -> Any:
     return func.make_interval(0, 0, 0, 0, 0, 0, value)
 
@@ -212,18 +236,20 @@ def _seconds(value: float) -> Any:
 async def claim_due(db: Db, *, limit: int, lease_seconds: float) -> Sequence[Row[Any]]:
     """Take due deliveries for this worker: several instances never claim the same row.
 
-    Each row gets a new ``claim_token``; the attempt is counted only when its send starts.
+    Urgent rows (OTP codes) first, then the longest due. Each row gets a new
+    ``claim_token``; the attempt is counted only when its send starts.
     """
-    due = (
+    due = _once(
         select(deliveries.c.id)
         .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= func.now())
-        .order_by(deliveries.c.next_attempt_at)
+        .order_by(deliveries.c.priority, deliveries.c.next_attempt_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True),
+        "due",
     )
     result = await db.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(due))
+        .where(deliveries.c.id == due.c.id)
         .values(
             status="sending",
             claim_token=func.gen_random_uuid(),
@@ -246,9 +272,24 @@ def _held(delivery_id: UUID, claim_token: UUID) -> Any:
 async def start_send(db: Db, delivery_id: UUID, claim_token: UUID, *, lease_seconds: float) -> bool:
     """Just before the provider call: the send starts, counts as an attempt and gets a
     fresh lease. False if the claim is no longer held (taken over): do not send."""
+    started = await start_sends(db, [(delivery_id, claim_token)], lease_seconds=lease_seconds)
+    return delivery_id in started
+
+
+async def start_sends(
+    db: Db, claims: Collection[tuple[UUID, UUID]], *, lease_seconds: float
+) -> set[UUID]:
+    """``start_send`` for many ``(delivery id, claim token)`` in one statement: the ids whose
+    claim still holds the row (only those may be sent)."""
+    if not claims:
+        return set()
     started = await db.execute(
         update(deliveries)
-        .where(_held(delivery_id, claim_token), deliveries.c.send_started_at.is_(None))
+        .where(
+            tuple_(deliveries.c.id, deliveries.c.claim_token).in_(list(claims)),
+            deliveries.c.status == "sending",
+            deliveries.c.send_started_at.is_(None),
+        )
         .values(
             send_started_at=func.now(),
             attempts=deliveries.c.attempts + 1,
@@ -256,7 +297,7 @@ async def start_send(db: Db, delivery_id: UUID, claim_token: UUID, *, lease_seco
         )
         .returning(deliveries.c.id)
     )
-    return started.first() is not None
+    return set(started.scalars())
 
 
 @dataclass(frozen=True)
@@ -282,6 +323,77 @@ async def record_attempt(db: Db, attempt: AttemptRecord) -> None:
             started_at=attempt.started_at,
         )
     )
+
+
+async def record_attempts(db: Db, attempts: Sequence[AttemptRecord]) -> None:
+    """Many ``record_attempt`` in one statement."""
+    if attempts:
+        await db.execute(
+            delivery_attempts.insert(),
+            [
+                {
+                    "delivery_id": a.delivery_id,
+                    "attempt": a.attempt,
+                    "outcome": a.outcome,
+                    "status_code": a.status_code,
+                    "error": a.error,
+                    "provider_message_id": a.provider_message_id,
+                    "started_at": a.started_at,
+                }
+                for a in attempts
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one claimed delivery goes after its attempt (``finish_many``)."""
+
+    delivery_id: UUID
+    claim_token: UUID
+    status: str  # sent | pending (a retry at next_attempt_at) | failed
+    attempts: int
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    provider_message_id: str | None = None
+    segments: int | None = None
+    encoding: str | None = None
+
+
+# One statement for a whole batch: the new values travel as one JSON array. As ``finish``,
+# a row moves only if the claim still holds it; a retry forgets its send start, an end
+# (sent, failed) gets its finish time.
+_FINISH_MANY = text(
+    """
+    UPDATE deliveries AS d SET
+        status = v.status,
+        attempts = v.attempts,
+        last_error = v.last_error,
+        next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
+        provider_message_id = COALESCE(v.provider_message_id, d.provider_message_id),
+        segments = COALESCE(v.segments, d.segments),
+        encoding = COALESCE(v.encoding, d.encoding),
+        send_started_at = CASE WHEN v.status = 'pending' THEN NULL ELSE d.send_started_at END,
+        finished_at = CASE WHEN v.status = 'pending' THEN d.finished_at ELSE now() END,
+        lease_until = NULL,
+        claim_token = NULL
+    FROM jsonb_to_recordset(CAST(:outcomes AS jsonb)) AS v(
+        delivery_id uuid, claim_token uuid, status text, attempts integer, last_error text,
+        next_attempt_at timestamptz, provider_message_id text, segments integer, encoding text
+    )
+    WHERE d.id = v.delivery_id AND d.claim_token = v.claim_token AND d.status = 'sending'
+    RETURNING d.*
+    """
+).bindparams(bindparam("outcomes", type_=Text()))
+
+
+async def finish_many(db: Db, outcomes: Sequence[Outcome]) -> Sequence[Row[Any]]:
+    """``finish`` for a batch, in one statement: the rows that moved (those whose claim
+    still held them)."""
+    if not outcomes:
+        return []
+    payload = orjson.dumps(outcomes, default=str).decode()  # asyncpg has its own UUID type
+    return (await db.execute(_FINISH_MANY, {"outcomes": payload})).all()
 
 
 async def finish(db: Db, delivery_id: UUID, claim_token: UUID, **values: Any) -> Row[Any] | None:
@@ -326,8 +438,8 @@ async def reclaim_abandoned(
     it is failed ("outcome unknown") and never resent.
     """
 
-    def stale(started: bool) -> Any:
-        return (
+    def stale(started: bool) -> CTE:
+        return _once(
             select(deliveries.c.id)
             .where(
                 deliveries.c.status == "sending",
@@ -337,18 +449,20 @@ async def reclaim_abandoned(
                 else deliveries.c.send_started_at.is_(None),
             )
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True),
+            "stale",
         )
 
+    unstarted, started = stale(started=False), stale(started=True)
     returned = await db.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(stale(started=False)))
+        .where(deliveries.c.id == unstarted.c.id)
         .values(**_BACK_TO_PENDING)
         .returning(deliveries.c.id)
     )
     failed = await db.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(stale(started=True)))
+        .where(deliveries.c.id == started.c.id)
         .values(
             status="failed",
             lease_until=None,

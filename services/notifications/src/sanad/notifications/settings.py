@@ -62,7 +62,12 @@ class NotificationsSettings(ServiceSettings):
     # belonged to a worker that died: never started → pending, started → outcome unknown.
     lease_seconds: float = 60.0
     worker_batch: int = 100  # at most this many claimed at once, never more than free slots
-    worker_concurrency: int = 50
+    # Sends in flight. A claimed batch's sends start (commit send_started_at) together, so
+    # keep this near the connections below: a started send waiting for a connection that a
+    # crash interrupts ends "outcome unknown" like one that reached the provider.
+    worker_concurrency: int = 100
+    sms_connections: int = 50  # kept-alive HTTP connections to the SMS provider
+    smtp_connections: int = 50  # SMTP sessions kept open and reused
     worker_poll_interval: float = 0.25
 
     # What the messages point citizens to.

@@ -5,10 +5,12 @@ Another provider is one new class with the same ``send``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
-import httpx
+import orjson
 
+from sanad.notifications.channels.http import HttpClient, ProtocolError
 from sanad.notifications.channels.results import SendResult
 from sanad.notifications.domain.retries import Outcome, http_status_outcome
 
@@ -32,44 +34,39 @@ class HttpSmsProvider:
     because it carries the same ``Idempotency-Key``, which the provider de-duplicates on.
     """
 
-    def __init__(self, base_url: str, api_key: str, sender: str, *, timeout: float) -> None:
+    def __init__(
+        self, base_url: str, api_key: str, sender: str, *, timeout: float, pool_size: int = 10
+    ) -> None:
         self._sender = sender
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {api_key}"},
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-        )
+        self._authorization = f"Bearer {api_key}"
+        self._client = HttpClient(base_url, timeout=timeout, pool_size=pool_size)
 
     async def send(self, to: str, body: str, *, idempotency_key: str) -> SendResult:
+        payload = orjson.dumps({"to": to, "sender": self._sender, "body": body})
+        headers = {"Authorization": self._authorization, "Idempotency-Key": idempotency_key}
         try:
-            response = await self._client.post(
-                "/api/v1/messages",
-                json={"to": to, "sender": self._sender, "body": body},
-                headers={"Idempotency-Key": idempotency_key},
-            )
-        except httpx.TimeoutException as exc:
-            return SendResult(Outcome.TRANSIENT, error=f"timeout: {type(exc).__name__}")
-        except httpx.HTTPError as exc:
+            response = await self._client.post_json("/api/v1/messages", payload, headers)
+        except TimeoutError:
+            return SendResult(Outcome.TRANSIENT, error="timeout: the provider did not answer")
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             return SendResult(Outcome.TRANSIENT, error=f"connection: {type(exc).__name__}")
-        outcome = http_status_outcome(response.status_code)
+        except (ProtocolError, ValueError) as exc:
+            return SendResult(Outcome.TRANSIENT, error=f"protocol: {type(exc).__name__}")
+        outcome = http_status_outcome(response.status)
         if outcome is Outcome.SENT:
-            message_id = _json_field(response, "id")
-            return SendResult.sent(response.status_code, message_id)
+            return SendResult.sent(response.status, _json_field(response.body, "id"))
         # The provider's problem title/detail, not the request we sent.
-        detail = _json_field(response, "detail") or _json_field(response, "title") or ""
-        return SendResult(
-            outcome, response.status_code, f"HTTP {response.status_code} {detail}"[:500]
-        )
+        detail = _json_field(response.body, "detail") or _json_field(response.body, "title") or ""
+        return SendResult(outcome, response.status, f"HTTP {response.status} {detail}"[:500])
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
-def _json_field(response: httpx.Response, name: str) -> str | None:
+def _json_field(body: bytes, name: str) -> str | None:
     try:
-        data = response.json()
-    except ValueError:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
     value = data.get(name) if isinstance(data, dict) else None
     return None if value is None else str(value)

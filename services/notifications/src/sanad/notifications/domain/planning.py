@@ -31,6 +31,15 @@ class Template(StrEnum):
     CARD_ISSUED = "card_issued"
 
 
+# Due deliveries are claimed by priority first: a code lives minutes, so no backlog of other
+# messages may hold one up.
+URGENT, NORMAL = 0, 1
+
+
+def priority_of(template: Template) -> int:
+    return URGENT if template is Template.OTP else NORMAL
+
+
 DECISION_TEMPLATES: dict[str, Template] = {
     "APPROVED": Template.DECISION_APPROVED,
     "REJECTED": Template.DECISION_REJECTED,
