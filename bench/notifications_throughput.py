@@ -38,7 +38,7 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sanad.notifications.handlers import make_handler
+from sanad.notifications.handlers import handlers
 from sanad.notifications.main import MIGRATIONS, create_app
 from sanad.notifications.models import deliveries, delivery_attempts
 from sanad.notifications.settings import NotificationsSettings
@@ -158,7 +158,13 @@ async def run(citizens: int) -> dict[str, Any]:
         log_level="WARNING",
     )
     configure_logging(settings.service, settings.log_level)
-    handle = make_handler(settings)
+    by_type = handlers(settings)
+
+    async def handle(session: Any, envelope: Envelope) -> None:
+        """What the inbox does with one new event: the typed handler of its type."""
+        event = envelope.open()
+        await by_type[type(event)](session, event, envelope)
+
     sessions = session_factory(engine)
     producer = make_producer(infra.kafka_bootstrap, f"bench-{suffix}")
     await producer.start()
