@@ -5,7 +5,14 @@ from sanad.shared.events.cards import CardIssued
 from sanad.shared.events.catalog import EVENT_MODELS, model_for
 from sanad.shared.events.eligibility import EligibilityEvaluated
 from sanad.shared.events.envelope import Envelope, Event, correlation_id_var
-from sanad.shared.events.identity import CitizenRegistered, OtpRequested
+from sanad.shared.events.identity import (
+    CitizenRegistered,
+    CitizenRegisteredV1,
+    FamilyMember,
+    OtpRequested,
+    RegistrationAttempted,
+    StaffAccountCreated,
+)
 from sanad.shared.events.notifications import NotificationDispatched
 from sanad.shared.events.profile import ProfileUpdated
 
@@ -15,13 +22,17 @@ __all__ = [
     "ApplicationSubmitted",
     "CardIssued",
     "CitizenRegistered",
+    "CitizenRegisteredV1",
     "DecisionIssued",
     "EligibilityEvaluated",
     "Envelope",
     "Event",
+    "FamilyMember",
     "NotificationDispatched",
     "OtpRequested",
     "ProfileUpdated",
+    "RegistrationAttempted",
+    "StaffAccountCreated",
     "correlation_id_var",
     "model_for",
 ]

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sanad.shared.events import CardIssued, DecisionIssued, OtpRequested
+from sanad.shared.events import CardIssued, DecisionIssued, OtpRequested, RegistrationAttempted
 from sanad.shared.events.base import Language
 
 
@@ -24,6 +24,7 @@ class Channel(StrEnum):
 
 class Template(StrEnum):
     OTP = "otp"
+    REGISTRATION_ATTEMPTED = "registration_attempted"
     DECISION_APPROVED = "decision_approved"
     DECISION_REJECTED = "decision_rejected"
     DECISION_NEEDS_COMPLETION = "decision_needs_completion"
@@ -72,6 +73,21 @@ def plan_otp(event: OtpRequested, occurred_at: datetime) -> list[PlannedDelivery
     minutes = max(1, math.ceil((event.expires_at - occurred_at).total_seconds() / 60))
     context = {"encrypted_code": event.encrypted_code, "valid_minutes": minutes}
     return [PlannedDelivery(Channel.SMS, Template.OTP, event.language, None, event.mobile, context)]
+
+
+def plan_registration_attempted(event: RegistrationAttempted) -> list[PlannedDelivery]:
+    """The holder of an existing account is told by SMS that someone tried to register with
+    their ID (registration answered the stranger as for a new account)."""
+    return [
+        PlannedDelivery(
+            Channel.SMS,
+            Template.REGISTRATION_ATTEMPTED,
+            event.language,
+            event.citizen_id,
+            event.mobile,
+            {},
+        )
+    ]
 
 
 def _to_citizen(
