@@ -10,7 +10,7 @@ from sanad.identity.settings import IdentitySettings
 from sanad.identity.startup import create_first_admin, seed_civil_registry
 from sanad.shared.app import create_service_app
 from sanad.shared.auth import JwksVerifier, TokenSigner
-from sanad.shared.clock import Clock, SystemClock
+from sanad.shared.clock import Clock
 from sanad.shared.settings import ServiceSettings, reveal
 
 MIGRATIONS: Path | None = Path(__file__).resolve().parents[3] / "migrations"
@@ -31,7 +31,5 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
     runtime = app.state.runtime
     # Identity verifies its own tokens with its own keys rather than fetching its own JWKS.
     runtime.verifier = JwksVerifier(jwks=signer.jwks())
-    app.state.identity = Identity(
-        runtime=runtime, settings=settings, signer=signer, clock=clock or SystemClock()
-    )
+    app.state.identity = Identity.build(runtime, settings, signer, clock)
     return app

@@ -32,6 +32,14 @@ async def insert_account(session: AsyncSession, **values: Any) -> None:
     await session.execute(accounts.insert().values(**values))
 
 
+async def set_password_hash(
+    session: AsyncSession, account_id: uuid.UUID, password_hash: str
+) -> None:
+    await session.execute(
+        update(accounts).where(accounts.c.id == account_id).values(password_hash=password_hash)
+    )
+
+
 # Registrations waiting for their code
 
 
