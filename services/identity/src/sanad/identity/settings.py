@@ -40,7 +40,7 @@ class IdentitySettings(ServiceSettings):
     registration_id_window_seconds: int = 60 * 60
     # Per mobile: registrations whose details do not match the registry (ID, birth date and
     # mobile together), so one number cannot be tried against many IDs.
-    registry_mismatch_mobile_limit: int = 5
+    registry_mismatch_mobile_limit: int = 10
 
     # Password hashing (argon2id; see passwords.py for the choice) and its bounds: slots
     # (0 = the number of cores), places waiting beyond them (-1 = 4 per slot), places one

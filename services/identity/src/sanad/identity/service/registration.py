@@ -257,10 +257,11 @@ async def register(
         async with identity.sessions() as session:
             existing = await repository.account_by_national_id(session, national_id)
         # Hashed whether or not an account exists, so the answer takes as long either way.
+        # Only requests whose details match the registry get here (and they are limited per
+        # address, ID and mobile), so no per-address place is needed; a full queue is 503.
         try:
-            async with identity.hashing.admitted(client_ip):
-                password_hash = await identity.hashing.hash(checked.password)
-        except (Busy, Overloaded) as exc:
+            password_hash = await identity.hashing.hash(checked.password)
+        except Overloaded as exc:
             raise hashing_refused(exc) from None
         code_event = await _new_otp(identity, registration_id, mobile, checked.language)
         async with identity.sessions() as session, session.begin():
