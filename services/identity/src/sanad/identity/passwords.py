@@ -9,8 +9,9 @@ Hashes made with other parameters still verify, and are re-hashed on the next go
 
 Every hash and verification runs in a thread and holds one of ``concurrency`` slots (the
 number of cores). At most ``queue`` more wait for a slot; beyond that the caller is refused at
-once (``Overloaded`` → 503 with Retry-After) rather than queueing without bound. A client
-address may have at most ``per_client`` hashes waiting or running (``Busy`` → 429), so one
+once (``Overloaded`` → 503 with Retry-After) rather than queueing without bound; a sign-in
+holds its place from admission to its answer, so its Redis and database calls are bounded
+too. A client address may have at most ``per_client`` places (``Busy`` → 429), so one
 address's burst cannot take every place in the queue.
 """
 
@@ -86,6 +87,7 @@ class PasswordHashing:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._running = 0
         self._waiting = 0
+        self._admitted = 0
         self._by_client: Counter[str] = Counter()
 
     @property
@@ -99,12 +101,16 @@ class PasswordHashing:
         client has ``per_client`` places already, ``Overloaded`` when the queue is full."""
         if self._by_client[client] >= self.per_client:
             raise Busy()
-        if self._running + self._waiting >= self.concurrency + self.queue:
+        # Counted from admission (not only while hashing), so that at most this many
+        # sign-ins are in progress at all: their Redis and database calls are bounded too.
+        if self._admitted >= self.concurrency + self.queue:
             raise Overloaded()
         self._by_client[client] += 1
+        self._admitted += 1
         try:
             yield
         finally:
+            self._admitted -= 1
             self._by_client[client] -= 1
             if self._by_client[client] <= 0:
                 del self._by_client[client]

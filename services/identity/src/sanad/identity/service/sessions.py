@@ -4,6 +4,7 @@ family), log out, the caller's account."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,32 @@ from sanad.shared.national_id import validate_national_id
 from sanad.shared.problems import Problem
 
 log = get_logger(__name__)
+
+
+class _Sampled:
+    """Refusals of a flood are logged once per address and reason every ``every`` seconds,
+    with how many were not logged since: one line per request would cost the flood's victims
+    more than the refusal itself."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self._every = every
+        self._last: dict[tuple[str, str], float] = {}
+        self._skipped: Counter[tuple[str, str]] = Counter()
+
+    def event(self, now: float, name: str, reason: str, client_ip: str) -> None:
+        key = (reason, client_ip)
+        if now - self._last.get(key, float("-inf")) < self._every:
+            self._skipped[key] += 1
+            return
+        if len(self._last) > 10_000:
+            self._last.clear()
+        self._last[key] = now
+        security_event(
+            name, reason=reason, client_ip=client_ip, not_logged_since=self._skipped.pop(key, 0)
+        )
+
+
+_refusals = _Sampled()
 
 
 @dataclass(frozen=True)
@@ -95,11 +122,8 @@ async def login(identity: Identity, national_id: str, password: str, *, client_i
         async with identity.hashing.admitted(client_ip):
             return await _login(identity, national_id, password, client_ip)
     except (Busy, Overloaded) as exc:
-        security_event(
-            "login_refused",
-            reason="busy" if isinstance(exc, Busy) else "overloaded",
-            client_ip=client_ip,
-        )
+        reason = "busy" if isinstance(exc, Busy) else "overloaded"
+        _refusals.event(identity.clock.now().timestamp(), "login_refused", reason, client_ip)
         raise hashing_refused(exc) from None
 
 
@@ -108,7 +132,7 @@ async def _login(identity: Identity, national_id: str, password: str, client_ip:
     ref = subject_ref(national_id)
     # Counted before verifying, per address and per ID: a burst cannot outrun either.
     if (wait := await guard.attempt_from(client_ip)) is not None:
-        security_event("login_refused", reason="ip_failures", client_ip=client_ip)
+        _refusals.event(identity.clock.now().timestamp(), "login_refused", "ip_failures", client_ip)
         raise too_many("Too many failed sign-ins from this address; try again later.", wait)
     if (wait := await guard.attempt(national_id)) is not None:
         security_event("account_locked", subject_ref=ref, client_ip=client_ip)
