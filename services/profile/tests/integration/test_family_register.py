@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sanad.platform.testing import eventually
-from sanad.shared.events import FamilyMember, StaffAccountCreated
+from sanad.shared.events import FamilyMember, MobileChanged, StaffAccountCreated
 
 from .conftest import Citizen, World, family_of, new_national_id
 
@@ -154,3 +154,22 @@ async def test_a_profile_registered_without_a_family_register_can_claim_no_one(
     await refused_unchanged(
         world, citizen, claim(new_national_id()), "body.national_id", "not_in_family_register"
     )
+
+
+async def test_a_change_of_mobile_updates_the_contact_and_publishes_the_profile(
+    world: World,
+) -> None:
+    citizen = await world.register()
+    await world.publish(
+        MobileChanged(
+            citizen_id=citizen.citizen_id, mobile="+966551112233", changed_at=datetime.now(UTC)
+        )
+    )
+    profile = await eventually(
+        lambda: world.profile(citizen),
+        until=lambda p: p["contact"]["mobile"] == "+966551112233",
+        what="the contact's new mobile",
+    )
+    assert profile["version"] == 2
+    events = await world.events(citizen, 2)
+    assert events[-1].payload["contact"]["mobile"] == "+966551112233"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from sanad.identity.api import registration, sessions
+from sanad.identity.api import mobile, registration, sessions
 from sanad.identity.runtime import Identity
 from sanad.identity.settings import IdentitySettings
 from sanad.identity.startup import create_first_admin, seed_civil_registry
@@ -24,7 +24,7 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         settings,
         title="Sanad identity",
         redis=True,  # OTP codes, throttles, lockouts
-        routers=[registration.router, sessions.router],
+        routers=[registration.router, sessions.router, mobile.router],
         startup=[seed_civil_registry, create_first_admin],
     )
     signer = TokenSigner(reveal(settings.signing_key.get_secret_value()))

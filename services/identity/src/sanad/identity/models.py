@@ -98,3 +98,16 @@ refresh_tokens = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Index("refresh_tokens_family", "family_id"),
 )
+
+# A change of mobile waiting for its two codes (one to each number); the codes live in Redis.
+mobile_changes = Table(
+    "mobile_changes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("old_mobile", String(16), nullable=False),
+    Column("new_mobile", String(16), nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+)

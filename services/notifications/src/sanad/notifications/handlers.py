@@ -26,6 +26,7 @@ from sanad.shared.events import (
     DecisionIssued,
     Envelope,
     OtpRequested,
+    OtpRequestedV2,
     ProfileUpdated,
     RegistrationAttempted,
 )
@@ -48,7 +49,9 @@ async def on_profile_updated(
     await repository.apply_profile(session, event)
 
 
-async def on_otp_requested(session: AsyncSession, event: OtpRequested, envelope: Envelope) -> None:
+async def on_otp_requested(
+    session: AsyncSession, event: OtpRequested | OtpRequestedV2, envelope: Envelope
+) -> None:
     await _queue(session, envelope, plan_otp(event, envelope.occurred_at))
 
 
@@ -84,6 +87,7 @@ def handlers(settings: NotificationsSettings) -> Handlers:
         RegistrationAttempted: on_registration_attempted,
         ProfileUpdated: on_profile_updated,
         OtpRequested: on_otp_requested,
+        OtpRequestedV2: on_otp_requested,
         DecisionIssued: on_decision_issued(settings),
         CardIssued: on_card_issued,
     }

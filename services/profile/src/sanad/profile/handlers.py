@@ -1,6 +1,6 @@
 """Kafka handlers: a citizen's profile starts when their registration completes (with, from
 CitizenRegistered v2, their family as the civil registry's family register holds it); staff
-IDs are kept so that staff are nobody's dependents."""
+IDs are kept so that staff are nobody's dependents; a change of mobile updates the contact."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sanad.shared.events import (
     CitizenRegistered,
     CitizenRegisteredV1,
     Envelope,
+    MobileChanged,
     StaffAccountCreated,
 )
 from sanad.shared.logging import get_logger
@@ -45,6 +46,24 @@ async def on_staff_account_created(
     await repository.add_staff(session, event.national_id, event.account_id)
 
 
+class ProfileNotYetCreated(LookupError):
+    """Retried by the inbox: the citizen's CitizenRegistered (another topic) comes first."""
+
+
+async def on_mobile_changed(
+    session: AsyncSession, event: MobileChanged, envelope: Envelope
+) -> None:
+    """The contact follows identity's change of mobile; ProfileUpdated carries it on."""
+    current = await repository.load(session, event.citizen_id, for_update=True)
+    if current is None:
+        raise ProfileNotYetCreated(str(event.citizen_id))
+    if current.contact.mobile == event.mobile:
+        return
+    updated = current.with_mobile(event.mobile)
+    await repository.save(session, current, updated)
+    await outbox.publish(session, updated.to_event())
+
+
 def register_consumers(runtime: Runtime) -> None:
     runtime.require_inbox().subscribe(
         group_id=GROUP,
@@ -53,5 +72,6 @@ def register_consumers(runtime: Runtime) -> None:
             CitizenRegisteredV1: on_citizen_registered,
             CitizenRegistered: on_citizen_registered,
             StaffAccountCreated: on_staff_account_created,
+            MobileChanged: on_mobile_changed,
         },
     )

@@ -77,6 +77,7 @@ async def save(session: AsyncSession, before: Profile, after: Profile) -> None:
         .where(profiles.c.citizen_id == after.citizen_id)
         .values(
             version=after.version,
+            contact=after.contact.model_dump(mode="json"),
             sections=after.sections.model_dump(mode="json"),
             updated_at=func.now(),
         )

@@ -16,7 +16,9 @@ from sanad.shared.events.envelope import Event
 from sanad.shared.events.identity import (
     CitizenRegistered,
     CitizenRegisteredV1,
+    MobileChanged,
     OtpRequested,
+    OtpRequestedV2,
     RegistrationAttempted,
     StaffAccountCreated,
 )
@@ -29,8 +31,10 @@ EVENT_MODELS: dict[tuple[str, int], type[Event]] = {
         CitizenRegisteredV1,
         CitizenRegistered,
         OtpRequested,
+        OtpRequestedV2,
         StaffAccountCreated,
         RegistrationAttempted,
+        MobileChanged,
         ProfileUpdated,
         ApplicationSubmitted,
         EligibilityEvaluated,

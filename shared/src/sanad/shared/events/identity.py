@@ -5,7 +5,7 @@ citizen's (profile refuses them as their own dependent and knows who has an acco
 version 2, their family as the civil registry's family register holds it (profile accepts a
 dependent only when the register confirms the relation); ``StaffAccountCreated`` carries the
 staff member's (profile refuses staff as anybody's dependent). ``RegistrationAttempted`` and
-``OtpRequested`` carry none."""
+``OtpRequested`` and ``MobileChanged`` carry none."""
 
 from __future__ import annotations
 
@@ -114,3 +114,38 @@ class OtpRequested(Event):
 
     def aggregate_key(self) -> str:
         return str(self.registration_id)
+
+
+class OtpRequestedV2(Event):
+    """Version 2: a code for a registration or for a change of mobile (one to the old number,
+    one to the new). ``request_id`` is the registration's or the mobile change's id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="OtpRequested")
+
+    EVENT_TYPE = "OtpRequested"
+    SCHEMA_VERSION = 2
+    TOPIC = topics.OTP_REQUESTED
+
+    request_id: UUID
+    purpose: Literal["registration", "mobile_change"]
+    mobile: str
+    language: Language = "ar"
+    encrypted_code: str
+    expires_at: datetime
+
+    def aggregate_key(self) -> str:
+        return str(self.request_id)
+
+
+class MobileChanged(Event):
+    """A citizen's mobile changed, after the registry check and codes to both numbers."""
+
+    EVENT_TYPE = "MobileChanged"
+    TOPIC = topics.MOBILE_CHANGED
+
+    citizen_id: UUID
+    mobile: str
+    changed_at: datetime
+
+    def aggregate_key(self) -> str:
+        return str(self.citizen_id)

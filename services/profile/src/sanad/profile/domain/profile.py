@@ -139,6 +139,10 @@ class Profile(BaseModel):
         section = data.to_section(self.sections)
         return self._next(sections=self.sections.model_copy(update={name: section}))
 
+    def with_mobile(self, mobile: str) -> Profile:
+        """The citizen's mobile changed in identity (after its checks)."""
+        return self._next(contact=self.contact.model_copy(update={"mobile": mobile}))
+
     def add_dependent(
         self,
         dependent_id: UUID,
