@@ -29,8 +29,21 @@ def new_national_id() -> str:
     return next(body + d for d in "0123456789" if luhn_valid(body + d))
 
 
-def add_registry_record(national_id: str, birth_date: str) -> None:
-    """A fresh synthetic person in identity's civil registry (the operator's CLI)."""
+def add_registry_record(
+    national_id: str,
+    birth_date: str,
+    *,
+    name: str = "Maryam Salem",
+    sex: str = "F",
+    mobile: str | None = None,
+    relative_of: str | None = None,
+    relationship: str | None = None,
+) -> None:
+    """A fresh synthetic person in identity's civil registry (the operator's CLI), with the
+    mobile registered to them and their place in the family register."""
+    extra = ["--mobile", mobile] if mobile else []
+    if relative_of:
+        extra += ["--relative-of", relative_of, "--relationship", relationship or "son"]
     result = subprocess.run(
         [
             sys.executable,
@@ -42,15 +55,16 @@ def add_registry_record(national_id: str, birth_date: str) -> None:
             "--name-ar",
             "مريم سالم",
             "--name-en",
-            "Maryam Salem",
+            name,
             "--nationality",
             "SA",
             "--sex",
-            "F",
+            sex,
             "--birth-date",
             birth_date,
             "--marital-status",
             "married",
+            *extra,
         ],
         env=os.environ | platform_env(),
         capture_output=True,
@@ -117,7 +131,26 @@ async def test_a_registered_citizen_completes_the_profile_and_adds_dependents() 
     national_id, birth_date = new_national_id(), "1990-04-12"
     mobile = f"+96655{random.randrange(10**7):07d}"  # a valid Saudi mobile range
     password = f"Journey-{uuid.uuid4().hex[:10]}!"
-    await asyncio.to_thread(add_registry_record, national_id, birth_date)
+    spouse_id, daughter_id = new_national_id(), new_national_id()
+    await asyncio.to_thread(add_registry_record, national_id, birth_date, mobile=mobile)
+    # Her family in the register: a husband and a daughter.
+    await asyncio.to_thread(
+        add_registry_record,
+        spouse_id,
+        "1987-11-02",
+        name="Salem Nasser",
+        sex="M",
+        relative_of=national_id,
+        relationship="spouse",
+    )
+    await asyncio.to_thread(
+        add_registry_record,
+        daughter_id,
+        "2016-06-20",
+        name="Noura Salem",
+        relative_of=national_id,
+        relationship="daughter",
+    )
 
     async with (
         httpx.AsyncClient(base_url=GATEWAY, timeout=15) as api,
@@ -178,19 +211,25 @@ async def test_a_registered_citizen_completes_the_profile_and_adds_dependents() 
         assert stale.status_code == 412
         assert stale.headers["content-type"] == PROBLEM
 
+        wrong = await api.post(
+            "/v1/profile/dependents",
+            json={"full_name": "X", "national_id": spouse_id, "relationship": "daughter"},
+            headers=auth,
+        )
+        assert wrong.status_code == 422
+        assert wrong.json()["errors"][0]["field"] == "body.relationship"
         for dependent in (
             {
                 "full_name": "Salem Nasser",
-                "national_id": new_national_id(),
+                "national_id": spouse_id,
                 "relationship": "spouse",
                 "birth_date": "1987-11-02",
                 "monthly_income": "1200",
             },
             {
                 "full_name": "Noura Salem",
-                "national_id": new_national_id(),
-                "relationship": "daughter",
-                "birth_date": "2016-06-20",
+                "national_id": daughter_id,
+                "relationship": "daughter",  # birth date left out: the register's is used
                 "has_disability": True,
                 "disability_type": "hearing",
             },
@@ -209,6 +248,15 @@ async def test_a_registered_citizen_completes_the_profile_and_adds_dependents() 
         )
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["field"] == "body.national_id"
+        # Invented households fail through the gateway: someone not in her family register
+        # (and, above, her husband claimed as a daughter).
+        stranger = await api.post(
+            "/v1/profile/dependents",
+            json={"full_name": "X", "national_id": new_national_id(), "relationship": "son"},
+            headers=auth,
+        )
+        assert stranger.status_code == 422
+        assert stranger.json()["errors"][0]["code"] == "not_in_family_register"
 
         final = (await api.get("/v1/profile", headers=auth)).json()
         someone_else = await api.get(f"/v1/profile/citizens/{uuid.uuid4()}", headers=auth)

@@ -16,7 +16,8 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy.engine import make_url
 
 from sanad.identity.adapters.civil_registry import TableCivilRegistry
-from sanad.identity.domain.registry import CivilRecord
+from sanad.identity.domain.mobile import normalize_mobile
+from sanad.identity.domain.registry import CivilRecord, Relation, Relationship
 from sanad.identity.main import MIGRATIONS, create_app
 from sanad.identity.settings import IdentitySettings
 from sanad.platform.testing import Infra, eventually
@@ -81,25 +82,41 @@ class Identity:
     def sessions(self) -> Any:
         return self.app.state.runtime.require_sessions()
 
-    async def new_person(self, birth_date: date = date(1988, 5, 17)) -> CivilRecord:
+    async def new_person(
+        self,
+        birth_date: date = date(1988, 5, 17),
+        *,
+        mobiles: list[str] | None = None,
+        sex: str = "F",
+        marital_status: str = "divorced",
+        relative_of: tuple[CivilRecord, Relationship] | None = None,
+    ) -> CivilRecord:
+        """A new civil-registry record with a mobile of its own registered to it (or
+        ``mobiles``, local or E.164), optionally ``relative_of=(person, relationship)``."""
         record = CivilRecord(
             national_id=random_national_id(),
             full_name_ar="مواطن اختبار",
             full_name_en="Test Citizen",
             nationality="SA",
-            sex="F",
+            sex="M" if sex == "M" else "F",
             birth_date=birth_date,
-            marital_status="divorced",
+            marital_status=marital_status,
+            mobiles=tuple(normalize_mobile(m) for m in (mobiles or [random_mobile()])),
         )
         async with self.sessions() as session, session.begin():
-            await TableCivilRegistry(session).add([record])
+            registry = TableCivilRegistry(session)
+            await registry.add([record])
+            if relative_of is not None:
+                person, relationship = relative_of
+                relation = Relation(person.national_id, record.national_id, relationship)
+                assert await registry.relate([relation]) == []
         return record
 
     async def register(self, person: CivilRecord, **overrides: Any) -> httpx.Response:
         body = {
             "national_id": person.national_id,
             "date_of_birth": person.birth_date.isoformat(),
-            "mobile": random_mobile(),
+            "mobile": person.mobiles[0],
             "password": PASSWORD,
             "email": "citizen@example.com",
             "preferred_language": "en",
@@ -117,9 +134,11 @@ class Identity:
             "/v1/auth/login", json={"national_id": national_id, "password": password}
         )
 
-    async def registered_citizen(self) -> tuple[CivilRecord, str]:
+    async def registered_citizen(
+        self, person: CivilRecord | None = None
+    ) -> tuple[CivilRecord, str]:
         """A person who registered and verified; (record, citizen id)."""
-        person = await self.new_person()
+        person = person or await self.new_person()
         registration_id = (await self.register(person)).json()["registration_id"]
         code = await self.code_sent(registration_id)
         verified = await self.verify(registration_id, code)

@@ -1,5 +1,6 @@
 """Registration on the real Postgres, Redis and Kafka: the OTP sealed on Kafka, verification,
-expiry, tries, resend limits, and nothing written on a refused request."""
+expiry, tries, resend limits, nothing written on a refused request; the mobile must be
+registered to the ID, and the answer is the same whether or not the ID has an account."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from sanad.identity.models import accounts, registrations
 from sanad.shared import topics
+from sanad.shared.messaging_tables import outbox
 from sanad.shared.national_id import is_valid_national_id
 
 Factory = Any  # the identity_app fixture: async (**settings) -> Identity
@@ -28,9 +30,9 @@ async def count_rows(identity: Any, table: Any, national_id: str) -> int:
 
 async def test_register_verify_login_me_with_the_otp_sealed_on_kafka(identity_app: Factory) -> None:
     identity = await identity_app()
-    person = await identity.new_person()
-
     local = "05" + str(random.randint(50_000_000, 59_999_999))  # 05XXXXXXXX
+    person = await identity.new_person(mobiles=[local])
+
     answer = await identity.register(person, mobile=local)
     assert answer.status_code == 202, answer.text
     registration_id = answer.json()["registration_id"]
@@ -48,7 +50,9 @@ async def test_register_verify_login_me_with_the_otp_sealed_on_kafka(identity_ap
     assert verified.status_code == 201, verified.text
     citizen_id = verified.json()["citizen_id"]
     (registered,) = await identity.events(topics.CITIZEN_REGISTERED, citizen_id)
+    assert registered.schema_version == 2
     payload = registered.payload
+    assert payload["family"] == []
     assert payload["national_id"] == person.national_id
     assert (payload["nationality"], payload["sex"], payload["marital_status"]) == (
         "SA",
@@ -77,50 +81,102 @@ async def test_register_verify_login_me_with_the_otp_sealed_on_kafka(identity_ap
     assert again.json()["errors"][0]["field"] == "body.registration_id"
 
 
-async def test_an_id_already_registered_is_refused_alike_whatever_the_birth_date(
+STRIP = {"request_id", "instance", "registration_id", "otp_expires_at"}
+
+
+def shape(answer: httpx.Response) -> tuple[int, dict[str, Any]]:
+    """The answer without what differs on every request (ids, times)."""
+    return answer.status_code, {k: v for k, v in answer.json().items() if k not in STRIP}
+
+
+async def outbox_rows(identity: Any, event_type: str, key: str) -> int:
+    async with identity.sessions() as session:
+        query = (
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.event_type == event_type, outbox.c.key == key)
+        )
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_registering_answers_alike_with_or_without_an_account_and_tells_the_holder(
     identity_app: Factory,
 ) -> None:
     identity = await identity_app()
-    person, _ = await identity.registered_citizen()
+    holder, citizen_id = await identity.registered_citizen()
+    newcomer = await identity.new_person()
+    identity.clock.advance(60)  # past the mobile's cooldown since the holder's own code
 
-    right = await identity.register(person)
-    wrong = await identity.register(person, date_of_birth="1970-01-01")
+    taken = await identity.register(holder)  # matching details, an account exists
+    fresh = await identity.register(newcomer)  # matching details, no account
+    assert shape(taken) == shape(fresh)
+    assert taken.status_code == 202 and set(taken.json()) == set(fresh.json())
+    # A mismatch is the same mismatch whether or not the ID has an account.
+    taken_wrong = await identity.register(holder, date_of_birth="1970-01-01")
+    fresh_wrong = await identity.register(newcomer, date_of_birth="1970-01-01")
+    assert shape(taken_wrong) == shape(fresh_wrong)
+    assert taken_wrong.status_code == 422
 
-    for answer in (right, wrong):
-        assert answer.status_code == 409
-        assert answer.headers["content-type"] == "application/problem+json"
-        assert answer.json()["errors"][0]["field"] == "body.national_id"
-    strip = {"request_id", "instance"}
-    assert {k: v for k, v in right.json().items() if k not in strip} == {
-        k: v for k, v in wrong.json().items() if k not in strip
-    }
-    assert await count_rows(identity, registrations, person.national_id) == 1
+    # The stranger gets no code; the holder is told by SMS (RegistrationAttempted).
+    (notice,) = await identity.events(topics.REGISTRATION_ATTEMPTED, citizen_id)
+    assert notice.payload["mobile"] == holder.mobiles[0]
+    assert "national_id" not in notice.payload
+    attempt = taken.json()["registration_id"]
+    assert await outbox_rows(identity, "OtpRequested", attempt) == 0
+    assert await outbox_rows(identity, "OtpRequested", fresh.json()["registration_id"]) == 1
+    # Verifying the attempt behaves as for any registration: a wrong code is a wrong code.
+    guess = await identity.verify(attempt, "000000")
+    assert guess.status_code == 422 and guess.json()["errors"][0]["code"] == "otp_wrong"
+    assert await count_rows(identity, accounts, holder.national_id) == 1
+    # A resend of the attempt tells the holder again; still no code.
+    identity.clock.advance(60)
+    resent = await identity.http.post("/v1/auth/register/resend", json={"registration_id": attempt})
+    assert resent.status_code == 202
+    await identity.events(topics.REGISTRATION_ATTEMPTED, citizen_id, count=2)
+    assert await outbox_rows(identity, "OtpRequested", attempt) == 0
 
 
-async def test_id_and_birth_date_must_match_the_registry_and_nothing_is_written(
+async def test_a_mobile_not_registered_to_the_id_is_refused_like_any_mismatch_and_sends_nothing(
     identity_app: Factory,
 ) -> None:
     identity = await identity_app()
-    person = await identity.new_person()
+    holder = await identity.new_person()
+    attacker_mobile = "+96655" + str(random.randint(1_000_000, 9_999_999))
 
-    mismatch = await identity.register(person, date_of_birth="1988-05-18")
-    assert mismatch.status_code == 422
-    assert mismatch.json()["errors"] == [
-        {
-            "field": "body.date_of_birth",
-            "message": "The national ID and date of birth do not match a civil registry record.",
-            "code": "registry_mismatch",
-        }
-    ]
-    bad_digit = await identity.register(person, national_id=person.national_id[:-1] + "x")
-    assert bad_digit.json()["errors"][0]["field"] == "body.national_id"
-    malformed = await identity.register(person, date_of_birth="17/05/1988", preferred_language="fr")
-    assert {e["field"] for e in malformed.json()["errors"]} == {
+    takeover = await identity.register(holder, mobile=attacker_mobile)  # right ID and birth date
+    wrong_date = await identity.register(holder, date_of_birth="1988-05-18")
+    unknown = await identity.register(holder, national_id=unknown_national_id())
+    assert takeover.status_code == 422
+    assert shape(takeover) == shape(wrong_date) == shape(unknown)
+    assert {e["field"] for e in takeover.json()["errors"]} == {
+        "body.national_id",
         "body.date_of_birth",
-        "body.preferred_language",
+        "body.mobile",
     }
-    assert await count_rows(identity, registrations, person.national_id) == 0
-    assert await count_rows(identity, accounts, person.national_id) == 0
+    assert {e["code"] for e in takeover.json()["errors"]} == {"registry_mismatch"}
+    assert await count_rows(identity, registrations, holder.national_id) == 0
+    async with identity.sessions() as session:
+        sent = await session.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.envelope["payload"]["mobile"].astext == attacker_mobile)
+        )
+        assert sent.scalar_one() == 0  # no code went anywhere
+
+    # Any of the holder's registered mobiles works.
+    second = await identity.new_person(mobiles=["0551112223", "+9647701234567"])
+    assert (await identity.register(second, mobile="07701234567")).status_code == 202
+
+
+async def test_one_mobile_cannot_be_tried_against_many_ids(identity_app: Factory) -> None:
+    identity = await identity_app(registry_mismatch_mobile_limit=5)
+    mobile = "+96655" + str(random.randint(1_000_000, 9_999_999))
+    people = [await identity.new_person() for _ in range(7)]
+
+    answers = [await identity.register(p, mobile=mobile) for p in people[:6]]
+    assert [a.status_code for a in answers] == [422] * 5 + [429]
+    assert answers[-1].json()["errors"][0]["field"] == "body.mobile"
+    assert int(answers[-1].headers["Retry-After"]) >= 1
 
 
 async def test_an_expired_code_is_refused_and_a_resent_one_works(identity_app: Factory) -> None:
@@ -262,7 +318,7 @@ async def test_registering_again_counts_towards_the_codes_sent_to_a_mobile(
     # No cooldown, so only the window counts: the first code and 3 resends per 10 minutes.
     identity = await identity_app(otp_resend_cooldown_seconds=0, otp_resend_limit=3)
     mobile = "055" + str(random.randint(1_000_000, 9_999_999))
-    people = [await identity.new_person() for _ in range(10)]
+    people = [await identity.new_person(mobiles=[mobile]) for _ in range(10)]  # a family phone
 
     answers = await asyncio.gather(*(identity.register(p, mobile=mobile) for p in people))
     statuses = [a.status_code for a in answers]
@@ -287,9 +343,10 @@ async def test_registering_again_counts_towards_the_codes_sent_to_a_mobile(
 
 async def test_open_registrations_per_national_id_are_capped(identity_app: Factory) -> None:
     identity = await identity_app()
-    person = await identity.new_person()
+    mobiles = ["+96655" + str(random.randint(1_000_000, 9_999_999)) for _ in range(10)]
+    person = await identity.new_person(mobiles=mobiles)
 
-    answers = await asyncio.gather(*(identity.register(person) for _ in range(10)))  # 10 mobiles
+    answers = await asyncio.gather(*(identity.register(person, mobile=m) for m in mobiles))
     statuses = [a.status_code for a in answers]
     assert statuses.count(202) == 3 and statuses.count(429) == 7, statuses
     refused = next(a for a in answers if a.status_code == 429)
@@ -331,14 +388,14 @@ async def test_birth_date_guesses_are_limited_per_national_id_from_any_address(
     person = await identity.new_person()  # born 1988-05-17
     unknown = SimpleNamespace(national_id=unknown_national_id(), birth_date=person.birth_date)
 
-    async def guess(who: Any, born: date) -> httpx.Response:
+    async def guess(who: Any, born: date, mobile: str | None = None) -> httpx.Response:
         async with from_address(identity) as client:
             return await client.post(
                 "/v1/auth/register",
                 json={
                     "national_id": who.national_id,
                     "date_of_birth": born.isoformat(),
-                    "mobile": "055" + str(random.randint(1_000_000, 9_999_999)),
+                    "mobile": mobile or "055" + str(random.randint(1_000_000, 9_999_999)),
                     "password": identity.password,
                 },
             )
@@ -361,4 +418,4 @@ async def test_birth_date_guesses_are_limited_per_national_id_from_any_address(
         assert await count_rows(identity, registrations, who.national_id) == 0
 
     other = await identity.new_person()  # other IDs are not affected
-    assert (await guess(other, other.birth_date)).status_code == 202
+    assert (await guess(other, other.birth_date, other.mobiles[0])).status_code == 202

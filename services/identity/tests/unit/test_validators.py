@@ -11,7 +11,7 @@ from sanad.identity.domain.mobile import national_digits, normalize_mobile
 from sanad.identity.domain.otp import code_digest, code_matches, is_well_formed, new_code
 from sanad.identity.domain.password_policy import password_problem
 from sanad.identity.domain.registration import RegistrationDetails, check_registration
-from sanad.identity.domain.registry import CivilRecord
+from sanad.identity.domain.registry import CivilRecord, Relationship, relation_problem
 from sanad.shared.national_id import is_valid_national_id, validate_national_id
 from sanad.shared.problems import FieldError
 
@@ -179,7 +179,65 @@ def test_the_shipped_registry_is_valid_and_varied() -> None:
     from sanad.identity.adapters.civil_registry import shipped_records
 
     records = shipped_records()
-    assert len(records) == 50
-    assert len({r.national_id for r in records}) == 50
+    assert len(records) == 74
+    assert len({r.national_id for r in records}) == 74
     assert {r.nationality for r in records} >= {"SA", "IQ"}
     assert {r.sex for r in records} == {"M", "F"}
+    # Every adult has a mobile registered to their ID, and no mobile is anyone else's too.
+    mobiles = [m for r in records for m in r.mobiles]
+    assert len(mobiles) == len(set(mobiles))
+    assert all(r.mobiles for r in records if r.birth_date.year < 2000)
+
+
+def test_the_shipped_family_register_holds_the_households_eligibility_is_tried_on() -> None:
+    from sanad.identity.adapters.civil_registry import shipped_records, shipped_relations
+
+    people = {r.national_id: r for r in shipped_records()}
+    relations = shipped_relations()
+    for relation in relations:
+        person, relative = people[relation.person], people[relation.relative]
+        assert relation_problem(person, relative, relation.relationship) is None, relation
+    children: dict[str, int] = {}
+    spouses = set()
+    for relation in relations:
+        if relation.relationship in ("son", "daughter"):
+            children[relation.person] = children.get(relation.person, 0) + 1
+        if relation.relationship == "spouse":
+            spouses.add(relation.person)
+    parents = set(children)
+    # couples with children, widows with children, elderly living alone
+    assert len(spouses & parents) >= 2
+    assert len({p for p in parents if people[p].marital_status == "widowed"}) >= 2
+    related = {r.person for r in relations} | {r.relative for r in relations}
+    alone = [
+        r for r in people.values() if r.birth_date.year < 1950 and r.national_id not in related
+    ]
+    assert len(alone) >= 2
+
+
+@pytest.mark.parametrize(
+    ("relationship", "relative_sex", "relative_born", "problem"),
+    [
+        ("son", "F", date(2010, 1, 1), "a son is male"),
+        ("daughter", "M", date(2010, 1, 1), "a daughter is female"),
+        ("daughter", "F", date(1960, 1, 1), "a child is born after their parent"),
+        ("mother", "F", date(2010, 1, 1), "a parent is born before their child"),
+        ("spouse", "M", date(1980, 1, 1), None),
+    ],
+)
+def test_the_family_register_refuses_impossible_relations(
+    relationship: Relationship, relative_sex: str, relative_born: date, problem: str | None
+) -> None:
+    person = CivilRecord.parse({**ROW, "national_id": "1085220380", "birth_date": "1980-05-05"})
+    relative = CivilRecord.parse(
+        {**ROW, "national_id": "1000000008", "sex": relative_sex, "birth_date": str(relative_born)}
+    )
+    found = relation_problem(person, relative, relationship)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_registry_mobiles_are_parsed_to_e164_and_a_bad_one_names_the_field() -> None:
+    record = CivilRecord.parse({**ROW, "mobiles": "0551234567; +9647701234567"})
+    assert record.mobiles == ("+966551234567", "+9647701234567")
+    with pytest.raises(ValueError, match="mobile: 12345"):
+        CivilRecord.parse({**ROW, "mobiles": "12345"})

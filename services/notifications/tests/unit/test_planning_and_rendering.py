@@ -171,7 +171,10 @@ def test_card_issued_says_how_to_open_it() -> None:
     assert "5678" in sms_en and "My cards" in text_en
 
 
-@pytest.mark.parametrize("template", [t for t in Template if t is not Template.OTP])
+SMS_ONLY = (Template.OTP, Template.REGISTRATION_ATTEMPTED)
+
+
+@pytest.mark.parametrize("template", [t for t in Template if t not in SMS_ONLY])
 def test_arabic_email_is_right_to_left_and_english_left_to_right(template: Template) -> None:
     context = {
         "application_id": "a",
@@ -216,3 +219,20 @@ def test_a_decision_v2_plans_the_same_messages_as_v1() -> None:
         v1, contact("en"), appeal_window_days=30
     )
     assert DecisionIssuedV2 in handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]
+
+
+def test_the_holder_of_an_existing_account_is_told_by_sms_that_someone_tried() -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from sanad.notifications.domain.planning import plan_registration_attempted
+    from sanad.shared.events import RegistrationAttempted
+
+    event = RegistrationAttempted(
+        citizen_id=uuid4(), mobile="+966551234567", language="en", attempted_at=datetime.now(UTC)
+    )
+    [planned] = plan_registration_attempted(event)
+    assert (planned.channel, planned.recipient) == (Channel.SMS, "+966551234567")
+    for language in ("ar", "en"):
+        body = RENDERER.sms(Template.REGISTRATION_ATTEMPTED, language, {}).body
+        assert "سند" in body or "Sanad" in body

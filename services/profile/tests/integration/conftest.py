@@ -7,7 +7,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,7 +24,13 @@ from sanad.profile.main import MIGRATIONS, create_app
 from sanad.profile.settings import ProfileSettings
 from sanad.shared import topics
 from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
-from sanad.shared.events import CitizenRegistered, Envelope
+from sanad.shared.events import (
+    CitizenRegistered,
+    CitizenRegisteredV1,
+    Envelope,
+    Event,
+    FamilyMember,
+)
 from sanad.shared.migrations import upgrade
 from sanad.shared.national_id import luhn_valid
 
@@ -118,6 +124,35 @@ class Citizen:
     citizen_id: uuid.UUID
     national_id: str
     headers: dict[str, str]
+    # The family register identity sent (CitizenRegistered v2): sons not claimed yet by a
+    # test (born 2014-02-03), and a spouse (born 1985-01-01).
+    sons: list[str] = field(default_factory=list)
+    spouse: str | None = None
+    family: list[FamilyMember] = field(default_factory=list)
+
+
+def family_of(sons: int = MAX_HOUSEHOLD + 2) -> list[FamilyMember]:
+    """A family register: a spouse and ``sons`` sons."""
+    spouse = FamilyMember(
+        national_id=new_national_id(),
+        relationship="spouse",
+        full_name_ar="حسن",
+        full_name_en="Hassan",
+        sex="M",
+        birth_date=date(1985, 1, 1),
+    )
+    children = [
+        FamilyMember(
+            national_id=new_national_id(),
+            relationship="son",
+            full_name_ar="يوسف",
+            full_name_en="Yousef",
+            sex="M",
+            birth_date=date(2014, 2, 3),
+        )
+        for _ in range(sons)
+    ]
+    return [spouse, *children]
 
 
 @dataclass
@@ -141,8 +176,20 @@ class World:
         )
         return envelope
 
-    async def register(self, **changes: Any) -> Citizen:
-        """A citizen whose registration reached the profile service through Kafka."""
+    async def publish(self, event: Event) -> Envelope:
+        envelope = Envelope.wrap(event, producer="identity", correlation_id="test")
+        await self.producer.send_and_wait(
+            event.TOPIC, envelope.to_bytes(), key=envelope.key.encode(), headers=envelope.headers()
+        )
+        return envelope
+
+    async def register(
+        self, *, family: list[FamilyMember] | None = None, version: int = 2, **changes: Any
+    ) -> Citizen:
+        """A citizen whose registration reached the profile service through Kafka, with
+        ``family`` as their family register (a spouse and sons by default); ``version=1``
+        sends CitizenRegistered v1 (no family)."""
+        family = family_of() if family is None else family
         fields: dict[str, Any] = {
             "citizen_id": uuid.uuid4(),
             "national_id": new_national_id(),
@@ -156,11 +203,18 @@ class World:
             "email": f"layla-{uuid.uuid4().hex[:8]}@example.com",
             "registered_at": datetime.now(UTC),
         } | changes
-        await self.publish_registration(CitizenRegistered(**fields))
+        if version == 1:
+            await self.publish_registration(CitizenRegisteredV1(**fields))
+            family = []
+        else:
+            await self.publish_registration(CitizenRegistered(**fields, family=family))
         citizen = Citizen(
             fields["citizen_id"],
             fields["national_id"],
             self.token_headers(str(fields["citizen_id"])),
+            sons=[m.national_id for m in family if m.relationship == "son"],
+            spouse=next((m.national_id for m in family if m.relationship == "spouse"), None),
+            family=family,
         )
         await eventually(
             lambda: self.client.get("/v1/profile", headers=citizen.headers),
@@ -187,6 +241,16 @@ class World:
             until=lambda events: len(events) >= count,
             what=f"{count} ProfileUpdated",
         )
+
+    async def staff_known(self, national_id: str) -> bool:
+        """Whether the profile service has consumed a StaffAccountCreated for the ID."""
+        engine = create_async_engine(self.infra.database_admin_url())
+        try:
+            async with engine.connect() as conn:
+                query = text("SELECT count(*) FROM profile.staff_ids WHERE national_id = :n")
+                return bool((await conn.execute(query, {"n": national_id})).scalar_one())
+        finally:
+            await engine.dispose()
 
     async def queued(self, citizen: Citizen) -> int:
         """ProfileUpdated events of the citizen in the profile schema's outbox."""

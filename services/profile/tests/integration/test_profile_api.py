@@ -12,7 +12,7 @@ from sanad.profile.domain.sections import MAX_INCOME_SOURCES
 from sanad.shared.auth import Role
 from sanad.shared.events import CitizenRegistered, ProfileUpdated
 
-from .conftest import MAX_HOUSEHOLD, Citizen, World, new_national_id
+from .conftest import MAX_HOUSEHOLD, Citizen, World
 
 PERSONAL = {"marital_status": "married", "has_disability": False, "is_orphan": False}
 HOUSING = {
@@ -26,10 +26,12 @@ HOUSING = {
 INCOME = {"sources": [{"type": "salary", "monthly_amount": "3200.50", "payer": "ACME Ltd"}]}
 
 
-def son(national_id: str | None = None, **changes: Any) -> dict[str, Any]:
+def son(citizen: Citizen, national_id: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A dependent claim: by default one of the citizen's sons in their family register that
+    no test claimed yet."""
     return {
         "full_name": "Yousef",
-        "national_id": national_id or new_national_id(),
+        "national_id": national_id or citizen.sons.pop(),
         "relationship": "son",
         "birth_date": "2014-02-03",
         "monthly_income": "0",
@@ -193,7 +195,7 @@ async def test_dependents_are_added_changed_and_removed_with_household_figures(
 
     added = await world.client.post(
         "/v1/profile/dependents",
-        json=son(monthly_income="450"),
+        json=son(citizen, monthly_income="450"),
         headers=citizen.headers,
     )
     assert added.status_code == 201, added.text
@@ -201,7 +203,13 @@ async def test_dependents_are_added_changed_and_removed_with_household_figures(
     assert added.headers["location"] == f"/v1/profile/dependents/{dependent['dependent_id']}"
     spouse = await world.client.post(
         "/v1/profile/dependents",
-        json=son(full_name="Hassan", relationship="spouse", birth_date="1985-01-01"),
+        json=son(
+            citizen,
+            citizen.spouse,
+            full_name="Hassan",
+            relationship="spouse",
+            birth_date="1985-01-01",
+        ),
         headers=citizen.headers | {"If-Match": added.headers["etag"]},
     )
     assert spouse.status_code == 201, spouse.text
@@ -215,6 +223,7 @@ async def test_dependents_are_added_changed_and_removed_with_household_figures(
     changed = await world.client.put(
         f"/v1/profile/dependents/{dependent['dependent_id']}",
         json=son(
+            citizen,
             dependent["national_id"],
             monthly_income="0",
             has_disability=True,
@@ -257,7 +266,7 @@ async def test_a_bad_dependent_gets_a_field_error_and_writes_nothing(
 ) -> None:
     citizen = await world.register()
     response = await world.client.post(
-        "/v1/profile/dependents", json=son(**changes), headers=citizen.headers
+        "/v1/profile/dependents", json=son(citizen, **changes), headers=citizen.headers
     )
 
     assert response.status_code == 422, response.text
@@ -269,20 +278,22 @@ async def test_a_bad_dependent_gets_a_field_error_and_writes_nothing(
 
 async def test_household_rules_each_name_the_field_and_write_nothing(world: World) -> None:
     citizen = await world.register()
-    twin = new_national_id()
+    twin = citizen.sons.pop()
     first = await world.client.post(
-        "/v1/profile/dependents", json=son(twin), headers=citizen.headers
+        "/v1/profile/dependents", json=son(citizen, twin), headers=citizen.headers
     )
     assert first.status_code == 201
 
     duplicate = await world.client.post(
-        "/v1/profile/dependents", json=son(twin, full_name="Again"), headers=citizen.headers
+        "/v1/profile/dependents",
+        json=son(citizen, twin, full_name="Again"),
+        headers=citizen.headers,
     )
     themself = await world.client.post(
-        "/v1/profile/dependents", json=son(citizen.national_id), headers=citizen.headers
+        "/v1/profile/dependents", json=son(citizen, citizen.national_id), headers=citizen.headers
     )
     stale = await world.client.post(
-        "/v1/profile/dependents", json=son(), headers=citizen.headers | {"If-Match": '"1"'}
+        "/v1/profile/dependents", json=son(citizen), headers=citizen.headers | {"If-Match": '"1"'}
     )
     unknown = await world.client.delete(
         f"/v1/profile/dependents/{uuid.uuid4()}", headers=citizen.headers
@@ -299,9 +310,13 @@ async def test_household_rules_each_name_the_field_and_write_nothing(world: Worl
     assert unknown.json()["errors"][0]["field"] == "path.dependent_id"
 
     for _ in range(MAX_HOUSEHOLD - 2):  # fill the household up to the limit
-        ok = await world.client.post("/v1/profile/dependents", json=son(), headers=citizen.headers)
+        ok = await world.client.post(
+            "/v1/profile/dependents", json=son(citizen), headers=citizen.headers
+        )
         assert ok.status_code == 201, ok.text
-    over = await world.client.post("/v1/profile/dependents", json=son(), headers=citizen.headers)
+    over = await world.client.post(
+        "/v1/profile/dependents", json=son(citizen), headers=citizen.headers
+    )
     assert over.status_code == 422
     assert over.json()["errors"][0] == {
         "field": "dependents",
@@ -372,7 +387,9 @@ async def test_another_service_rebuilds_the_profile_from_the_stream_alone(world:
         response = await put_section(world, citizen, section, body, etag)
         assert response.status_code == 200, response.text
         etag = response.headers["etag"]
-    added = await world.client.post("/v1/profile/dependents", json=son(), headers=citizen.headers)
+    added = await world.client.post(
+        "/v1/profile/dependents", json=son(citizen), headers=citizen.headers
+    )
     assert added.status_code == 201
 
     # Fold: keep the highest version per citizen, whatever order copies arrive in.

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from sanad.profile.domain.dependents import DependentInput
+from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.profile import DependentNotFound, Profile, RuleBroken
 from sanad.profile.domain.sections import (
     MAX_ASSETS,
@@ -56,6 +57,18 @@ def new_profile(**changes: Any) -> Profile:
 
 def errors_of(exc: ValidationError) -> dict[str, str]:
     return {".".join(str(p) for p in err["loc"]): err["msg"] for err in exc.errors()}
+
+
+# The family register as identity announced it: Sara's son and her spouse.
+REGISTER = {
+    SON_NID: RegisteredRelative(SON_NID, "son", "عمر", "Omar", "M", date(2012, 5, 1)),
+    SPOUSE_NID: RegisteredRelative(SPOUSE_NID, "spouse", "أحمد", "Ahmed", "M", date(1982, 1, 9)),
+}
+
+
+def confirmed(data: DependentInput, **facts: Any) -> PersonFacts:
+    """The facts when the register confirms ``data``'s person (override to break a rule)."""
+    return PersonFacts(**({"relative": REGISTER.get(data.national_id)} | facts))
 
 
 def dependent(**changes: Any) -> DependentInput:
@@ -287,29 +300,40 @@ def test_a_dependent_is_rejected_for(changes: dict[str, Any], field: str) -> Non
 def test_the_citizen_cannot_be_their_own_dependent() -> None:
     with pytest.raises(RuleBroken) as broken:
         new_profile().add_dependent(
-            uuid.uuid4(), dependent(national_id=CITIZEN_NID), max_household_size=10
+            uuid.uuid4(),
+            dependent(national_id=CITIZEN_NID),
+            PersonFacts(relative=None),
+            max_household_size=10,
         )
     assert (broken.value.field, broken.value.code) == ("body.national_id", "is_citizen")
 
 
 def test_no_dependent_twice_but_a_dependent_may_be_replaced_by_themself() -> None:
     first = uuid.uuid4()
-    profile = new_profile().add_dependent(first, dependent(), max_household_size=10)
+    profile = new_profile().add_dependent(
+        first, dependent(), confirmed(dependent()), max_household_size=10
+    )
     with pytest.raises(RuleBroken) as broken:
-        profile.add_dependent(uuid.uuid4(), dependent(full_name="Again"), max_household_size=10)
+        profile.add_dependent(
+            uuid.uuid4(),
+            dependent(full_name="Again"),
+            confirmed(dependent()),
+            max_household_size=10,
+        )
     assert broken.value.code == "duplicate"
-    renamed = profile.replace_dependent(first, dependent(full_name="Omar Ahmed"))
+    renamed = profile.replace_dependent(
+        first, dependent(full_name="Omar Ahmed"), confirmed(dependent())
+    )
     assert renamed.dependent(first).full_name == "Omar Ahmed"
 
 
 def test_the_household_size_limit_counts_the_citizen() -> None:
-    profile = new_profile().add_dependent(uuid.uuid4(), dependent(), max_household_size=2)
+    profile = new_profile().add_dependent(
+        uuid.uuid4(), dependent(), confirmed(dependent()), max_household_size=2
+    )
+    spouse = dependent(national_id=SPOUSE_NID, relationship="spouse")
     with pytest.raises(RuleBroken) as broken:
-        profile.add_dependent(
-            uuid.uuid4(),
-            dependent(national_id=SPOUSE_NID, relationship="spouse"),
-            max_household_size=2,
-        )
+        profile.add_dependent(uuid.uuid4(), spouse, confirmed(spouse), max_household_size=2)
     assert (broken.value.field, broken.value.code) == ("dependents", "household_limit")
 
 
@@ -317,7 +341,45 @@ def test_removing_or_replacing_an_unknown_dependent_fails() -> None:
     with pytest.raises(DependentNotFound):
         new_profile().remove_dependent(uuid.uuid4())
     with pytest.raises(DependentNotFound):
-        new_profile().replace_dependent(uuid.uuid4(), dependent())
+        new_profile().replace_dependent(uuid.uuid4(), dependent(), confirmed(dependent()))
+
+
+@pytest.mark.parametrize(
+    ("claim", "facts", "field", "code"),
+    [
+        # another family's child: not in the register
+        (
+            {"national_id": "1000000032"},
+            {"relative": None},
+            "body.national_id",
+            "not_in_family_register",
+        ),
+        # a man born in 1970 claimed as a daughter born in 2015
+        ({"relationship": "daughter"}, {}, "body.relationship", "registry_mismatch"),
+        ({"birth_date": "2015-01-01"}, {}, "body.birth_date", "registry_mismatch"),
+        ({"relationship": "other"}, {}, "body.relationship", "registry_mismatch"),
+        ({}, {"is_staff": True}, "body.national_id", "staff"),
+        ({}, {"has_own_account": True}, "body.national_id", "has_own_account"),
+        ({}, {"in_another_household": True}, "body.national_id", "in_another_household"),
+    ],
+)
+def test_a_dependent_must_be_confirmed_by_the_family_register(
+    claim: dict[str, Any], facts: dict[str, Any], field: str, code: str
+) -> None:
+    data = dependent(**claim)
+    with pytest.raises(RuleBroken) as broken:
+        new_profile().add_dependent(
+            uuid.uuid4(), data, confirmed(dependent(), **facts), max_household_size=10
+        )
+    assert (broken.value.field, broken.value.code) == (field, code)
+
+
+def test_the_birth_date_comes_from_the_family_register() -> None:
+    data = dependent(birth_date=None)
+    profile = new_profile().add_dependent(
+        uuid.uuid4(), data, confirmed(data), max_household_size=10
+    )
+    assert profile.dependents[0].birth_date == date(2012, 5, 1)
 
 
 # -- derived figures -------------------------------------------------------------------
@@ -347,15 +409,15 @@ def test_household_figures_add_up_citizen_and_dependents() -> None:
             ]
         }
     )
+    son = dependent()
+    spouse = dependent(national_id=SPOUSE_NID, relationship="spouse", birth_date=None)
     profile = (
         profile.with_section("income", income)
         .with_section("property", assets)
-        .add_dependent(uuid.uuid4(), dependent(monthly_income="500"), max_household_size=5)
         .add_dependent(
-            uuid.uuid4(),
-            dependent(national_id=SPOUSE_NID, relationship="spouse"),
-            max_household_size=5,
+            uuid.uuid4(), dependent(monthly_income="500"), confirmed(son), max_household_size=5
         )
+        .add_dependent(uuid.uuid4(), spouse, confirmed(spouse), max_household_size=5)
     )
     household = profile.household()
     assert household.household_size == 3

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -79,7 +79,12 @@ def build_runtime(settings: ServiceSettings, *, kafka: bool, redis: bool) -> Run
                 settings.kafka_bootstrap_servers, runtime.sessions, client_id=settings.service
             )
     if redis:
-        runtime.redis_client = Redis.from_url(settings.redis_url, decode_responses=True)
+        # A burst beyond the pool's connections waits for one (up to 10 s) instead of failing
+        # with "Too many connections" (redis-py's default pool holds 100 and then raises).
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, decode_responses=True, max_connections=100, timeout=10
+        )
+        runtime.redis_client = Redis(connection_pool=pool)
     return runtime
 
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Request
 
+from sanad.shared.logging import security_event
 from sanad.shared.problems import Problem
 
 ALGORITHM = "EdDSA"
@@ -122,6 +123,7 @@ def unauthorized(detail: str) -> Problem:
 
 
 def forbidden(detail: str = "You may not access this resource.") -> Problem:
+    security_event("forbidden", detail=detail)
     return Problem(status=403, title="Forbidden", detail=detail, type="forbidden")
 
 

@@ -114,3 +114,19 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
+
+
+def security_event(name: str, **fields: Any) -> None:
+    """One structured line operations can alert on: ``security_event`` = ``name`` (e.g.
+    ``login_failed``, ``account_locked``, ``otp_wrong``, ``registration_refused``,
+    ``forbidden``, ``refresh_token_reused``), at warning level, with the correlation id bound
+    as for every line. Never pass a national ID: pass ``subject_ref(national_id)`` instead."""
+    get_logger("sanad.security").warning("security_event", security_event=name, **fields)
+
+
+def subject_ref(national_id: str) -> str:
+    """A pseudonymous reference to a national ID for logs: the same ID gives the same
+    reference, so failures against one ID can be correlated, without the ID in clear."""
+    import hashlib
+
+    return hashlib.sha256(f"sanad-log-subject:{national_id}".encode()).hexdigest()[:16]

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 CITIZEN_REGISTERED = "identity.citizen-registered"
 OTP_REQUESTED = "identity.otp-requested"
+STAFF_ACCOUNT_CREATED = "identity.staff-account-created"
+REGISTRATION_ATTEMPTED = "identity.registration-attempted"
+MOBILE_CHANGED = "identity.mobile-changed"
 PROFILE_UPDATED = "profile.profile-updated"
 APPLICATION_SUBMITTED = "applications.application-submitted"
 ELIGIBILITY_EVALUATED = "eligibility.eligibility-evaluated"
@@ -22,6 +25,9 @@ NOTIFICATION_DISPATCHED = "notifications.notification-dispatched"
 EVENT_TOPICS: tuple[str, ...] = (
     CITIZEN_REGISTERED,
     OTP_REQUESTED,
+    STAFF_ACCOUNT_CREATED,
+    REGISTRATION_ATTEMPTED,
+    MOBILE_CHANGED,
     PROFILE_UPDATED,
     APPLICATION_SUBMITTED,
     ELIGIBILITY_EVALUATED,
@@ -33,11 +39,12 @@ EVENT_TOPICS: tuple[str, ...] = (
 
 # Who listens to what: one consumer group per service (eShop keeps this list in one place too).
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "profile": (CITIZEN_REGISTERED,),
+    "profile": (CITIZEN_REGISTERED, STAFF_ACCOUNT_CREATED, MOBILE_CHANGED),
     "applications": (ELIGIBILITY_EVALUATED, PROFILE_UPDATED, CARD_ISSUED),
     "eligibility": (APPLICATION_SUBMITTED, APPEAL_FILED, DECISION_ISSUED, PROFILE_UPDATED),
     "notifications": (
         OTP_REQUESTED,
+        REGISTRATION_ATTEMPTED,
         CITIZEN_REGISTERED,
         PROFILE_UPDATED,
         DECISION_ISSUED,

@@ -1,7 +1,8 @@
 """Operator commands: add a civil-registry record, create a staff account.
 
     python -m sanad.identity add-registry-record --national-id 1000000008 --name-ar ... \
-        --name-en ... --nationality SA --sex M --birth-date 1990-01-31 --marital-status single
+        --name-en ... --nationality SA --sex M --birth-date 1990-01-31 --marital-status single \
+        [--mobile +966551234567 ...] [--relative-of 1000000008 --relationship son]
     python -m sanad.identity create-user --role caseworker --national-id ... --name ...
         (the password is read from standard input, or asked for on a terminal)
 """
@@ -14,7 +15,7 @@ import getpass
 import sys
 
 from sanad.identity.adapters.civil_registry import TableCivilRegistry
-from sanad.identity.domain.registry import CivilRecord
+from sanad.identity.domain.registry import RELATIONSHIPS, CivilRecord, Relation
 from sanad.identity.service.staff import StaffAccountError, create_staff
 from sanad.identity.settings import IdentitySettings
 from sanad.shared.db import engine_for, session_factory
@@ -33,6 +34,20 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--sex", required=True, choices=["M", "F"])
     record.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
     record.add_argument("--marital-status", required=True)
+    record.add_argument(
+        "--mobile",
+        action="append",
+        default=[],
+        help="a mobile registered to this ID (repeatable)",
+    )
+    record.add_argument(
+        "--relative-of", help="national ID of the person this record is a relative of"
+    )
+    record.add_argument(
+        "--relationship",
+        choices=RELATIONSHIPS,
+        help="what this record is to --relative-of (spouse, son, daughter, father, mother)",
+    )
     record.add_argument("--replace", action="store_true", help="overwrite an existing record")
     user = sub.add_parser("create-user", help="create a staff account")
     user.add_argument("--role", required=True, choices=["caseworker", "auditor", "admin"])
@@ -60,16 +75,24 @@ async def _add_record(settings: IdentitySettings, args: argparse.Namespace) -> s
             "sex": args.sex,
             "birth_date": args.birth_date,
             "marital_status": args.marital_status,
+            "mobiles": ";".join(args.mobile),
         }
     )
+    if (args.relative_of is None) != (args.relationship is None):
+        raise ValueError("relative_of: --relative-of and --relationship go together")
     engine = engine_for(settings)
     try:
         async with session_factory(engine, producer=settings.service)() as session, session.begin():
-            changed = await TableCivilRegistry(session).add([record], replace=args.replace)
+            registry = TableCivilRegistry(session)
+            changed = await registry.add([record], replace=args.replace)
+            if not changed:
+                raise ValueError("national_id: a record exists (use --replace to overwrite it)")
+            if args.relative_of is not None:
+                relation = Relation(args.relative_of.strip(), record.national_id, args.relationship)
+                if problems := await registry.relate([relation]):
+                    raise ValueError("; ".join(problems))  # rolls the record back too
     finally:
         await engine.dispose()
-    if not changed:
-        raise ValueError("national_id: a record exists (use --replace to overwrite it)")
     return "civil-registry record saved"
 
 

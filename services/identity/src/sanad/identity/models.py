@@ -32,6 +32,24 @@ civil_registry = Table(
     Column("added_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Mobiles registered to an ID in the civil registry (a registration must use one of them).
+civil_registry_mobiles = Table(
+    "civil_registry_mobiles",
+    metadata,
+    Column("national_id", String(10), ForeignKey("civil_registry.national_id"), primary_key=True),
+    Column("mobile", String(16), primary_key=True),
+)
+
+# The family register: ``relative_id`` is ``national_id``'s ``relationship`` (spouse, son,
+# daughter, father, mother). Both directions are stored.
+civil_registry_relations = Table(
+    "civil_registry_relations",
+    metadata,
+    Column("national_id", String(10), ForeignKey("civil_registry.national_id"), primary_key=True),
+    Column("relative_id", String(10), ForeignKey("civil_registry.national_id"), primary_key=True),
+    Column("relationship", String(8), nullable=False),
+)
+
 # Citizens (after verifying their OTP) and staff (created by the CLI or from the environment).
 accounts = Table(
     "accounts",
@@ -62,6 +80,8 @@ registrations = Table(
     Column("otp_expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("verified_at", DateTime(timezone=True), nullable=True),
+    # Set when the ID already had an account: no code is sent, the holder is told instead.
+    Column("existing_account_id", Uuid, nullable=True),
     Index("registrations_national_id", "national_id"),
 )
 
@@ -77,4 +97,17 @@ refresh_tokens = Table(
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Index("refresh_tokens_family", "family_id"),
+)
+
+# A change of mobile waiting for its two codes (one to each number); the codes live in Redis.
+mobile_changes = Table(
+    "mobile_changes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("old_mobile", String(16), nullable=False),
+    Column("new_mobile", String(16), nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
 )

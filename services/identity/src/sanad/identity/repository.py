@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.identity.domain.refresh_tokens import StoredToken
-from sanad.identity.models import accounts, refresh_tokens, registrations
+from sanad.identity.models import accounts, mobile_changes, refresh_tokens, registrations
 
 # Accounts
 
@@ -30,6 +30,14 @@ async def account_by_id(session: AsyncSession, account_id: uuid.UUID) -> RowMapp
 async def insert_account(session: AsyncSession, **values: Any) -> None:
     """A new account; IntegrityError when its national ID has one already."""
     await session.execute(accounts.insert().values(**values))
+
+
+async def set_password_hash(
+    session: AsyncSession, account_id: uuid.UUID, password_hash: str
+) -> None:
+    await session.execute(
+        update(accounts).where(accounts.c.id == account_id).values(password_hash=password_hash)
+    )
 
 
 # Registrations waiting for their code
@@ -138,3 +146,31 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: dateti
         .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+# Changes of mobile
+
+
+async def insert_mobile_change(session: AsyncSession, **values: Any) -> None:
+    await session.execute(mobile_changes.insert().values(**values))
+
+
+async def mobile_change(session: AsyncSession, change_id: uuid.UUID) -> RowMapping | None:
+    query = select(mobile_changes).where(mobile_changes.c.id == change_id)
+    return (await session.execute(query)).mappings().first()
+
+
+async def end_mobile_change(
+    session: AsyncSession, change_id: uuid.UUID, status: str, now: datetime
+) -> bool:
+    """Moves a pending change to ``status``; False when it was not pending (any more)."""
+    ended = await session.execute(
+        update(mobile_changes)
+        .where(mobile_changes.c.id == change_id, mobile_changes.c.status == "pending")
+        .values(status=status, completed_at=now)
+    )
+    return getattr(ended, "rowcount", 0) == 1
+
+
+async def set_mobile(session: AsyncSession, account_id: uuid.UUID, mobile: str) -> None:
+    await session.execute(update(accounts).where(accounts.c.id == account_id).values(mobile=mobile))

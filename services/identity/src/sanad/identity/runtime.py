@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sanad.identity.adapters.login_guard import LoginGuard
 from sanad.identity.adapters.otp_store import OtpStore
 from sanad.identity.adapters.otp_throttle import OtpThrottle
+from sanad.identity.passwords import Argon2Params, PasswordHashing
 from sanad.identity.settings import IdentitySettings
 from sanad.shared.app import Runtime
 from sanad.shared.auth import TokenSigner
@@ -22,6 +23,27 @@ class Identity:
     settings: IdentitySettings
     signer: TokenSigner
     clock: Clock = field(default_factory=SystemClock)
+    hashing: PasswordHashing = field(default_factory=PasswordHashing)
+
+    @classmethod
+    def build(
+        cls,
+        runtime: Runtime,
+        settings: IdentitySettings,
+        signer: TokenSigner,
+        clock: Clock | None = None,
+    ) -> Identity:
+        hashing = PasswordHashing(
+            Argon2Params(
+                memory_kib=settings.password_memory_kib,
+                time_cost=settings.password_time_cost,
+                parallelism=settings.password_parallelism,
+            ),
+            concurrency=settings.hash_concurrency or None,
+            queue=None if settings.hash_queue < 0 else settings.hash_queue,
+            per_client=settings.hash_per_client,
+        )
+        return cls(runtime, settings, signer, clock or SystemClock(), hashing)
 
     @property
     def sessions(self) -> SessionFactory:

@@ -38,11 +38,27 @@ class IdentitySettings(ServiceSettings):
     registry_mismatch_window_seconds: int = 60 * 60
     registration_id_limit: int = 3
     registration_id_window_seconds: int = 60 * 60
+    # Per mobile: registrations whose details do not match the registry (ID, birth date and
+    # mobile together), so one number cannot be tried against many IDs.
+    registry_mismatch_mobile_limit: int = 10
+
+    # Password hashing (argon2id; see passwords.py for the choice) and its bounds: slots
+    # (0 = the number of cores), places waiting beyond them (-1 = 4 per slot), places one
+    # client address may hold.
+    password_memory_kib: int = 19 * 1024
+    password_time_cost: int = 2
+    password_parallelism: int = 1
+    hash_concurrency: int = 0
+    hash_queue: int = -1
+    hash_per_client: int = 2
 
     # Login lockout
     login_max_failures: int = 5
     login_failure_window_seconds: int = 15 * 60
     login_lockout_seconds: int = 15 * 60
+    # Failed sign-ins per client address (any IDs) in a window; a success gives its count back.
+    login_ip_max_failures: int = 100
+    login_ip_window_seconds: int = 15 * 60
 
     # The first admin, created at start-up when both are set and the account does not exist.
     admin_national_id: str | None = None

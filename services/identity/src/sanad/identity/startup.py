@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sanad.identity.adapters.civil_registry import TableCivilRegistry, shipped_records
+from sanad.identity.adapters.civil_registry import (
+    TableCivilRegistry,
+    shipped_records,
+    shipped_relations,
+)
 from sanad.identity.service.staff import create_first_admin as create_admin
 from sanad.identity.settings import IdentitySettings
 from sanad.shared.app import Runtime
@@ -13,9 +17,16 @@ log = get_logger(__name__)
 
 
 async def seed_civil_registry(runtime: Runtime) -> None:
-    """Idempotent: records already there (including ones changed by the CLI) are kept."""
+    """Idempotent: records already there (including ones changed by the CLI) are kept; the
+    shipped mobiles and family relations are added to them."""
+    records = shipped_records()
     async with runtime.require_sessions()() as session, session.begin():
-        added = await TableCivilRegistry(session).add(shipped_records())
+        registry = TableCivilRegistry(session)
+        added = await registry.add(records)
+        await registry.add_mobiles(records)
+        problems = await registry.relate(shipped_relations())
+    if problems:
+        log.warning("civil_registry_family_problems", problems=problems)
     log.info("civil_registry_seeded", added=added)
 
 

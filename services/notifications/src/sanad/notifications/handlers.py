@@ -10,17 +10,26 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.notifications import repository
-from sanad.notifications.domain.planning import PlannedDelivery, plan_card, plan_decision, plan_otp
+from sanad.notifications.domain.planning import (
+    PlannedDelivery,
+    plan_card,
+    plan_decision,
+    plan_otp,
+    plan_registration_attempted,
+)
 from sanad.notifications.settings import NotificationsSettings
 from sanad.shared.app import Runtime
 from sanad.shared.events import (
     CardIssued,
     CitizenRegistered,
+    CitizenRegisteredV1,
     DecisionIssued,
     DecisionIssuedV2,
     Envelope,
     OtpRequested,
+    OtpRequestedV2,
     ProfileUpdated,
+    RegistrationAttempted,
 )
 from sanad.shared.inbox import Handler, Handlers
 from sanad.shared.logging import get_logger
@@ -29,8 +38,9 @@ log = get_logger(__name__)
 
 
 async def on_citizen_registered(
-    session: AsyncSession, event: CitizenRegistered, envelope: Envelope
+    session: AsyncSession, event: CitizenRegisteredV1, envelope: Envelope
 ) -> None:
+    """Versions 1 and 2 alike (version 2 adds the family, which this service does not use)."""
     await repository.register_contact(session, event)
 
 
@@ -40,8 +50,16 @@ async def on_profile_updated(
     await repository.apply_profile(session, event)
 
 
-async def on_otp_requested(session: AsyncSession, event: OtpRequested, envelope: Envelope) -> None:
+async def on_otp_requested(
+    session: AsyncSession, event: OtpRequested | OtpRequestedV2, envelope: Envelope
+) -> None:
     await _queue(session, envelope, plan_otp(event, envelope.occurred_at))
+
+
+async def on_registration_attempted(
+    session: AsyncSession, event: RegistrationAttempted, envelope: Envelope
+) -> None:
+    await _queue(session, envelope, plan_registration_attempted(event))
 
 
 async def on_card_issued(session: AsyncSession, event: CardIssued, envelope: Envelope) -> None:
@@ -65,9 +83,12 @@ async def _queue(session: AsyncSession, envelope: Envelope, planned: list[Planne
 
 def handlers(settings: NotificationsSettings) -> Handlers:
     return {
+        CitizenRegisteredV1: on_citizen_registered,
         CitizenRegistered: on_citizen_registered,
+        RegistrationAttempted: on_registration_attempted,
         ProfileUpdated: on_profile_updated,
         OtpRequested: on_otp_requested,
+        OtpRequestedV2: on_otp_requested,
         DecisionIssued: on_decision_issued(settings),
         # v2 adds the rule-set version, evaluation and appeal: the messages are the same.
         DecisionIssuedV2: on_decision_issued(settings),

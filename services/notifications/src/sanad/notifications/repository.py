@@ -23,7 +23,12 @@ from sqlalchemy.types import Text
 from sanad.notifications.domain.planning import Contact, PlannedDelivery, priority_of
 from sanad.notifications.models import contacts, deliveries, delivery_attempts, preferences
 from sanad.shared import outbox
-from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched, ProfileUpdated
+from sanad.shared.events import (
+    CitizenRegisteredV1,
+    Envelope,
+    NotificationDispatched,
+    ProfileUpdated,
+)
 
 Db = AsyncSession | AsyncConnection
 PRODUCER = "notifications"
@@ -33,7 +38,7 @@ NO_CONTACT = "no contact on record for this citizen"
 # --- contacts ------------------------------------------------------------------------------
 
 
-async def register_contact(db: Db, event: CitizenRegistered) -> None:
+async def register_contact(db: Db, event: CitizenRegisteredV1) -> None:
     """The first contact record. A ProfileUpdated that arrived first (other topic, no order
     between topics) keeps its newer contact details; only the names are filled in."""
     stmt = insert(contacts).values(

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from sanad.profile import service
 from sanad.profile.domain.dependents import DependentInput
+from sanad.profile.domain.household import PersonFacts
 from sanad.profile.domain.profile import DependentNotFound, Profile, RuleBroken
 from sanad.profile.domain.sections import SECTION_INPUTS
 from sanad.profile.settings import ProfileSettings
@@ -25,6 +26,7 @@ from sanad.shared.auth import Principal, Role, authenticate, forbidden, require_
 from sanad.shared.db import SessionFactory
 from sanad.shared.events import profile as wire
 from sanad.shared.events.profile import SectionName
+from sanad.shared.logging import security_event
 from sanad.shared.problems import FieldError, Problem
 
 router = APIRouter(prefix="/v1/profile", tags=["profile"])
@@ -115,6 +117,22 @@ async def _change(
         raise rule_broken(exc) from None
 
 
+async def _change_household(
+    request: Request,
+    principal: Principal,
+    national_id: str,
+    apply: Callable[[Profile, PersonFacts], Profile],
+    if_match: str | None,
+) -> Profile:
+    try:
+        return await service.change_household(
+            sessions_of(request), own_citizen_id(principal), national_id, apply, if_match=if_match
+        )
+    except RuleBroken as exc:
+        security_event("dependent_refused", reason=exc.code, citizen_id=principal.subject)
+        raise rule_broken(exc) from None
+
+
 @router.get("", operation_id="get_own_profile")
 async def get_own_profile(
     principal: Caller, sessions: Sessions, response: Response
@@ -155,12 +173,12 @@ async def add_dependent(
 ) -> wire.Dependent:
     dependent_id = uuid.uuid4()
     limit = settings_of(request).max_household_size
-    profile = await _change(
+    profile = await _change_household(
         request,
         principal,
-        lambda p: p.add_dependent(dependent_id, body, max_household_size=limit),
+        body.national_id,
+        lambda p, facts: p.add_dependent(dependent_id, body, facts, max_household_size=limit),
         if_match,
-        required=False,
     )
     with_etag(response, profile)
     response.headers["Location"] = f"{router.prefix}/dependents/{dependent_id}"
@@ -189,12 +207,12 @@ async def replace_dependent(
     if_match: IfMatch = None,
 ) -> wire.Dependent:
     try:
-        profile = await _change(
+        profile = await _change_household(
             request,
             principal,
-            lambda p: p.replace_dependent(dependent_id, body),
+            body.national_id,
+            lambda p, facts: p.replace_dependent(dependent_id, body, facts),
             if_match,
-            required=False,
         )
     except DependentNotFound:
         raise dependent_not_found(dependent_id) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -49,4 +51,31 @@ profile_dependents = Table(
     Column("data", JSONB, nullable=False),
     # The database's own guard against one person listed twice in a household.
     UniqueConstraint("citizen_id", "national_id", name="profile_dependents_once_per_household"),
+)
+
+# The citizen's family as the civil registry's family register held it when they registered
+# (CitizenRegistered v2): a dependent must be one of these, with this relationship.
+family_register = Table(
+    "family_register",
+    metadata,
+    Column(
+        "citizen_id",
+        UUID(as_uuid=True),
+        ForeignKey("profiles.citizen_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("national_id", String(10), primary_key=True),
+    Column("relationship", String(8), nullable=False),
+    Column("full_name_ar", Text, nullable=False),
+    Column("full_name_en", Text, nullable=False),
+    Column("sex", String(1), nullable=False),
+    Column("birth_date", Date, nullable=False),
+)
+
+# Staff national IDs (StaffAccountCreated): staff are nobody's dependents.
+staff_ids = Table(
+    "staff_ids",
+    metadata,
+    Column("national_id", String(10), primary_key=True),
+    Column("account_id", UUID(as_uuid=True), nullable=False),
 )

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.profile import Profile
-from sanad.profile.models import profile_dependents, profiles
+from sanad.profile.models import family_register, profile_dependents, profiles, staff_ids
+from sanad.shared.events import FamilyMember
 from sanad.shared.events import profile as wire
+
+# The namespace of this service's per-person advisory locks (two-key form, so they cannot
+# meet the relay's one-key lock).
+_PERSON_LOCK_SPACE = 7201
 
 
 async def load(
@@ -71,6 +77,7 @@ async def save(session: AsyncSession, before: Profile, after: Profile) -> None:
         .where(profiles.c.citizen_id == after.citizen_id)
         .values(
             version=after.version,
+            contact=after.contact.model_dump(mode="json"),
             sections=after.sections.model_dump(mode="json"),
             updated_at=func.now(),
         )
@@ -97,3 +104,80 @@ async def save(session: AsyncSession, before: Profile, after: Profile) -> None:
                 .where(profile_dependents.c.dependent_id == dependent_id)
                 .values(**_dependent_row(dependent))
             )
+
+
+# The family register and staff IDs (event-carried state from identity)
+
+
+async def save_family(session: AsyncSession, citizen_id: UUID, family: list[FamilyMember]) -> None:
+    """The citizen's family as the register held it at registration (kept once)."""
+    if not family:
+        return
+    await session.execute(
+        insert(family_register)
+        .values([{"citizen_id": citizen_id, **member.model_dump()} for member in family])
+        .on_conflict_do_nothing()
+    )
+
+
+async def add_staff(session: AsyncSession, national_id: str, account_id: UUID) -> None:
+    await session.execute(
+        insert(staff_ids)
+        .values(national_id=national_id, account_id=account_id)
+        .on_conflict_do_nothing()
+    )
+
+
+async def lock_person(session: AsyncSession, national_id: str) -> None:
+    """Until the transaction ends, one household at a time may claim ``national_id`` (two
+    households claiming one child serialise here and the second sees the first's claim)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, hashtext(:national_id))"),
+        {"space": _PERSON_LOCK_SPACE, "national_id": national_id},
+    )
+
+
+async def person_facts(session: AsyncSession, citizen_id: UUID, national_id: str) -> PersonFacts:
+    """What decides whether ``citizen_id`` may claim ``national_id`` as a dependent."""
+    row = (
+        (
+            await session.execute(
+                select(family_register).where(
+                    family_register.c.citizen_id == citizen_id,
+                    family_register.c.national_id == national_id,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    relative = (
+        None
+        if row is None
+        else RegisteredRelative(
+            national_id=row["national_id"],
+            relationship=row["relationship"],
+            full_name_ar=row["full_name_ar"],
+            full_name_en=row["full_name_en"],
+            sex=row["sex"],
+            birth_date=row["birth_date"],
+        )
+    )
+    is_staff, has_account, elsewhere = (
+        await session.execute(
+            select(
+                exists().where(staff_ids.c.national_id == national_id),
+                exists().where(profiles.c.national_id == national_id),
+                exists().where(
+                    profile_dependents.c.national_id == national_id,
+                    profile_dependents.c.citizen_id != citizen_id,
+                ),
+            )
+        )
+    ).one()
+    return PersonFacts(
+        relative=relative,
+        is_staff=bool(is_staff),
+        has_own_account=bool(has_account),
+        in_another_household=bool(elsewhere),
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from uuid import UUID
 
 from sanad.profile import repository
+from sanad.profile.domain.household import PersonFacts
 from sanad.profile.domain.profile import Profile
 from sanad.shared import outbox
 from sanad.shared.db import SessionFactory
@@ -74,6 +75,30 @@ async def change(
             raise not_found()
         _check_precondition(current, if_match, required=if_match_required)
         updated = apply(current)
+        await repository.save(session, current, updated)
+        await outbox.publish(session, updated.to_event())
+    return updated
+
+
+async def change_household(
+    sessions: SessionFactory,
+    citizen_id: UUID,
+    national_id: str,
+    apply: Callable[[Profile, PersonFacts], Profile],
+    *,
+    if_match: str | None,
+) -> Profile:
+    """Add or replace the dependent ``national_id``: under the profile's row lock and the
+    person's lock (one household at a time), with what the family register, the staff IDs
+    and the other households say about them."""
+    async with sessions() as session, session.begin():
+        current = await repository.load(session, citizen_id, for_update=True)
+        if current is None:
+            raise not_found()
+        _check_precondition(current, if_match, required=False)
+        await repository.lock_person(session, national_id)
+        facts = await repository.person_facts(session, citizen_id, national_id)
+        updated = apply(current, facts)
         await repository.save(session, current, updated)
         await outbox.publish(session, updated.to_event())
     return updated

@@ -11,7 +11,16 @@ from sanad.shared.events.cards import CardIssued
 from sanad.shared.events.catalog import EVENT_MODELS, model_for
 from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
 from sanad.shared.events.envelope import Envelope, Event, correlation_id_var
-from sanad.shared.events.identity import CitizenRegistered, OtpRequested
+from sanad.shared.events.identity import (
+    CitizenRegistered,
+    CitizenRegisteredV1,
+    FamilyMember,
+    MobileChanged,
+    OtpRequested,
+    OtpRequestedV2,
+    RegistrationAttempted,
+    StaffAccountCreated,
+)
 from sanad.shared.events.notifications import NotificationDispatched
 from sanad.shared.events.profile import ProfileUpdated
 
@@ -22,15 +31,21 @@ __all__ = [
     "ApplicationSubmittedV2",
     "CardIssued",
     "CitizenRegistered",
+    "CitizenRegisteredV1",
     "DecisionIssued",
     "DecisionIssuedV2",
     "EligibilityEvaluated",
     "EligibilityEvaluatedV2",
     "Envelope",
     "Event",
+    "FamilyMember",
+    "MobileChanged",
     "NotificationDispatched",
     "OtpRequested",
+    "OtpRequestedV2",
     "ProfileUpdated",
+    "RegistrationAttempted",
+    "StaffAccountCreated",
     "correlation_id_var",
     "model_for",
 ]

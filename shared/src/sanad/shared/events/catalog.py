@@ -4,7 +4,7 @@ Each producing service's events live in their own module (``events/<service>.py`
 module only indexes them. A published (type, version) never changes shape: its JSON Schema
 is checked in under ``shared/schemas`` and a test compares. A new shape is a new version,
 added beside the old. Money is a decimal string; dates are ISO 8601; national IDs appear
-only where a consumer needs them (profile checks dependents against the citizen's own ID).
+only where a consumer needs them (see ``events/identity.py``).
 """
 
 from __future__ import annotations
@@ -19,15 +19,28 @@ from sanad.shared.events.applications import (
 from sanad.shared.events.cards import CardIssued
 from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
 from sanad.shared.events.envelope import Event
-from sanad.shared.events.identity import CitizenRegistered, OtpRequested
+from sanad.shared.events.identity import (
+    CitizenRegistered,
+    CitizenRegisteredV1,
+    MobileChanged,
+    OtpRequested,
+    OtpRequestedV2,
+    RegistrationAttempted,
+    StaffAccountCreated,
+)
 from sanad.shared.events.notifications import NotificationDispatched
 from sanad.shared.events.profile import ProfileUpdated
 
 EVENT_MODELS: dict[tuple[str, int], type[Event]] = {
     (model.EVENT_TYPE, model.SCHEMA_VERSION): model
     for model in (
+        CitizenRegisteredV1,
         CitizenRegistered,
         OtpRequested,
+        OtpRequestedV2,
+        StaffAccountCreated,
+        RegistrationAttempted,
+        MobileChanged,
         ProfileUpdated,
         ApplicationSubmitted,
         ApplicationSubmittedV2,

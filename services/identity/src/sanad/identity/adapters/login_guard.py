@@ -4,13 +4,22 @@ for ``login_lockout_seconds``, whether or not an account has it, so the answers 
 which IDs exist.
 
 Each attempt is counted before its password is verified, atomically with the lock check, so
-parallel attempts beyond the limit are refused without being verified."""
+parallel attempts beyond the limit are refused without being verified.
+
+Per client address, failed sign-ins (whatever the IDs) are limited too: each attempt is
+claimed before its password is verified and given back when it succeeds."""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from sanad.identity.adapters.redis_limits import clear_unless_locked, key, locking_attempt
+from sanad.identity.adapters.redis_limits import (
+    claim,
+    clear_unless_locked,
+    key,
+    locking_attempt,
+    refund,
+)
 from sanad.identity.settings import IdentitySettings
 from sanad.shared.clock import Clock
 
@@ -42,3 +51,18 @@ class LoginGuard:
             key("login-lock", national_id),
             now=self._clock.now(),
         )
+
+    async def attempt_from(self, client_ip: str) -> int | None:
+        """Counts a sign-in attempt from an address: None when allowed, else the seconds until
+        its window of failures ends."""
+        return await claim(
+            self._redis,
+            key("login-ip-failures", client_ip),
+            limit=self._s.login_ip_max_failures,
+            window=self._s.login_ip_window_seconds,
+            now=self._clock.now(),
+        )
+
+    async def succeeded_from(self, client_ip: str) -> None:
+        """A good sign-in is not a failure: gives the address's claim back."""
+        await refund(self._redis, key("login-ip-failures", client_ip))

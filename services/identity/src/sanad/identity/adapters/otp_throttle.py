@@ -88,6 +88,19 @@ class OtpThrottle:
     async def release_registry_check(self, national_id: str) -> None:
         await refund(self._redis, key("registry-mismatches", national_id))
 
+    async def claim_mobile_registry_check(self, mobile: str) -> int | None:
+        """As ``claim_registry_check``, per mobile: one number tried against many IDs."""
+        return await claim(
+            self._redis,
+            key("registry-mismatches-mobile", mobile),
+            limit=self._s.registry_mismatch_mobile_limit,
+            window=self._s.registry_mismatch_window_seconds,
+            now=self._clock.now(),
+        )
+
+    async def release_mobile_registry_check(self, mobile: str) -> None:
+        await refund(self._redis, key("registry-mismatches-mobile", mobile))
+
     async def claim_registration(self, national_id: str) -> int | None:
         """One of the registrations the ID may start in the window. Undo with
         ``release_registration``."""

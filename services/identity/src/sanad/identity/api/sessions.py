@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sanad.identity.api.deps import CallerDep, IdentityDep
+from sanad.identity.api.deps import CallerDep, IdentityDep, client_ip
 from sanad.identity.service import sessions
 from sanad.identity.service.sessions import Tokens
 from sanad.shared.auth import Role
@@ -60,8 +60,11 @@ class Me(BaseModel):
 
 
 @router.post("/v1/auth/login", response_model=TokenPair)
-async def login(body: LoginRequest, identity: IdentityDep) -> TokenPair:
-    return TokenPair.of(await sessions.login(identity, body.national_id, body.password))
+async def login(body: LoginRequest, request: Request, identity: IdentityDep) -> TokenPair:
+    address = client_ip(request, identity.settings.trusted_proxies)
+    return TokenPair.of(
+        await sessions.login(identity, body.national_id, body.password, client_ip=address)
+    )
 
 
 @router.post("/v1/auth/refresh", response_model=TokenPair)

@@ -1,5 +1,10 @@
-"""Registration's use cases: register (civil-registry match, then an SMS code), resend the
-code, verify it (the account and CitizenRegistered).
+"""Registration's use cases: register (civil-registry match of ID, birth date and mobile,
+then an SMS code), resend the code, verify it (the account and CitizenRegistered with the
+family register).
+
+Registering answers alike whether or not the ID has an account: when it has one (and the
+details match), a registration is recorded as usual but its code is never sent; the account's
+holder gets an SMS that someone tried (``RegistrationAttempted``) instead.
 
 Every limit is claimed in Redis before the work it guards and given back when the work does
 not happen. Each use case's Postgres writes and its event commit in one transaction; the reads
@@ -14,6 +19,7 @@ from datetime import date, datetime
 
 from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.identity import repository
 from sanad.identity.adapters.civil_registry import TableCivilRegistry
@@ -21,13 +27,19 @@ from sanad.identity.adapters.otp_store import Check
 from sanad.identity.adapters.otp_throttle import SendRefused
 from sanad.identity.domain.otp import is_well_formed, new_code
 from sanad.identity.domain.registration import check_registration
-from sanad.identity.passwords import hash_password
+from sanad.identity.domain.registry import CivilRecord, FamilyMember
+from sanad.identity.passwords import Busy, Overloaded
 from sanad.identity.runtime import Identity
 from sanad.shared import outbox
 from sanad.shared.auth import Role
 from sanad.shared.crypto import seal
-from sanad.shared.events import CitizenRegistered, OtpRequested
-from sanad.shared.logging import get_logger
+from sanad.shared.events import (
+    CitizenRegistered,
+    OtpRequested,
+    RegistrationAttempted,
+)
+from sanad.shared.events import FamilyMember as WireFamilyMember
+from sanad.shared.logging import get_logger, security_event, subject_ref
 from sanad.shared.problems import FieldError, Problem
 
 log = get_logger(__name__)
@@ -40,8 +52,8 @@ class OtpSent:
     ttl_seconds: int
 
 
-def already_registered(field: str = "body.national_id") -> Problem:
-    # Said before the registry match is looked at, so it reveals nothing about the birth date.
+def already_registered(field: str = "body.registration_id") -> Problem:
+    # Only at verify, when the account was created meanwhile (registering never says it).
     message = "An account is already registered with this national ID; sign in instead."
     return Problem(
         status=409,
@@ -71,6 +83,45 @@ def tries_exhausted(max_tries: int) -> Problem:
         detail=message,
         type="otp-tries-exhausted",
         errors=[FieldError("body.code", message, "otp_tries_exhausted")],
+    )
+
+
+def registry_mismatch() -> Problem:
+    """The one answer for every mismatch: unknown ID, another birth date, a mobile not
+    registered to the ID."""
+    message = (
+        "The national ID, date of birth and mobile do not match a civil-registry record "
+        "(the mobile must be registered to the ID holder)."
+    )
+    return Problem(
+        status=422,
+        title="Invalid request",
+        detail=message,
+        type="validation-error",
+        errors=[
+            FieldError(field, message, "registry_mismatch")
+            for field in ("body.national_id", "body.date_of_birth", "body.mobile")
+        ],
+    )
+
+
+def hashing_refused(exc: Busy | Overloaded) -> Problem:
+    if isinstance(exc, Busy):
+        return Problem(
+            status=429,
+            title="Too Many Requests",
+            detail="Too many requests in progress from this address; try again shortly.",
+            type="rate-limited",
+            headers={"Retry-After": str(exc.retry_after)},
+            extra={"retry_after": exc.retry_after},
+        )
+    return Problem(
+        status=503,
+        title="Service Unavailable",
+        detail="The service is busy; try again shortly.",
+        type="overloaded",
+        headers={"Retry-After": str(exc.retry_after)},
+        extra={"retry_after": exc.retry_after},
     )
 
 
@@ -173,38 +224,19 @@ async def register(
             errors=checked,
         )
     throttle = identity.otp_throttle
-    national_id = checked.national_id
-    await _claim_ip(identity, client_ip)
-    async with identity.sessions() as session:
-        if await repository.account_by_national_id(session, national_id) is not None:
-            raise already_registered()
-    # Claimed before the registry is looked at, whatever the birth date, and given back on a
-    # match: only mismatches count, and parallel guesses cannot all pass.
-    wait = await throttle.claim_registry_check(national_id)
-    if wait is not None:
-        raise too_many(
-            "Too many national ID and date of birth pairs that do not match were tried "
-            "for this national ID; try again later.",
-            wait,
-            field="body.national_id",
-        )
+    national_id, mobile = checked.national_id, checked.mobile
+    ref = subject_ref(national_id)
     try:
-        async with identity.sessions() as session:
-            record = await TableCivilRegistry(session).find(national_id)
-    except BaseException:
-        await throttle.release_registry_check(national_id)
+        await _claim_ip(identity, client_ip)
+    except Problem:
+        security_event("registration_refused", reason="ip_limit", client_ip=client_ip)
         raise
-    if record is None or record.birth_date != checked.date_of_birth:
-        raise Problem.invalid(
-            "body.date_of_birth",
-            "The national ID and date of birth do not match a civil registry record.",
-            "registry_mismatch",
-        )
-    await throttle.release_registry_check(national_id)
+    await _match_registry(identity, checked.national_id, checked.date_of_birth, mobile)
 
     wait = await throttle.claim_registration(national_id)
     if wait is not None:
         settings = identity.settings
+        security_event("registration_refused", reason="id_limit", subject_ref=ref)
         raise too_many(
             f"At most {settings.registration_id_limit} registrations can be started for a "
             f"national ID in {settings.registration_id_window_seconds // 60} minutes; "
@@ -213,33 +245,129 @@ async def register(
             field="body.national_id",
         )
     try:
-        await _claim_send(identity, checked.mobile, "body.mobile")
+        await _claim_send(identity, mobile, "body.mobile")
     except BaseException:
         await throttle.release_registration(national_id)
+        security_event("registration_refused", reason="mobile_limit", subject_ref=ref)
         raise
     registration_id = uuid.uuid4()
     try:
-        password_hash = await hash_password(checked.password)
-        event = await _new_otp(identity, registration_id, checked.mobile, checked.language)
+        async with identity.sessions() as session:
+            existing = await repository.account_by_national_id(session, national_id)
+        # Hashed whether or not an account exists, so the answer takes as long either way.
+        # Only requests whose details match the registry get here (and they are limited per
+        # address, ID and mobile), so no per-address place is needed; a full queue is 503.
+        try:
+            password_hash = await identity.hashing.hash(checked.password)
+        except Overloaded as exc:
+            raise hashing_refused(exc) from None
+        code_event = await _new_otp(identity, registration_id, mobile, checked.language)
         async with identity.sessions() as session, session.begin():
             await repository.insert_registration(
                 session,
                 id=registration_id,
                 national_id=national_id,
-                mobile=checked.mobile,
+                mobile=mobile,
                 email=checked.email,
                 language=checked.language,
                 password_hash=password_hash,
-                otp_expires_at=event.expires_at,
+                otp_expires_at=code_event.expires_at,
+                existing_account_id=existing["id"] if existing is not None else None,
             )
-            await outbox.publish(session, event)
+            if existing is None:
+                await outbox.publish(session, code_event)
+            else:
+                await _tell_holder(identity, session, existing)
     except BaseException:
         await identity.otps.forget(str(registration_id))
-        await throttle.release_send(checked.mobile)
+        await throttle.release_send(mobile)
         await throttle.release_registration(national_id)
         raise
-    log.info("registration_started", registration_id=str(registration_id))
-    return OtpSent(registration_id, event.expires_at, identity.settings.otp_ttl_seconds)
+    if existing is None:
+        log.info("registration_started", registration_id=str(registration_id))
+    else:
+        security_event(
+            "registration_refused",
+            reason="account_exists",
+            subject_ref=ref,
+            account_id=str(existing["id"]),
+            registration_id=str(registration_id),
+        )
+    return OtpSent(registration_id, code_event.expires_at, identity.settings.otp_ttl_seconds)
+
+
+def _wire_member(member: FamilyMember) -> WireFamilyMember:
+    relative = member.record
+    return WireFamilyMember(
+        national_id=relative.national_id,
+        relationship=member.relationship,
+        full_name_ar=relative.full_name_ar,
+        full_name_en=relative.full_name_en,
+        sex=relative.sex,
+        birth_date=relative.birth_date,
+    )
+
+
+async def _match_registry(
+    identity: Identity, national_id: str, date_of_birth: date, mobile: str
+) -> CivilRecord:
+    """The registry's record when ID, birth date and mobile all match it, else the one
+    mismatch answer. Mismatches are limited per ID and per mobile; each is claimed before the
+    registry is looked at (given back on a match), so parallel guesses cannot exceed it."""
+    throttle = identity.otp_throttle
+    ref = subject_ref(national_id)
+    wait = await throttle.claim_registry_check(national_id)
+    if wait is not None:
+        security_event("registration_refused", reason="id_mismatch_limit", subject_ref=ref)
+        raise too_many(
+            "Too many registrations whose details do not match the civil registry were "
+            "tried for this national ID; try again later.",
+            wait,
+            field="body.national_id",
+        )
+    wait = await throttle.claim_mobile_registry_check(mobile)
+    if wait is not None:
+        await throttle.release_registry_check(national_id)
+        security_event("registration_refused", reason="mobile_mismatch_limit", subject_ref=ref)
+        raise too_many(
+            "Too many registrations whose details do not match the civil registry were "
+            "tried with this mobile; try again later.",
+            wait,
+            field="body.mobile",
+        )
+    try:
+        async with identity.sessions() as session:
+            record = await TableCivilRegistry(session).find(national_id)
+    except BaseException:
+        await throttle.release_registry_check(national_id)
+        await throttle.release_mobile_registry_check(mobile)
+        raise
+    if record is None or record.birth_date != date_of_birth or mobile not in record.mobiles:
+        reason = (
+            "unknown_id"
+            if record is None
+            else "birth_date_mismatch"
+            if record.birth_date != date_of_birth
+            else "mobile_not_registered_to_id"
+        )
+        security_event("registration_refused", reason=reason, subject_ref=ref)
+        raise registry_mismatch()
+    await throttle.release_registry_check(national_id)
+    await throttle.release_mobile_registry_check(mobile)
+    return record
+
+
+async def _tell_holder(identity: Identity, session: AsyncSession, account: RowMapping) -> None:
+    """The ID has an account: its holder is told by SMS that someone tried to register."""
+    if not account["mobile"]:
+        return  # staff accounts have no mobile on record
+    notice = RegistrationAttempted(
+        citizen_id=account["id"],
+        mobile=account["mobile"],
+        language="en" if account["language"] == "en" else "ar",
+        attempted_at=identity.clock.now(),
+    )
+    await outbox.publish(session, notice)
 
 
 async def resend(identity: Identity, registration_id: uuid.UUID, *, client_ip: str) -> OtpSent:
@@ -254,7 +382,12 @@ async def resend(identity: Identity, registration_id: uuid.UUID, *, client_ip: s
         event = await _new_otp(identity, registration_id, row["mobile"], row["language"])
         async with identity.sessions() as session, session.begin():
             await repository.set_otp_expiry(session, registration_id, event.expires_at)
-            await outbox.publish(session, event)
+            existing_id = row["existing_account_id"]
+            existing = existing_id and await repository.account_by_id(session, existing_id)
+            if existing:
+                await _tell_holder(identity, session, existing)
+            else:
+                await outbox.publish(session, event)
     except BaseException:
         await throttle.release_send(row["mobile"])
         raise
@@ -269,6 +402,10 @@ async def verify(identity: Identity, registration_id: uuid.UUID, code: str) -> u
     row = await _open_registration(identity, registration_id)
     otps = identity.otps
     outcome = await otps.check(str(registration_id), code)
+    if outcome.check is not Check.MATCH:
+        security_event(
+            "otp_failed", reason=outcome.check.name.lower(), registration_id=str(registration_id)
+        )
     if outcome.check is Check.EXHAUSTED:
         await _fail_registration(identity, registration_id)
         raise tries_exhausted(otps.max_tries)
@@ -308,7 +445,9 @@ async def verify(identity: Identity, registration_id: uuid.UUID, code: str) -> u
                 email=row["email"],
                 language=row["language"],
             )
+            family = await TableCivilRegistry(session).family(record.national_id)
             event = CitizenRegistered(
+                family=[_wire_member(member) for member in family],
                 citizen_id=citizen_id,
                 national_id=record.national_id,
                 full_name_ar=record.full_name_ar,

@@ -4,14 +4,17 @@ environment; they sign in like citizens but need no civil-registry record."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from sanad.identity import repository
 from sanad.identity.domain.password_policy import password_problem
 from sanad.identity.passwords import hash_password
+from sanad.shared import outbox
 from sanad.shared.auth import STAFF, Role
 from sanad.shared.db import SessionFactory
+from sanad.shared.events import StaffAccountCreated
 from sanad.shared.national_id import validate_national_id
 
 
@@ -49,6 +52,14 @@ async def create_staff(
                 full_name_en=name.strip(),
                 language="en",
             )
+            # Staff are nobody's dependents: the profile service keeps their IDs.
+            event = StaffAccountCreated(
+                account_id=account_id,
+                national_id=national_id,
+                role=staff_role.value,
+                created_at=datetime.now(UTC),
+            )
+            await outbox.publish(session, event)
     except IntegrityError:
         raise StaffAccountError("national_id: an account with this national ID exists") from None
     return account_id

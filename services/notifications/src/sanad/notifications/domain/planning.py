@@ -13,7 +13,13 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sanad.shared.events import CardIssued, DecisionIssued, OtpRequested
+from sanad.shared.events import (
+    CardIssued,
+    DecisionIssued,
+    OtpRequested,
+    OtpRequestedV2,
+    RegistrationAttempted,
+)
 from sanad.shared.events.base import Language
 
 
@@ -24,6 +30,7 @@ class Channel(StrEnum):
 
 class Template(StrEnum):
     OTP = "otp"
+    REGISTRATION_ATTEMPTED = "registration_attempted"
     DECISION_APPROVED = "decision_approved"
     DECISION_REJECTED = "decision_rejected"
     DECISION_NEEDS_COMPLETION = "decision_needs_completion"
@@ -76,11 +83,27 @@ class PlannedDelivery:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_otp(event: OtpRequested, occurred_at: datetime) -> list[PlannedDelivery]:
-    """An OTP goes by SMS only, to the number being registered (there is no citizen yet)."""
+def plan_otp(event: OtpRequested | OtpRequestedV2, occurred_at: datetime) -> list[PlannedDelivery]:
+    """An OTP goes by SMS only, to the number being registered (there is no citizen yet) or,
+    for a change of mobile (v2), to the old and to the new number (one event each)."""
     minutes = max(1, math.ceil((event.expires_at - occurred_at).total_seconds() / 60))
     context = {"encrypted_code": event.encrypted_code, "valid_minutes": minutes}
     return [PlannedDelivery(Channel.SMS, Template.OTP, event.language, None, event.mobile, context)]
+
+
+def plan_registration_attempted(event: RegistrationAttempted) -> list[PlannedDelivery]:
+    """The holder of an existing account is told by SMS that someone tried to register with
+    their ID (registration answered the stranger as for a new account)."""
+    return [
+        PlannedDelivery(
+            Channel.SMS,
+            Template.REGISTRATION_ATTEMPTED,
+            event.language,
+            event.citizen_id,
+            event.mobile,
+            {},
+        )
+    ]
 
 
 def _to_citizen(

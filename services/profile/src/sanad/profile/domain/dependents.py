@@ -1,8 +1,10 @@
 """What a citizen may say about one dependent. Household-wide rules (no one twice, not the
-citizen, the size limit) are the profile aggregate's."""
+citizen, the size limit, the family register) are the profile aggregate's. The birth date
+comes from the family register: it may be left out, and when sent it must be the register's."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -22,7 +24,7 @@ class DependentInput(BaseModel):
     full_name: LongText
     national_id: str
     relationship: Relationship
-    birth_date: BirthDate
+    birth_date: BirthDate | None = None
     has_disability: bool = False
     disability_type: DisabilityType | None = Field(default=None, validate_default=True)
     monthly_income: Money = Field(default=Decimal("0"))  # the dependent's own income, SAR a month
@@ -36,5 +38,8 @@ class DependentInput(BaseModel):
             raise ValueError("must be a string of 10 digits")
         return validate_national_id(value)
 
-    def to_dependent(self, dependent_id: UUID) -> wire.Dependent:
-        return wire.Dependent(dependent_id=dependent_id, **self.model_dump())
+    def to_dependent(self, dependent_id: UUID, *, birth_date: date) -> wire.Dependent:
+        """The dependent, with the birth date the family register holds."""
+        return wire.Dependent(
+            dependent_id=dependent_id, **(self.model_dump() | {"birth_date": birth_date})
+        )

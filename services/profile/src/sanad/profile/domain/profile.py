@@ -14,8 +14,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from sanad.profile.domain.dependents import DependentInput
+from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.sections import PersonalInput, SectionInput
-from sanad.shared.events import CitizenRegistered
+from sanad.shared.events import CitizenRegisteredV1
 from sanad.shared.events import profile as wire
 from sanad.shared.events.profile import MaritalStatus, SectionName
 
@@ -33,6 +34,51 @@ class RuleBroken(Exception):
 
 class DependentNotFound(LookupError):
     pass
+
+
+def check_against_register(data: DependentInput, facts: PersonFacts) -> RegisteredRelative:
+    """The register's record of the claimed dependent, or the rule the claim breaks. The
+    family register is checked first, so nothing is said about a stranger's ID (whether it
+    is staff's, or has an account) beyond "not in your family register"."""
+    relative = facts.relative
+    if relative is None:
+        raise RuleBroken(
+            "body.national_id",
+            "is not in your family register (spouse, children and parents, as the civil "
+            "registry records them)",
+            "not_in_family_register",
+        )
+    if relative.relationship != data.relationship:
+        raise RuleBroken(
+            "body.relationship",
+            f"does not match the family register, which records this person as your "
+            f"{relative.relationship}",
+            "registry_mismatch",
+        )
+    if data.birth_date is not None and data.birth_date != relative.birth_date:
+        raise RuleBroken(
+            "body.birth_date",
+            "does not match the family register (leave it out: the register's is used)",
+            "registry_mismatch",
+        )
+    if facts.is_staff:
+        raise RuleBroken(
+            "body.national_id", "belongs to a staff member: staff are nobody's dependents", "staff"
+        )
+    if facts.has_own_account:
+        raise RuleBroken(
+            "body.national_id",
+            "has their own account: they cannot be claimed as a dependent without their consent",
+            "has_own_account",
+        )
+    if facts.in_another_household:
+        raise RuleBroken(
+            "body.national_id",
+            "is already a dependent in another household (a person is a dependent in one "
+            "household at a time)",
+            "in_another_household",
+        )
+    return relative
 
 
 def registry_marital_status(value: str) -> MaritalStatus | None:
@@ -53,7 +99,7 @@ class Profile(BaseModel):
     dependents: tuple[wire.Dependent, ...] = ()
 
     @classmethod
-    def from_registration(cls, event: CitizenRegistered) -> Profile:
+    def from_registration(cls, event: CitizenRegisteredV1) -> Profile:
         return cls(
             citizen_id=event.citizen_id,
             national_id=event.national_id,
@@ -93,8 +139,17 @@ class Profile(BaseModel):
         section = data.to_section(self.sections)
         return self._next(sections=self.sections.model_copy(update={name: section}))
 
+    def with_mobile(self, mobile: str) -> Profile:
+        """The citizen's mobile changed in identity (after its checks)."""
+        return self._next(contact=self.contact.model_copy(update={"mobile": mobile}))
+
     def add_dependent(
-        self, dependent_id: UUID, data: DependentInput, *, max_household_size: int
+        self,
+        dependent_id: UUID,
+        data: DependentInput,
+        facts: PersonFacts,
+        *,
+        max_household_size: int,
     ) -> Profile:
         if 1 + len(self.dependents) + 1 > max_household_size:
             raise RuleBroken(
@@ -103,15 +158,20 @@ class Profile(BaseModel):
                 "household_limit",
             )
         self._check_dependent(data, dependent_id)
-        return self._next(dependents=(*self.dependents, data.to_dependent(dependent_id)))
+        relative = check_against_register(data, facts)
+        dependent = data.to_dependent(dependent_id, birth_date=relative.birth_date)
+        return self._next(dependents=(*self.dependents, dependent))
 
-    def replace_dependent(self, dependent_id: UUID, data: DependentInput) -> Profile:
+    def replace_dependent(
+        self, dependent_id: UUID, data: DependentInput, facts: PersonFacts
+    ) -> Profile:
         self.dependent(dependent_id)
         self._check_dependent(data, dependent_id)
+        relative = check_against_register(data, facts)
+        dependent = data.to_dependent(dependent_id, birth_date=relative.birth_date)
         return self._next(
             dependents=tuple(
-                data.to_dependent(dependent_id) if d.dependent_id == dependent_id else d
-                for d in self.dependents
+                dependent if d.dependent_id == dependent_id else d for d in self.dependents
             )
         )
 
