@@ -8,7 +8,9 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from asyncpg import exceptions as pg_errors
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.platform import dead_letters
@@ -119,7 +121,9 @@ async def test_database_down_mid_stream_rewinds_and_loses_nothing(
 ) -> None:
     notes = [f"d-{n:02d}" for n in range(10)]
     await pipe.commit(*(pipe.event(note) for note in notes))
-    flaky = FlakyDatabase(session_factory(pipe.sink.engine), outages=2)
+    # Down for the batch, for its first event alone and for the check that it is really
+    # down: the batch is rewound; back when it is fetched again.
+    flaky = FlakyDatabase(session_factory(pipe.sink.engine), outages=3)
     async with running(pipe.relay(producer)), consuming(make_inbox(pipe, flaky)):
         seen = await pipe.wait_for_effect("d-09")
     assert flaky.outages == 0
@@ -230,3 +234,72 @@ async def test_a_burst_on_one_topic_does_not_hold_another_topics_event(
     # Each slow partition's batch takes seconds and commits at once: none had committed when
     # the urgent event took effect (it did not wait for a batch to free a connection).
     assert seen == ["urgent"]
+
+
+class Swallower:
+    """A handler with the "already exists? ignore it" idiom done wrong: it catches the
+    database's error and goes on, leaving the transaction aborted."""
+
+    async def __call__(
+        self, session: AsyncSession, event: CitizenRegistered, envelope: Envelope
+    ) -> None:
+        if event.full_name_en == "swallows-an-error":
+            try:
+                await session.execute(text("SELECT 1/0"))
+            except DBAPIError:
+                return
+        await record_effect(session, event, envelope)
+
+
+async def test_a_handler_that_swallows_a_database_error_loses_nothing_else(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    # The swallower is the batch's last event: nothing after it would notice the abort.
+    await pipe.commit(pipe.event("a"), pipe.event("b"), pipe.event("swallows-an-error"))
+    async with running(pipe.relay(producer)):
+        await eventually(pipe.unpublished, until=lambda n: n == 0, what="published")
+    inbox = Inbox(pipe.infra.kafka_bootstrap, session_factory(pipe.sink.engine), client_id="t")
+    inbox.subscribe(
+        group_id=pipe.group,
+        topics=(pipe.topic,),
+        handlers={CitizenRegistered: Swallower()},
+        retry=RetryPolicy(attempts=2, first_delay=0.05, max_delay=0.2),
+    )
+    async with consuming(inbox):
+        [letter] = await eventually(
+            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            until=lambda letters: len(letters) == 1,
+            what="the swallower's dead letter",
+        )
+    assert await pipe.effects() == ["a", "b"]
+    assert letter.error.startswith("HandlerSwallowedDatabaseError")
+
+
+async def test_an_outage_looking_error_while_the_database_answers_is_the_messages(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    """asyncpg raises InterfaceError for client-side faults too (too many bind parameters):
+    with Postgres answering, the event is retried and dead-lettered, not rewound forever."""
+
+    async def handle(session: AsyncSession, event: CitizenRegistered, envelope: Envelope) -> None:
+        if event.full_name_en == "too-wide":
+            raise pg_errors.InterfaceError("the number of query arguments cannot exceed 32767")
+        await record_effect(session, event, envelope)
+
+    await pipe.commit(pipe.event("before"), pipe.event("too-wide"), pipe.event("after"))
+    inbox = Inbox(pipe.infra.kafka_bootstrap, session_factory(pipe.sink.engine), client_id="t")
+    inbox.subscribe(
+        group_id=pipe.group,
+        topics=(pipe.topic,),
+        handlers={CitizenRegistered: handle},
+        retry=RetryPolicy(attempts=2, first_delay=0.05, max_delay=0.2),
+    )
+    async with running(pipe.relay(producer)), consuming(inbox):
+        seen = await pipe.wait_for_effect("after")
+        [letter] = await eventually(
+            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            until=lambda letters: len(letters) == 1,
+            what="one dead letter",
+        )
+    assert seen == ["before", "after"]
+    assert letter.error.startswith("InterfaceError: the number of query arguments")

@@ -3,22 +3,27 @@
 ``Inbox.subscribe(group_id=, topics=, handlers={EventType: handler})`` registers a consumer
 group. Its loop (one aiokafka consumer per group) fetches up to ``max_records`` at a time and
 hands each partition's records to a task of their own, pausing that partition until the task
-is done, so partitions (and topics) progress independently: a slow key or a burst on one
-topic does not hold the others. Per partition batch:
+is done, so partitions (and topics) progress independently: a burst on one topic does not
+hold another's events, and a slow partition holds at most one of its topic's two database
+slots. Per partition batch:
 
 - records that are not envelopes, and handled event types of an unknown schema version, go
   to the group's dead-letter topic at once (a later deployment can replay them);
 - event types the service has no handler for are skipped with a log line;
 - the rest are de-duplicated in ONE ``INSERT … ON CONFLICT DO NOTHING RETURNING`` into
   ``processed_events`` and the new ones run, in order, in ONE transaction with it;
-- if a handler fails, that transaction rolls back and the batch is replayed one event per
-  transaction, with retries and backoff: the failing event is dead-lettered alone and every
-  other event takes effect exactly once;
-- Postgres unreachable: nothing commits, the partition is rewound to the batch's first
-  offset and redelivered after a pause — nothing is lost, nothing dead-lettered;
+- if a handler fails (or swallows a database error, leaving the transaction aborted), that
+  transaction rolls back and the batch is replayed one event per transaction, with retries
+  and backoff: the failing event is dead-lettered alone and every other event takes effect
+  exactly once;
+- Postgres unreachable (an outage-looking error, and a fresh ``SELECT 1`` fails too):
+  nothing commits, the partition is rewound to the batch's first offset and redelivered
+  after a pause — nothing is lost, nothing dead-lettered;
 - offsets are committed to Kafka once per loop turn, for exactly the partitions whose
   batches committed, after the Postgres commit; a crash in between redelivers, and the
-  ``processed_events`` rows make the redelivery change nothing.
+  ``processed_events`` rows make the redelivery change nothing;
+- a partition being revoked first finishes its batch (up to ``REVOKE_DRAIN_SECONDS``, well
+  inside the rebalance timeout) and commits.
 
 Why not FastStream's batch subscriber: its ``nack`` rewinds only the first message's
 partition, ``max_workers`` cannot combine with ``batch``, and its ``ack`` commits the position
@@ -33,6 +38,7 @@ import contextvars
 import random
 import socket
 import traceback
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -69,6 +75,7 @@ current_envelope: contextvars.ContextVar[Envelope | None] = contextvars.ContextV
     "current_envelope", default=None
 )
 
+_ALIVE = text("SELECT 1")
 _CLAIM = text(
     "INSERT INTO processed_events (consumer, event_id, event_type) "
     "SELECT :consumer, e.id, e.type FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) "
@@ -136,6 +143,8 @@ class Inbox:
         schema version to ``handlers`` (one event at a time) or ``batch_handlers`` (all of
         a batch's new events of that type at once). Effectively once: see the module's
         docstring."""
+        if both := set(handlers or {}) & set(batch_handlers or {}):
+            raise ValueError(f"handled both one by one and in batches: {sorted(map(str, both))}")
         by_version = {
             (model.EVENT_TYPE, model.SCHEMA_VERSION): _Route(model, handler=handler)
             for model, handler in (handlers or {}).items()
@@ -194,6 +203,7 @@ class Inbox:
 class _Parsed:
     record: ConsumerRecord[bytes, bytes]
     envelope: Envelope
+    event: Event
     route: _Route
 
 
@@ -210,6 +220,23 @@ class _Batch:
 
 class _PartitionRewound(Exception):
     """The batch could not be processed for a reason not its own (the database is down)."""
+
+
+class HandlerSwallowedDatabaseError(RuntimeError):
+    """A handler caught a database error and went on: Postgres aborted the transaction, and
+    committing it would silently roll back every event of the batch."""
+
+
+# Waiting for in-flight batches: on a revoke, below the rebalance timeout given to the
+# broker (a member that takes longer is evicted and the group rebalances again); on stop,
+# below the service's shutdown step. Batches still running then are cancelled (rolled back,
+# redelivered to whoever owns the partition next).
+REBALANCE_TIMEOUT_MS = 60_000
+REVOKE_DRAIN_SECONDS = 30.0
+STOP_DRAIN_SECONDS = 8.0
+# Records dead-lettered lately, so a batch rewound and fetched again does not send the same
+# letters twice (across restarts a duplicate letter is possible, and harmless to replay).
+_RECENT_LETTERS = 10_000
 
 
 class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
@@ -232,16 +259,18 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=sub.max_records,
+            rebalance_timeout_ms=REBALANCE_TIMEOUT_MS,
             # A resumed partition joins the next fetch request only when the one in flight
             # returns: a short broker wait keeps that (and so the pipe's latency) low.
             fetch_max_wait_ms=50,
         )
         self._inflight: dict[TopicPartition, asyncio.Task[int]] = {}
         self._first_offset: dict[TopicPartition, int] = {}
-        # Partitions are handled concurrently, each batch holding a pooled connection: bounded
-        # per topic, so the HTTP side keeps connections and a burst on one topic never holds
-        # another topic's events (an OTP behind thousands of decisions).
+        # Each transaction holds a pooled connection: bounded per topic, so the HTTP side
+        # keeps connections and a burst on one topic never holds another topic's events (an
+        # OTP behind thousands of decisions). Held per transaction, never across a backoff.
         self._slots = {topic: asyncio.Semaphore(slots_per_topic) for topic in sub.topics}
+        self._letters: OrderedDict[tuple[str, int, int], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self.processed = 0
 
@@ -256,15 +285,18 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-        # Whatever is in flight finishes or rolls back; its offsets are committed if it did.
-        await self._settle(self._inflight.keys(), wait=True)
-        await self._consumer.stop()
+        # Whatever is in flight finishes (or is cancelled and rolls back); offsets of what
+        # committed are committed; then the consumer leaves the group.
+        await self._settle(self._inflight.keys(), drain=STOP_DRAIN_SECONDS)
+        with contextlib.suppress(Exception):
+            await self._consumer.stop()
 
     # -- rebalance: finish what we hold before a partition moves to another instance --------
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._settle([tp for tp in revoked if tp in self._inflight], wait=True)
+        held = [tp for tp in revoked if tp in self._inflight]
+        await self._settle(held, drain=REVOKE_DRAIN_SECONDS)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         return None
@@ -293,8 +325,14 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             if fetch is not None:
                 fetch.cancel()
             raise
-        except Exception as exc:  # a bug here must not stop the group silently
+        except Exception as exc:
+            # A bug here must not stop the group silently, nor keep its partitions from the
+            # other instances: leave the group (readiness then reports Kafka down).
             log.critical("inbox_loop_crashed", group=self.sub.group_id, error=repr(exc)[:500])
+            if fetch is not None:
+                fetch.cancel()
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
             raise
 
     def _start(self, tp: TopicPartition, records: list[Any]) -> None:
@@ -305,26 +343,34 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             # come again after the batch in flight instead of overtaking it.
             self._consumer.seek(tp, records[0].offset)
             return
+        if tp not in self._consumer.assignment():
+            return  # revoked since the fetch: the new owner reads these
         self._consumer.pause(tp)
         self._first_offset[tp] = records[0].offset
         self._inflight[tp] = asyncio.create_task(self._process(_Batch(tp, records)))
 
-    async def _settle(self, partitions: Iterable[TopicPartition], *, wait: bool = False) -> None:
+    async def _settle(self, partitions: Iterable[TopicPartition], *, drain: float = 0) -> None:
         """Commit the offsets of finished batches (one round trip) and resume their partitions;
-        rewind those whose batch could not run."""
+        rewind those whose batch could not run. With ``drain``, first wait that long for the
+        batches still running, and cancel those that do not finish."""
         partitions = list(partitions)
-        if wait and partitions:
-            await asyncio.wait([self._inflight[tp] for tp in partitions if tp in self._inflight])
+        running = [self._inflight[tp] for tp in partitions if tp in self._inflight]
+        if drain and running:
+            _, late = await asyncio.wait(running, timeout=drain)
+            for straggler in late:
+                straggler.cancel()
+            if late:
+                await asyncio.wait(late)
         offsets: dict[TopicPartition, int] = {}
         for tp in partitions:
             task = self._inflight.pop(tp, None)
             first = self._first_offset.pop(tp, None)
-            if task is None or first is None or task.cancelled():
+            if task is None or first is None:
                 continue
             assigned = tp in self._consumer.assignment()
-            if task.exception() is None:
+            if not task.cancelled() and task.exception() is None:
                 offsets[tp] = task.result()
-            elif assigned:  # nothing of the batch committed: it comes again
+            elif assigned:  # nothing of the batch committed, or not all of it: it comes again
                 self._consumer.seek(tp, first)
             if assigned:
                 self._consumer.resume(tp)
@@ -340,8 +386,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         """Process a partition's batch; returns the offset to commit next. Raises (and the
         partition is rewound to the batch's start) if it could not be processed."""
         try:
-            async with self._slots[batch.tp.topic]:
-                return await self._process_batch(batch)
+            return await self._process_batch(batch)
         except _PartitionRewound:
             raise
         except Exception as exc:  # e.g. Kafka down while dead-lettering: never skip the batch
@@ -360,22 +405,24 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             if envelope.event_type not in sub.handled_types:
                 log.debug("event_skipped_unhandled_type", event_type=envelope.event_type)
                 continue
-            found = sub.handlers.get((envelope.event_type, envelope.schema_version))
-            if found is None:
+            route = sub.handlers.get((envelope.event_type, envelope.schema_version))
+            if route is None:
                 # A version this deployment does not know yet: keep it for a replay.
-                await self._dead_letter(
-                    record,
-                    LookupError(f"no handler for {envelope.event_type} v{envelope.schema_version}"),
-                    attempts=0,
-                )
+                missing = f"no handler for {envelope.event_type} v{envelope.schema_version}"
+                await self._dead_letter(record, LookupError(missing), attempts=0)
                 continue
-            batch.handled.append(_Parsed(record, envelope, found))
+            try:
+                event = route.model.model_validate(envelope.payload)
+            except ValidationError as exc:  # retrying cannot make a payload valid
+                await self._dead_letter(record, exc, attempts=0)
+                continue
+            batch.handled.append(_Parsed(record, envelope, event, route))
         if batch.handled:
             try:
                 await self._run_together(batch)
             except Exception as exc:
-                if infrastructure_down(exc):
-                    await self._defer(batch, exc)
+                # Whatever it was — one event's fault, or the database going away — find out
+                # event by event: each is retried alone, and an outage rewinds the batch.
                 log.warning(
                     "inbox_batch_failed_replaying_one_by_one",
                     events=len(batch.handled),
@@ -389,13 +436,14 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         unique: dict[Any, _Parsed] = {}
         for item in batch.handled:
             unique.setdefault(item.envelope.event_id, item)
-        async with self._sessions() as session, session.begin():
-            claimed = await _claim(session, self.sub.consumer, list(unique.values()))
-            await _handle(
-                session,
-                [item for event_id, item in unique.items() if event_id in claimed],
-                self.sub.consumer,
-            )
+        async with self._slots[batch.tp.topic]:
+            async with self._sessions() as session, session.begin():
+                claimed = await _claim(session, self.sub.consumer, list(unique.values()))
+                await _handle(
+                    session,
+                    [item for event_id, item in unique.items() if event_id in claimed],
+                    self.sub.consumer,
+                )
         self.processed += len(claimed)
         log.info(
             "events_processed",
@@ -411,14 +459,15 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         with _bound(item.envelope, self.sub.consumer):
             for attempt in range(1, retry.attempts + 1):
                 try:
-                    async with self._sessions() as session, session.begin():
-                        if await _claim(session, self.sub.consumer, [item]):
-                            await _handle(session, [item], self.sub.consumer)
-                            self.processed += 1
+                    async with self._slots[batch.tp.topic]:
+                        async with self._sessions() as session, session.begin():
+                            if await _claim(session, self.sub.consumer, [item]):
+                                await _handle(session, [item], self.sub.consumer)
+                                self.processed += 1
                     return
                 except Exception as exc:
-                    if infrastructure_down(exc):
-                        await self._defer(batch, exc)
+                    if infrastructure_down(exc) and not await self._database_answers():
+                        await self._defer(exc)
                     log.warning(
                         "event_handler_failed",
                         attempt=attempt,
@@ -431,7 +480,17 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                         return
                     await asyncio.sleep(retry.delay(attempt))
 
-    async def _defer(self, batch: _Batch, exc: BaseException) -> None:
+    async def _database_answers(self) -> bool:
+        """Whether Postgres answers now: an error that looks like an outage while it does
+        (a client-side asyncpg error, a full pool) is the message's, and is retried as one."""
+        try:
+            async with self._sessions() as session:
+                await session.execute(_ALIVE)
+        except Exception:
+            return False
+        return True
+
+    async def _defer(self, exc: BaseException) -> None:
         # Not the messages' fault: rewind and let them come again once it is back.
         log.warning("events_deferred_infrastructure_down", error_type=type(exc).__name__)
         await asyncio.sleep(self.sub.retry.max_delay)
@@ -440,6 +499,9 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], error: BaseException, attempts: int
     ) -> None:
+        where = (record.topic, record.partition, record.offset)
+        if where in self._letters:
+            return  # sent when this batch came before (it was rewound since)
         headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
         headers.update(
             {
@@ -458,6 +520,9 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             key=record.key,
             headers=[(name, value.encode()) for name, value in headers.items()],
         )
+        self._letters[where] = None
+        if len(self._letters) > _RECENT_LETTERS:
+            self._letters.popitem(last=False)
         log.error(
             "message_dead_lettered",
             topic=record.topic,
@@ -499,15 +564,14 @@ def _bound(envelope: Envelope, consumer: str) -> Any:
 
 async def _handle(session: AsyncSession, items: list[_Parsed], consumer: str) -> None:
     """Run the handlers of ``items`` in order; a run of events for one batch handler is
-    passed to it in one call."""
+    passed to it in one call. Then make sure no handler left the transaction aborted."""
     run: list[_Parsed] = []
 
     async def flush() -> None:
         if run:
             batch_handler = run[0].route.batch_handler
             assert batch_handler is not None
-            events = [(i.route.model.model_validate(i.envelope.payload), i.envelope) for i in run]
-            await batch_handler(session, events)
+            await batch_handler(session, [(item.event, item.envelope) for item in run])
             run.clear()
 
     for item in items:
@@ -520,10 +584,16 @@ async def _handle(session: AsyncSession, items: list[_Parsed], consumer: str) ->
         await flush()
         assert route.handler is not None
         with _bound(item.envelope, consumer):
-            await route.handler(
-                session, route.model.model_validate(item.envelope.payload), item.envelope
-            )
+            await route.handler(session, item.event, item.envelope)
     await flush()
+    if items:
+        try:
+            await session.execute(_ALIVE)
+        except DBAPIError as exc:
+            raise HandlerSwallowedDatabaseError(
+                "a handler caught a database error and went on; the transaction is aborted "
+                "(let it raise, or use ON CONFLICT / a savepoint)"
+            ) from exc
 
 
 # The database (or the network to it) is not there: the message is not at fault. asyncpg's

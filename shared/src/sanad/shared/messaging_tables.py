@@ -31,7 +31,7 @@ outbox = Table(
     Column("correlation_id", String(200)),
     Column("envelope", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # Rows are kept after publishing: they are part of the audit trail.
+    # Published rows are pruned after the retention (outbox.prune): the topics are the history.
     Column("published_at", DateTime(timezone=True)),
 )
 

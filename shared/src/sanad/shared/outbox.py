@@ -104,23 +104,30 @@ async def add_all(
     transaction = _transaction(session)
     if transaction is None or transaction not in _NOTIFIED:
         await session.execute(_NOTIFY)
-        if transaction is not None:
+        # Inside a savepoint the NOTIFY may be rolled back with it: a later add notifies again.
+        if transaction is not None and not session.in_nested_transaction():
             _NOTIFIED.add(transaction)
 
 
-async def publish(session: AsyncSession, event: Event) -> Envelope:
+async def publish(
+    session: AsyncSession, event: Event, *, cause: Envelope | None = None
+) -> Envelope:
     """Queue ``event`` in the caller's transaction, wrapped in its envelope: the producer is
-    the service the session belongs to (``db.session_factory(..., producer=)``), the
-    correlation id the current request's or event's, the causation id the event being
-    handled (if any). Returns the envelope."""
+    the service the session belongs to (``db.session_factory(..., producer=)``); the causation
+    and correlation ids are ``cause``'s — by default the event being handled by a per-event
+    handler (a batch handler passes each event's own) — or else the current request's
+    correlation id. Returns the envelope."""
     from sanad.shared.inbox import current_envelope  # the inbox imports this module's users
 
     producer = session.info.get("producer")
     if not producer:
         raise RuntimeError("this session has no producer: use db.session_factory(producer=)")
-    cause = current_envelope.get()
+    cause = cause or current_envelope.get()
     envelope = Envelope.wrap(
-        event, producer=producer, causation_id=cause.event_id if cause is not None else None
+        event,
+        producer=producer,
+        correlation_id=cause.correlation_id if cause is not None else None,
+        causation_id=cause.event_id if cause is not None else None,
     )
     await add(session, envelope)
     return envelope
@@ -135,6 +142,14 @@ def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
         linger_ms=5,
         max_batch_size=256 * 1024,  # a relay batch of 1 KB events fills few produce requests
     )
+
+
+FIRST_FAILURE_DELAY = 1.0
+MAX_FAILURE_DELAY = 60.0
+
+
+class OutboxPublishError(RuntimeError):
+    """A row the relay could not publish; the rows after it wait (order per key)."""
 
 
 class OutboxRelay:
@@ -161,6 +176,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         listener: asyncpg.Connection | None = None
+        failure_delay = FIRST_FAILURE_DELAY
         try:
             while True:
                 if listener is None or listener.is_closed():
@@ -173,9 +189,15 @@ class OutboxRelay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    log.warning("outbox_publish_failed", error=str(exc))
-                    await asyncio.sleep(1.0)
+                    # Backing off: Kafka away, or a row that cannot be published holding up
+                    # the ones after it (those before it were marked: never resent).
+                    log.warning(
+                        "outbox_publish_failed", error=str(exc)[:500], retry_in=failure_delay
+                    )
+                    await asyncio.sleep(failure_delay)
+                    failure_delay = min(failure_delay * 2, MAX_FAILURE_DELAY)
                     continue
+                failure_delay = FIRST_FAILURE_DELAY
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                 self._wake.clear()
@@ -222,31 +244,49 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await self._send(rows)
-            await self._after_publish(rows)
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.id == func.any(_ids(rows)))
-                .values(published_at=func.now())
-            )
-        self.published += len(rows)
-        log.debug("outbox_published", count=len(rows))
-        return len(rows)
-
-    async def _send(self, rows: Sequence[Row[Any]]) -> None:
-        # Enqueue in order, then wait for every acknowledgement: per-key order is kept.
-        pending = []
-        for row in rows:
-            # The row holds the envelope as ``add`` validated and dumped it: sent as it is.
-            pending.append(
-                await self._producer.send(
-                    row.topic,
-                    value=row.value.encode(),
-                    key=row.key.encode(),
-                    headers=Envelope.headers_of(dict(row._mapping)),
+            sent, failure = await self._send(rows)
+            published = rows[:sent]
+            await self._after_publish(published)
+            if published:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == func.any(_ids(published)))
+                    .values(published_at=func.now())
                 )
-            )
-        await asyncio.gather(*pending)
+        self.published += len(published)
+        log.debug("outbox_published", count=len(published))
+        if failure is not None:
+            row = rows[sent]
+            raise OutboxPublishError(
+                f"outbox row {row.id} (event {row.event_id}, topic {row.topic}) could not be "
+                f"published: {type(failure).__name__}: {failure}"
+            ) from failure
+        return len(published)
+
+    async def _send(self, rows: Sequence[Row[Any]]) -> tuple[int, BaseException | None]:
+        """Enqueue in order, then wait for every acknowledgement (per-key order is kept).
+        Returns how many rows, from the first, Kafka acknowledged, and the first failure."""
+        pending = []
+        failure: BaseException | None = None
+        for row in rows:
+            try:
+                # The row holds the envelope as ``add`` validated and dumped it: sent as is.
+                pending.append(
+                    await self._producer.send(
+                        row.topic,
+                        value=row.value.encode(),
+                        key=row.key.encode(),
+                        headers=Envelope.headers_of(dict(row._mapping)),
+                    )
+                )
+            except Exception as exc:  # too large, unknown topic: refused before sending
+                failure = exc
+                break
+        outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        for sent, outcome in enumerate(outcomes):
+            if isinstance(outcome, BaseException):
+                return sent, outcome
+        return len(outcomes), failure
 
     async def _after_publish(self, rows: Sequence[Row[Any]]) -> None:
         """Hook between publishing and marking published (tests crash the relay here)."""
