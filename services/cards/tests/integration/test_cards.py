@@ -154,6 +154,36 @@ async def test_a_rejection_suspends_and_a_new_approval_reactivates(world: World)
     ] == "valid"
 
 
+async def test_a_caseworker_suspends_and_reinstates_while_the_approval_stands(
+    world: World,
+) -> None:
+    citizen = await world.citizen()
+    await world.decide(world.decision(citizen))
+    [card] = await world.cards(citizen)
+    url = f"/v1/cards/{card['card_id']}"
+    caseworker = world.staff()
+    reinstate = await world.client.post(
+        f"{url}/reinstate", json={"reason": "looks fine"}, headers=caseworker
+    )
+    assert reinstate.status_code == 409 and reinstate.json()["current_status"] == "active"
+    suspended = await world.client.post(
+        f"{url}/suspend", json={"reason": "address check"}, headers=caseworker
+    )
+    assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
+    assert suspended.json()["status_reason"] == "address check"
+    again = await world.client.post(f"{url}/suspend", json={"reason": "twice"}, headers=caseworker)
+    assert again.status_code == 409
+    reinstated = await world.client.post(
+        f"{url}/reinstate", json={"reason": "address confirmed"}, headers=caseworker
+    )
+    assert reinstated.status_code == 200 and reinstated.json()["status"] == "active"
+    changes = await world.queued(citizen, "CardStatusChanged")
+    assert [(c["payload"]["status"], c["payload"]["reason"]) for c in changes] == [
+        ("suspended", "address check"),
+        ("active", "address confirmed"),
+    ]
+
+
 async def test_an_older_decision_arriving_late_changes_nothing(world: World) -> None:
     citizen = await world.citizen()
     approval = world.decision(citizen)

@@ -157,6 +157,17 @@ async def suspend(
     return card_json(card)
 
 
+@router.post("/{card_id}/reinstate", operation_id="reinstate_card")
+async def reinstate(
+    card_id: UUID, body: StatusChange, caller: Caller, sessions: Sessions, ctx: Ctx
+) -> dict[str, Any]:
+    """A suspended card active again, while the holder's approval stands."""
+    card = await service.change_status(
+        sessions, ctx.clock, caller, card_id, Status.ACTIVE, body.reason
+    )
+    return card_json(card)
+
+
 @router.post("/{card_id}/revoke", operation_id="revoke_card")
 async def revoke(
     card_id: UUID, body: StatusChange, caller: Caller, sessions: Sessions, ctx: Ctx

@@ -383,11 +383,22 @@ async def change_status(
     reason: str,
 ) -> Card:
     if principal.role is not Role.CASEWORKER:
-        raise forbidden("Only caseworkers suspend or revoke cards.")
+        raise forbidden("Only caseworkers suspend, reinstate or revoke cards.")
     async with sessions() as session, session.begin():
         card = await repository.load_card(session, card_id, for_update=True)
         if card is None:
             raise card_not_found()
+        if to is Status.ACTIVE:
+            record = await repository.load_decision(session, card.citizen_id, card.program_code)
+            if record is None or not record.approved:
+                raise Problem(
+                    409,
+                    "Conflict",
+                    f"The holder has no standing approval for {card.program_code}: the card "
+                    "stays suspended.",
+                    "approval-not-active",
+                    extra={"current_status": card.status.value},
+                )
         try:
             return await _change(
                 session, card, to, reason=reason, by=principal.subject, now=clock.now()
