@@ -214,7 +214,7 @@ async def apply_decision(session: AsyncSession, record: DecisionRecord, now: dat
     citizen's program; then an approval reactivates a suspended card or, when the program
     issues cards on approval, issues one; a rejection suspends the active card."""
     if not await repository.record_decision(session, record):
-        log.info("decision_older_than_recorded", program_code=record.program_code)
+        log.info("decision_not_newer_than_recorded", program_code=record.program_code)
         return
     # Lock the (now current) decision row: issuance for this program serialises on it.
     await repository.load_decision(session, record.citizen_id, record.program_code, for_update=True)
