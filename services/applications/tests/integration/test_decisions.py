@@ -38,7 +38,7 @@ async def test_eligible_approves_and_publishes_the_decision(world: World) -> Non
     assert approved["decision"]["monthly_benefit"] == "1850.00"
     assert approved["next"]["action"] == "none"
     [decision] = await world.on_topic(topics.DECISION_ISSUED, application_id, 1)
-    assert (decision.event_type, decision.schema_version) == ("DecisionIssued", 2)
+    assert (decision.event_type, decision.schema_version) == ("DecisionIssued", 3)
     assert decision.causation_id == evaluation.event_id
     payload = decision.payload
     assert payload["decision"] == "APPROVED"
@@ -48,6 +48,13 @@ async def test_eligible_approves_and_publishes_the_decision(world: World) -> Non
     assert payload["evaluation_id"] == evaluation.payload["evaluation_id"]
     assert payload["citizen_id"] == str(citizen.citizen_id)
     assert payload["program_code"] == "SSP-DEV"
+    # v3: the program's names and card terms as the catalog held them.
+    assert payload["program"] == {
+        "name_ar": payload["program"]["name_ar"],
+        "name_en": payload["program"]["name_en"],
+        "card_on_approval": True,
+        "card_validity_days": 365,
+    }
 
 
 async def test_ineligible_rejects_with_the_failed_reasons_and_opens_the_appeal_window(

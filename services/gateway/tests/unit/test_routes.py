@@ -73,6 +73,8 @@ def test_every_service_behind_the_gateway_has_a_route() -> None:
         ("GET", "/v1/programs"),
         ("GET", "/v1/programs/dss"),
         ("HEAD", "/v1/programs/dss"),
+        ("GET", "/v1/cards/keys"),
+        ("POST", "/v1/cards/verify"),
     ],
 )
 def test_public_routes(method: str, path: str) -> None:
@@ -92,6 +94,11 @@ def test_public_routes(method: str, path: str) -> None:
         ("GET", "/v1/profile/me"),
         ("GET", "/v1/applications"),
         ("GET", "/v1/review/queue"),
+        ("GET", "/v1/cards/me"),
+        ("POST", "/v1/cards"),
+        ("POST", "/v1/cards/keys/rotate"),  # only reading the keys is public
+        ("GET", "/v1/cards/verify"),
+        ("GET", "/v1/cards/keysx"),
     ],
 )
 def test_everything_else_needs_a_token(method: str, path: str) -> None:

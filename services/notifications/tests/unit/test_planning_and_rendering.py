@@ -236,3 +236,19 @@ def test_the_holder_of_an_existing_account_is_told_by_sms_that_someone_tried() -
     for language in ("ar", "en"):
         body = RENDERER.sms(Template.REGISTRATION_ATTEMPTED, language, {}).body
         assert "سند" in body or "Sanad" in body
+
+
+def test_a_decision_v3_plans_the_same_messages_as_v1() -> None:
+    from sanad.notifications.handlers import handlers
+    from sanad.notifications.settings import NotificationsSettings
+    from sanad.shared.events import DecisionIssuedV3
+
+    v1 = decision("APPROVED", monthly_benefit="1850.00")
+    program = {"name_ar": "دعم", "name_en": "Support", "card_on_approval": True}
+    v3 = DecisionIssuedV3.model_validate(
+        v1.model_dump() | {"program": program | {"card_validity_days": 365}}
+    )
+    assert plan_decision(v3, contact("ar"), appeal_window_days=30) == plan_decision(
+        v1, contact("ar"), appeal_window_days=30
+    )
+    assert DecisionIssuedV3 in handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]

@@ -20,6 +20,7 @@ ELIGIBILITY_EVALUATED = "eligibility.eligibility-evaluated"
 DECISION_ISSUED = "applications.decision-issued"
 APPEAL_FILED = "applications.appeal-filed"
 CARD_ISSUED = "cards.card-issued"
+CARD_STATUS_CHANGED = "cards.card-status-changed"
 NOTIFICATION_DISPATCHED = "notifications.notification-dispatched"
 
 EVENT_TOPICS: tuple[str, ...] = (
@@ -34,6 +35,7 @@ EVENT_TOPICS: tuple[str, ...] = (
     DECISION_ISSUED,
     APPEAL_FILED,
     CARD_ISSUED,
+    CARD_STATUS_CHANGED,
     NOTIFICATION_DISPATCHED,
 )
 
@@ -50,7 +52,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         DECISION_ISSUED,
         CARD_ISSUED,
     ),
-    "cards": (DECISION_ISSUED,),
+    "cards": (DECISION_ISSUED, PROFILE_UPDATED),
 }
 
 EVENT_PARTITIONS = 6

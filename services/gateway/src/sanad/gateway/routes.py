@@ -24,7 +24,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
 
 SERVICES: tuple[str, ...] = tuple(dict.fromkeys(service for _, service in ROUTES))
 
-# Reached without a token: signing up, signing in, token keys, and browsing programs.
+# Reached without a token: signing up, signing in, token keys, browsing programs, and the
+# card verification (anyone checks a card's QR; the card signing keys are public too).
 PUBLIC_POST = frozenset(
     {
         "/v1/auth/register",
@@ -32,9 +33,10 @@ PUBLIC_POST = frozenset(
         "/v1/auth/register/resend",
         "/v1/auth/login",
         "/v1/auth/refresh",
+        "/v1/cards/verify",
     }
 )
-PUBLIC_READ_PREFIXES = ("/.well-known", "/v1/programs")
+PUBLIC_READ_PREFIXES = ("/.well-known", "/v1/programs", "/v1/cards/keys")
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 

@@ -25,6 +25,7 @@ from sanad.shared.events import (
     CitizenRegisteredV1,
     DecisionIssued,
     DecisionIssuedV2,
+    DecisionIssuedV3,
     Envelope,
     OtpRequested,
     OtpRequestedV2,
@@ -92,6 +93,8 @@ def handlers(settings: NotificationsSettings) -> Handlers:
         DecisionIssued: on_decision_issued(settings),
         # v2 adds the rule-set version, evaluation and appeal: the messages are the same.
         DecisionIssuedV2: on_decision_issued(settings),
+        # v3 adds the program's names and card terms (for the cards service): the same too.
+        DecisionIssuedV3: on_decision_issued(settings),
         CardIssued: on_card_issued,
     }
 

@@ -6,8 +6,9 @@ from sanad.shared.events.applications import (
     ApplicationSubmittedV2,
     DecisionIssued,
     DecisionIssuedV2,
+    DecisionIssuedV3,
 )
-from sanad.shared.events.cards import CardIssued
+from sanad.shared.events.cards import CardIssued, CardStatusChanged
 from sanad.shared.events.catalog import EVENT_MODELS, model_for
 from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
 from sanad.shared.events.envelope import Envelope, Event, correlation_id_var
@@ -30,10 +31,12 @@ __all__ = [
     "ApplicationSubmitted",
     "ApplicationSubmittedV2",
     "CardIssued",
+    "CardStatusChanged",
     "CitizenRegistered",
     "CitizenRegisteredV1",
     "DecisionIssued",
     "DecisionIssuedV2",
+    "DecisionIssuedV3",
     "EligibilityEvaluated",
     "EligibilityEvaluatedV2",
     "Envelope",

@@ -73,6 +73,25 @@ class DecisionIssuedV2(DecisionIssued):
     appeal_id: UUID | None = None
 
 
+class ProgramTerms(Part):
+    """What the program promised at the moment of the decision, from its catalog entry."""
+
+    name_ar: str
+    name_en: str
+    card_on_approval: bool  # a card is issued on approval without the citizen asking
+    card_validity_days: int  # how long a card issued for this decision is valid
+
+
+class DecisionIssuedV3(DecisionIssuedV2):
+    """v2 plus the program's terms as the catalog held them when deciding: its names and its
+    card settings, so the cards service issues (or not) exactly as the catalog said then,
+    without reading the catalog and the same way again on a replay."""
+
+    SCHEMA_VERSION = 3
+
+    program: ProgramTerms
+
+
 class AppealFiled(Event):
     EVENT_TYPE = "AppealFiled"
     TOPIC = topics.APPEAL_FILED

@@ -15,8 +15,9 @@ from sanad.shared.events.applications import (
     ApplicationSubmittedV2,
     DecisionIssued,
     DecisionIssuedV2,
+    DecisionIssuedV3,
 )
-from sanad.shared.events.cards import CardIssued
+from sanad.shared.events.cards import CardIssued, CardStatusChanged
 from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
 from sanad.shared.events.envelope import Event
 from sanad.shared.events.identity import (
@@ -48,8 +49,10 @@ EVENT_MODELS: dict[tuple[str, int], type[Event]] = {
         EligibilityEvaluatedV2,
         DecisionIssued,
         DecisionIssuedV2,
+        DecisionIssuedV3,
         AppealFiled,
         CardIssued,
+        CardStatusChanged,
         NotificationDispatched,
     )
 }

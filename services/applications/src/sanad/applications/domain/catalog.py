@@ -56,6 +56,8 @@ class ProgramDefinition(Strict):
     required_documents: list[RequiredDocument] = Field(max_length=20)
     # Cards are issued on approval without the citizen asking.
     card_on_approval: bool
+    # How long a card issued for an approval in this program is valid (the cards service).
+    card_validity_days: int = Field(365, ge=1, le=3650)
     appeal_window_days: int = Field(ge=1, le=365)
     completion_window_days: int = Field(ge=1, le=365)
     accepting_applications: bool = True

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.applications import repository
 from sanad.applications.domain.application import Application
+from sanad.applications.domain.catalog import Program
 from sanad.applications.domain.states import IllegalTransition, Status, check_move
 from sanad.shared import outbox
 from sanad.shared.auth import Principal, Role
-from sanad.shared.events import DecisionIssuedV2
-from sanad.shared.events.applications import Reason
+from sanad.shared.events import DecisionIssuedV3
+from sanad.shared.events.applications import ProgramTerms, Reason
 from sanad.shared.problems import FieldError, Problem
 
 
@@ -121,6 +122,7 @@ async def decide(
     application: Application,
     to: Status,
     *,
+    program: Program,
     action: str,
     actor: Actor,
     now: datetime,
@@ -137,7 +139,7 @@ async def decide(
     """Move to a decided state and publish its DecisionIssued, in the caller's transaction.
     The application keeps the decision as the event said it."""
     respond_by = complete_by or appeal_until
-    event = DecisionIssuedV2(
+    event = DecisionIssuedV3(
         decision_id=uuid.uuid4(),
         application_id=application.application_id,
         citizen_id=application.citizen_id,
@@ -152,9 +154,15 @@ async def decide(
         rule_set_version=rule_set_version,
         evaluation_id=evaluation_id,
         appeal_id=appeal_id,
+        program=ProgramTerms(
+            name_ar=program.name_ar,
+            name_en=program.name_en,
+            card_on_approval=program.card_on_approval,
+            card_validity_days=program.card_validity_days,
+        ),
     )
     summary = event.model_dump(
-        mode="json", exclude={"application_id", "citizen_id", "program_code"}
+        mode="json", exclude={"application_id", "citizen_id", "program_code", "program"}
     )
     moved = await move(
         session,

@@ -1,0 +1,260 @@
+"""The SQL of the cards schema (SQLAlchemy Core, inside the caller's transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sanad.cards.domain.card import Card, DecisionRecord, Status
+from sanad.cards.models import cards, decisions, holders, signing_keys
+
+# -- holders (from ProfileUpdated) ---------------------------------------------------------
+
+
+async def upsert_holder(
+    session: AsyncSession, citizen_id: UUID, version: int, name_ar: str, name_en: str
+) -> bool:
+    """Keep the names of the newest profile version; False when ``version`` is not newer."""
+    statement = insert(holders).values(
+        citizen_id=citizen_id, profile_version=version, full_name_ar=name_ar, full_name_en=name_en
+    )
+    result = await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[holders.c.citizen_id],
+            set_={
+                "profile_version": statement.excluded.profile_version,
+                "full_name_ar": statement.excluded.full_name_ar,
+                "full_name_en": statement.excluded.full_name_en,
+                "updated_at": statement.excluded.updated_at,
+            },
+            where=holders.c.profile_version < statement.excluded.profile_version,
+        ).returning(holders.c.citizen_id)
+    )
+    return result.first() is not None
+
+
+async def holder_names(session: AsyncSession, citizen_id: UUID) -> tuple[str, str] | None:
+    row = (
+        await session.execute(
+            select(holders.c.full_name_ar, holders.c.full_name_en).where(
+                holders.c.citizen_id == citizen_id
+            )
+        )
+    ).first()
+    return None if row is None else (row.full_name_ar, row.full_name_en)
+
+
+# -- decisions (from DecisionIssued) -------------------------------------------------------
+
+
+def _decision(row: Any) -> DecisionRecord:
+    return DecisionRecord(
+        citizen_id=row.citizen_id,
+        program_code=row.program_code,
+        decision_id=row.decision_id,
+        application_id=row.application_id,
+        decision=row.decision,
+        decided_at=row.decided_at,
+        monthly_benefit=row.monthly_benefit,
+        program_name_ar=row.program_name_ar,
+        program_name_en=row.program_name_en,
+        card_on_approval=row.card_on_approval,
+        card_validity_days=row.card_validity_days,
+    )
+
+
+async def record_decision(session: AsyncSession, record: DecisionRecord) -> bool:
+    """Keep the newest decision per citizen and program; False (nothing written) when a
+    newer one is recorded already (decisions of two applications may arrive out of order)."""
+    values = {
+        "citizen_id": record.citizen_id,
+        "program_code": record.program_code,
+        "decision_id": record.decision_id,
+        "application_id": record.application_id,
+        "decision": record.decision,
+        "decided_at": record.decided_at,
+        "monthly_benefit": record.monthly_benefit,
+        "program_name_ar": record.program_name_ar,
+        "program_name_en": record.program_name_en,
+        "card_on_approval": record.card_on_approval,
+        "card_validity_days": record.card_validity_days,
+    }
+    statement = insert(decisions).values(**values)
+    result = await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[decisions.c.citizen_id, decisions.c.program_code],
+            set_={
+                k: statement.excluded[k] for k in values if k not in ("citizen_id", "program_code")
+            },
+            where=decisions.c.decided_at < statement.excluded.decided_at,
+        ).returning(decisions.c.decision_id)
+    )
+    return result.first() is not None
+
+
+async def load_decision(
+    session: AsyncSession, citizen_id: UUID, program_code: str, *, for_update: bool = False
+) -> DecisionRecord | None:
+    """``for_update`` serialises every issuance for this citizen and program on the row."""
+    query = select(decisions).where(
+        decisions.c.citizen_id == citizen_id, decisions.c.program_code == program_code
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    return None if row is None else _decision(row)
+
+
+async def approvals_without_card(session: AsyncSession, citizen_id: UUID) -> list[DecisionRecord]:
+    """Automatic-card approvals of a citizen that have no current card (their holder's names
+    had not arrived when they were recorded)."""
+    current = select(cards.c.card_id).where(
+        cards.c.citizen_id == decisions.c.citizen_id,
+        cards.c.program_code == decisions.c.program_code,
+        cards.c.status != Status.REVOKED.value,
+    )
+    rows = await session.execute(
+        select(decisions)
+        .where(
+            decisions.c.citizen_id == citizen_id,
+            decisions.c.decision == "APPROVED",
+            decisions.c.card_on_approval.is_(True),
+            ~current.exists(),
+        )
+        .order_by(decisions.c.program_code)
+        .with_for_update(of=decisions)
+    )
+    return [_decision(row) for row in rows]
+
+
+# -- cards -----------------------------------------------------------------------------------
+
+
+def _card(row: Any) -> Card:
+    return Card(
+        card_id=row.card_id,
+        card_number=row.card_number,
+        citizen_id=row.citizen_id,
+        program_code=row.program_code,
+        program_name_ar=row.program_name_ar,
+        program_name_en=row.program_name_en,
+        application_id=row.application_id,
+        decision_id=row.decision_id,
+        holder_name_ar=row.holder_name_ar,
+        holder_name_en=row.holder_name_en,
+        monthly_benefit=row.monthly_benefit,
+        issued_at=row.issued_at,
+        expires_on=row.expires_on,
+        status=Status(row.status),
+        status_reason=row.status_reason,
+        status_changed_at=row.status_changed_at,
+    )
+
+
+async def current_card(session: AsyncSession, citizen_id: UUID, program_code: str) -> Card | None:
+    """The citizen's active or suspended card of the program."""
+    row = (
+        await session.execute(
+            select(cards).where(
+                cards.c.citizen_id == citizen_id,
+                cards.c.program_code == program_code,
+                cards.c.status != Status.REVOKED.value,
+            )
+        )
+    ).first()
+    return None if row is None else _card(row)
+
+
+async def card_number_taken(session: AsyncSession, number: str) -> bool:
+    query = select(cards.c.card_id).where(cards.c.card_number == number)
+    return (await session.execute(query)).first() is not None
+
+
+async def insert_card(session: AsyncSession, card: Card) -> None:
+    await session.execute(
+        insert(cards).values(
+            card_id=card.card_id,
+            card_number=card.card_number,
+            citizen_id=card.citizen_id,
+            program_code=card.program_code,
+            program_name_ar=card.program_name_ar,
+            program_name_en=card.program_name_en,
+            application_id=card.application_id,
+            decision_id=card.decision_id,
+            holder_name_ar=card.holder_name_ar,
+            holder_name_en=card.holder_name_en,
+            monthly_benefit=card.monthly_benefit,
+            issued_at=card.issued_at,
+            expires_on=card.expires_on,
+            status=card.status.value,
+            status_reason=card.status_reason,
+            status_changed_at=card.status_changed_at,
+        )
+    )
+
+
+async def save_status(session: AsyncSession, card: Card) -> None:
+    await session.execute(
+        update(cards)
+        .where(cards.c.card_id == card.card_id)
+        .values(
+            status=card.status.value,
+            status_reason=card.status_reason,
+            status_changed_at=card.status_changed_at,
+        )
+    )
+
+
+async def load_card(
+    session: AsyncSession, card_id: UUID, *, for_update: bool = False
+) -> Card | None:
+    query = select(cards).where(cards.c.card_id == card_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    return None if row is None else _card(row)
+
+
+async def cards_of(session: AsyncSession, citizen_id: UUID) -> list[Card]:
+    rows = await session.execute(
+        select(cards)
+        .where(cards.c.citizen_id == citizen_id)
+        .order_by(cards.c.issued_at.desc(), cards.c.card_id)
+    )
+    return [_card(row) for row in rows]
+
+
+# -- signing keys ----------------------------------------------------------------------------
+
+
+async def active_key(session: AsyncSession) -> Any | None:
+    query = select(signing_keys).where(signing_keys.c.active.is_(True))
+    return (await session.execute(query)).first()
+
+
+async def all_keys(session: AsyncSession) -> list[Any]:
+    query = select(signing_keys).order_by(signing_keys.c.created_at.desc())
+    return list(await session.execute(query))
+
+
+async def retire_active(session: AsyncSession, now: datetime) -> None:
+    await session.execute(
+        update(signing_keys)
+        .where(signing_keys.c.active.is_(True))
+        .values(active=False, retired_at=now)
+    )
+
+
+async def insert_key(
+    session: AsyncSession, kid: str, public: bytes, encrypted: bytes, now: datetime
+) -> None:
+    await session.execute(
+        insert(signing_keys).values(
+            kid=kid, public_key=public, private_key_encrypted=encrypted, active=True, created_at=now
+        )
+    )
