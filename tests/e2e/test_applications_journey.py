@@ -95,6 +95,8 @@ async def register_citizen(api: httpx.AsyncClient, sms: httpx.AsyncClient) -> Pe
         birth_date,
         "--marital-status",
         "widowed",
+        "--mobile",  # the registry must know the mobile as the holder's
+        mobile,
     )
     started = await api.post(
         "/v1/auth/register",
