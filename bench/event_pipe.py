@@ -157,7 +157,8 @@ async def bare_hop(infra: Infra, events: int) -> dict[str, float]:
 
 
 class Pipe:
-    """A source schema with its outbox and relay, a sink schema with its inbox."""
+    """A source schema with its outbox, a sink schema with its inbox (in this process). The
+    relay, the producing service's, always runs in a process of its own (``relay_process``)."""
 
     def __init__(
         self, infra: Infra, source: Any, sink: Any, topic: str, group: str, *, batched: bool
@@ -176,47 +177,73 @@ class Pipe:
             self.inbox.subscribe(
                 group_id=group, topics=(topic,), handlers={CitizenRegistered: effect}
             )
-        self.producer = make_producer(infra.kafka_bootstrap, "bench-relay")
-        self.relay = OutboxRelay(
-            source.engine,
-            self.producer,
-            listen_dsn=asyncpg_dsn(infra.database_admin_url()),
-            schema=source.schema,
-        )
         self.sessions = session_factory(source.engine)
-        self._relay_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Pipe:
         async with self.sink.engine.begin() as conn:
             await conn.execute(text(EFFECTS))
         await self.inbox.start()
-        await self.producer.start()
-        self._relay_task = asyncio.create_task(self.relay.run())
         # The consumer has joined its group when a first event makes the trip.
         await self.commit([event(-1)])
-        await until_effects(self.sink.engine, 1, time.perf_counter())
+        async with relay_process(self.infra, self.source.schema, "drain") as relay:
+            await relay.go()
+            await until_effects(self.sink.engine, 1, time.perf_counter())
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        assert self._relay_task is not None
-        self._relay_task.cancel()
-        await asyncio.gather(self._relay_task, return_exceptions=True)
-        await self.producer.stop()
         await self.inbox.stop()
-
-    @contextlib.asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        """The relay stops while the body runs, and starts again after it."""
-        assert self._relay_task is not None
-        self._relay_task.cancel()
-        await asyncio.gather(self._relay_task, return_exceptions=True)
-        yield
-        self._relay_task = asyncio.create_task(self.relay.run())
 
     async def commit(self, envelopes: list[Envelope]) -> None:
         async with self.sessions() as session, session.begin():
             for envelope in envelopes:
                 await outbox.add(session, envelope, topic=self.topic)
+
+
+class RelayProcess:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        assert proc.stdin is not None and proc.stdout is not None
+        self.stdin, self.stdout = proc.stdin, proc.stdout
+
+    async def go(self) -> None:
+        self.stdin.write(b"go\n")
+        await self.stdin.drain()
+
+    async def finish(self) -> float:
+        """Stop it (a serving relay) or wait for it (a draining one); its CPU seconds."""
+        if not self.stdin.is_closing():
+            self.stdin.write(b"stop\n")
+            await self.stdin.drain()
+        cpu = float((await self.stdout.readline()).decode() or "nan")
+        if await self.proc.wait() != 0:
+            raise SystemExit("the relay process failed")
+        return cpu
+
+
+@contextlib.asynccontextmanager
+async def relay_process(infra: Infra, schema: str, mode: str) -> AsyncIterator[RelayProcess]:
+    """A relay of ``schema`` in its own process, started (imports, connections) and waiting
+    for ``go``: ``drain`` publishes the outbox until it is empty and exits, ``serve`` runs
+    the relay (LISTEN/NOTIFY) until told to stop."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--relay",
+        mode,
+        infra.database_admin_url(),
+        schema,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    relay = RelayProcess(proc)
+    if await relay.stdout.readline() != b"ready\n":
+        raise SystemExit("the relay process did not start")
+    try:
+        yield relay
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
 
 
 async def pipe_throughput(
@@ -227,33 +254,16 @@ async def pipe_throughput(
     topic, group = await fresh_topic(infra, "pipe")
     async with scratch_schema(infra, "bsrc") as source, scratch_schema(infra, "bsink") as sink:
         async with Pipe(infra, source, sink, topic, group, batched=batched) as pipe:
-            async with pipe.held():
-                started = time.perf_counter()
-                for first in range(0, events, batch):
-                    await pipe.commit([event(n) for n in range(first, min(first + batch, events))])
-                committed = time.perf_counter() - started
-                # The relay is the producing service's, so it runs in a process of its own,
-                # started (imports, connections) before the clock.
-                relay = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    __file__,
-                    "--relay-only",
-                    infra.database_admin_url(),
-                    source.schema,
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                )
-                assert relay.stdin is not None and relay.stdout is not None
-                if await relay.stdout.readline() != b"ready\n":
-                    raise SystemExit("the relay process did not start")
+            started = time.perf_counter()
+            for first in range(0, events, batch):
+                await pipe.commit([event(n) for n in range(first, min(first + batch, events))])
+            committed = time.perf_counter() - started
+            async with relay_process(infra, source.schema, "drain") as relay:
                 started, cpu = time.perf_counter(), time.process_time()
-                relay.stdin.write(b"go\n")
-                await relay.stdin.drain()
+                await relay.go()
                 elapsed = await until_effects(sink.engine, events + 1, started)
                 consumer_cpu = time.process_time() - cpu
-                relay_cpu = float((await relay.stdout.readline()).decode())
-                if await relay.wait() != 0:
-                    raise SystemExit("the relay process failed")
+                relay_cpu = await relay.finish()
     return {
         "events": events,
         "commit_s": committed,
@@ -275,7 +285,11 @@ async def pipe_latency(infra: Infra, rate: int, seconds: float) -> dict[str, flo
                 text(f'CREATE TABLE "{source.schema}".sent (event_id uuid, at timestamptz)')
             )
         # Per-event handler: what a service's handlers are, and the worse case for latency.
-        async with Pipe(infra, source, sink, topic, group, batched=False) as pipe:
+        async with (
+            Pipe(infra, source, sink, topic, group, batched=False) as pipe,
+            relay_process(infra, source.schema, "serve") as relay,
+        ):
+            await relay.go()
             started = time.perf_counter()
             for n in range(events):
                 envelope = event(n)
@@ -290,6 +304,7 @@ async def pipe_latency(infra: Infra, rate: int, seconds: float) -> dict[str, flo
                 if delay > 0:
                     await asyncio.sleep(delay)
             await until_effects(sink.engine, events + 1, started)
+            await relay.finish()
             async with sink.engine.connect() as conn:
                 # The outbox row's transaction committed just after ``sent.at``: the latency
                 # measured is commit → effect committed, plus that one statement.
@@ -378,12 +393,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def drain_outbox(url: str, schema: str) -> None:
-    """The relay process of the throughput runs: publish the outbox until it is empty."""
+async def relay_main(mode: str, url: str, schema: str) -> None:
+    """The relay process (see ``relay_process``); prints its CPU seconds when done."""
     configure_logging("bench-relay", "WARNING")
     infra = local_infra()
     engine = create_engine(url, schema, application_name="bench-relay")
-    producer = make_producer(infra.kafka_bootstrap, "bench-relay-process")
+    producer = make_producer(infra.kafka_bootstrap, f"bench-relay-{mode}")
     await producer.start()
     try:
         relay = OutboxRelay(engine, producer, listen_dsn=asyncpg_dsn(url), schema=schema)
@@ -392,8 +407,14 @@ async def drain_outbox(url: str, schema: str) -> None:
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         cpu = time.process_time()
-        while await relay.publish_batch():
-            pass
+        if mode == "drain":
+            while await relay.publish_batch():
+                pass
+        else:
+            serving = asyncio.create_task(relay.run())
+            await asyncio.to_thread(sys.stdin.readline)
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
         print(time.process_time() - cpu, flush=True)
     finally:
         await producer.stop()
@@ -401,8 +422,8 @@ async def drain_outbox(url: str, schema: str) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--relay-only"]:
-        asyncio.run(drain_outbox(sys.argv[2], sys.argv[3]))
+    if sys.argv[1:2] == ["--relay"]:
+        asyncio.run(relay_main(*sys.argv[2:5]))
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20000)

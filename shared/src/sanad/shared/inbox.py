@@ -262,7 +262,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             rebalance_timeout_ms=REBALANCE_TIMEOUT_MS,
             # A resumed partition joins the next fetch request only when the one in flight
             # returns: a short broker wait keeps that (and so the pipe's latency) low.
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=20,
         )
         self._inflight: dict[TopicPartition, asyncio.Task[int]] = {}
         self._first_offset: dict[TopicPartition, int] = {}

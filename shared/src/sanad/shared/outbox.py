@@ -139,7 +139,7 @@ def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=0,
         max_batch_size=256 * 1024,  # a relay batch of 1 KB events fills few produce requests
     )
 
