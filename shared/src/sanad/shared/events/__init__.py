@@ -9,7 +9,11 @@ from sanad.shared.events.applications import (
 )
 from sanad.shared.events.cards import CardIssued
 from sanad.shared.events.catalog import EVENT_MODELS, model_for
-from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
+from sanad.shared.events.eligibility import (
+    EligibilityEvaluated,
+    EligibilityEvaluatedV2,
+    EligibilityEvaluatedV3,
+)
 from sanad.shared.events.envelope import Envelope, Event, correlation_id_var
 from sanad.shared.events.identity import CitizenRegistered, OtpRequested
 from sanad.shared.events.notifications import NotificationDispatched
@@ -26,6 +30,7 @@ __all__ = [
     "DecisionIssuedV2",
     "EligibilityEvaluated",
     "EligibilityEvaluatedV2",
+    "EligibilityEvaluatedV3",
     "Envelope",
     "Event",
     "NotificationDispatched",

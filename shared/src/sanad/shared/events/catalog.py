@@ -17,7 +17,11 @@ from sanad.shared.events.applications import (
     DecisionIssuedV2,
 )
 from sanad.shared.events.cards import CardIssued
-from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
+from sanad.shared.events.eligibility import (
+    EligibilityEvaluated,
+    EligibilityEvaluatedV2,
+    EligibilityEvaluatedV3,
+)
 from sanad.shared.events.envelope import Event
 from sanad.shared.events.identity import CitizenRegistered, OtpRequested
 from sanad.shared.events.notifications import NotificationDispatched
@@ -33,6 +37,7 @@ EVENT_MODELS: dict[tuple[str, int], type[Event]] = {
         ApplicationSubmittedV2,
         EligibilityEvaluated,
         EligibilityEvaluatedV2,
+        EligibilityEvaluatedV3,
         DecisionIssued,
         DecisionIssuedV2,
         AppealFiled,
