@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -298,3 +298,65 @@ def _criterion(
                 )
             )
     return result(key, reasons[0], reasons[1], observed_text, required_text), items
+
+
+POLICY_TIMEZONE = timezone(timedelta(hours=3))  # Riyadh (and Baghdad): no daylight saving
+
+
+def policy_date(moment: datetime) -> date:
+    """The date a moment falls on where the policy applies: rules and parameters change at
+    local midnight."""
+    return moment.astimezone(POLICY_TIMEZONE).date()
+
+
+def no_rule_set(program_code: str, on: date, facts: Facts) -> Result:
+    """The answer when no version of the program's rules is in force on ``on``: a
+    caseworker decides (review), and the evaluation says why."""
+    return Result(
+        rule_set_id=program_code,
+        rule_set_version=f"{program_code}@none",
+        effective_on=on,
+        currency="SAR",
+        outcome="review",
+        criteria=[
+            CriterionOutcome(
+                code="rule_set_in_force",
+                status="failed",
+                effect="review",
+                policy_reference="-",
+                observed=None,
+                required=on.isoformat(),
+                reason_ar=(
+                    f"لا توجد قواعد نافذة لبرنامج {program_code} في {on.isoformat()}: "
+                    "يقرر باحث اجتماعي"
+                ),
+                reason_en=(
+                    f"No rules of {program_code} are in force on {on.isoformat()}: "
+                    "a caseworker decides"
+                ),
+                facts_read=[],
+            )
+        ],
+        missing=[],
+        monthly_benefit=None,
+        facts_hash=facts_hash(facts),
+    )
+
+
+def differences(recorded: Any, replayed: Any, path: str = "") -> list[str]:
+    """Where two stored results differ (JSON paths); empty when identical."""
+    if isinstance(recorded, dict) and isinstance(replayed, dict):
+        found: list[str] = []
+        for key in sorted(set(recorded) | set(replayed)):
+            found += differences(
+                recorded.get(key), replayed.get(key), f"{path}.{key}" if path else key
+            )
+        return found
+    if isinstance(recorded, list) and isinstance(replayed, list):
+        if len(recorded) != len(replayed):
+            return [f"{path} (length {len(recorded)} → {len(replayed)})"]
+        found = []
+        for index, (a, b) in enumerate(zip(recorded, replayed, strict=True)):
+            found += differences(a, b, f"{path}[{index}]")
+        return found
+    return [] if recorded == replayed else [path]
