@@ -368,6 +368,9 @@ def compile_rule_set(raw: Mapping[str, Any] | RuleSetDocument) -> CompiledRuleSe
             )
         program = compile_one(item.expression, f"{where}.expression", types)
         if program is None:
+            # Known from here on, so that what uses it is not refused for it a second time.
+            types[item.name] = item.type
+            sample[item.name] = SAMPLE[item.type]
             continue
         value = try_sample(program, f"{where}.expression", item.type)
         reads = frozenset(facts_behind(program.reads, computed_facts))
