@@ -266,7 +266,9 @@ async def on_appeal(
     session: AsyncSession, subject: Subject, *, source_event_id: UUID, clock: Clock
 ) -> Result | None:
     """Re-evaluate on the citizen's current profile (this service's copy of ProfileUpdated),
-    with the appealed submission's form and documents."""
+    with the appealed submission's form and documents. The form's income is left out: it
+    is what the citizen stated back then, and an appeal is typically about a change since
+    (the criteria comparing it with the profile's are not applicable)."""
     submitted = await repository.submission(session, subject.application_id)
     current = await repository.profile(session, subject.citizen_id)
     if current is None and submitted is not None:
@@ -274,9 +276,14 @@ async def on_appeal(
     active = await repository.active_programs(
         session, subject.citizen_id, besides=subject.application_id
     )
+    form = (
+        None
+        if submitted is None
+        else {k: v for k, v in submitted.form.items() if k != "monthly_income"}
+    )
     inputs = submission_inputs(
         current,
-        submitted.form if submitted is not None else None,
+        form,
         submitted.documents if submitted is not None else None,
         active,
     )
