@@ -223,3 +223,15 @@ async def test_replay_gives_the_identical_result(world: World) -> None:
         f"/v1/eligibility/evaluations/{evaluation_id}", headers=world.headers(Role.CITIZEN)
     )
     assert other.status_code == 404
+
+
+async def test_a_program_without_rules_is_not_answered(world: World) -> None:
+    citizen = uuid.uuid4()
+    profile = await world.profile(citizen)
+    unruled = world.submission(citizen, profile, program="NO-RULES-EVER")
+    await world.publish(unruled, "applications")
+    # The same application (same key, same partition) submitted again to SSP-DEV afterwards.
+    sentinel = world.submission(citizen, profile, application_id=unruled.application_id)
+    await world.publish(sentinel, "applications")
+    found = await world.evaluated(unruled.application_id)
+    assert [m.payload["submission_id"] for m in found] == [str(sentinel.submission_id)]

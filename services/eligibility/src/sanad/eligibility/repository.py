@@ -33,6 +33,13 @@ async def rule_set_in_force(session: AsyncSession, program: str, on: date) -> Ro
     ).first()
 
 
+async def has_rules(session: AsyncSession, program: str) -> bool:
+    found = await session.execute(
+        select(rule_sets.c.seq).where(rule_sets.c.program_code == program).limit(1)
+    )
+    return found.first() is not None
+
+
 async def rule_set(session: AsyncSession, program: str, version: str) -> Row[Any] | None:
     return (
         await session.execute(

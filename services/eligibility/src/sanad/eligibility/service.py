@@ -169,7 +169,12 @@ async def evaluate_and_publish(
     clock: Clock,
 ) -> Result | None:
     """Evaluate, store the evaluation with its inputs and trace, and queue the event — or
-    nothing, if that submission or appeal was evaluated already."""
+    nothing, if that submission or appeal was evaluated already, or if this service has
+    never had rules for the program (a catalog program nobody wrote rules for is not its
+    to answer; one whose rules are not in force on that day goes to a caseworker)."""
+    if not await repository.has_rules(session, subject.program_code):
+        log.warning("no_rules_for_program", program=subject.program_code)
+        return None
     on = policy_date(subject.at)
     result, facts, version = await run(session, subject.program_code, inputs, on)
     evaluation_id = uuid.uuid4()
