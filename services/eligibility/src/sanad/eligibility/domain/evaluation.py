@@ -153,24 +153,28 @@ def evaluate(rule_set: CompiledRuleSet, facts: Facts, on: date) -> Result:
     does not matter: a citizen passes the nationality criterion whatever the marital status);
     one that does depend on it ends ``missing``.
     """
-    values: dict[str, Any] = dict(rule_set.parameters_on(on))
-    values.update(
-        (name, value)
-        for name, value in facts.items()
-        if value is not None and name in rule_set.names_read
-    )
-    context = cel.Context(variables=values)
+    names_read = rule_set.names_read
+    known = {
+        name: value for name, value in facts.items() if value is not None and name in names_read
+    }
+    values: dict[str, Any] = {**rule_set.parameters_on(on), **known}
+    # The kept context (parameters in place) gets this household's facts. A name whose fact
+    # is unknown here may still hold another household's value in it: a criterion reading
+    # one is evaluated in a fresh context of the known values only (``_Contexts``).
+    context = rule_set.context_on(on)
+    context.update(known)
     for item in rule_set.computed:
         if all(facts.get(f) is not None for f in item.facts_read):
             value = item.program.run(context)
             values[item.spec.name] = value
             context.add_variable(item.spec.name, value)
+    contexts = _Contexts(context, values)
 
     words = _Words(rule_set)
     criteria: list[CriterionOutcome] = []
     missing: dict[tuple[str, str], Missing] = {}
     for criterion in rule_set.criteria:
-        outcome, items = _criterion(criterion, facts, values, context, words, rule_set)
+        outcome, items = _criterion(criterion, facts, values, contexts, words, rule_set)
         criteria.append(outcome)
         for lacking in items:
             missing.setdefault((lacking.kind, lacking.code), lacking)
@@ -191,7 +195,7 @@ def evaluate(rule_set: CompiledRuleSet, facts: Facts, on: date) -> Result:
     elif result_outcome in ("eligible", "review") and all(
         facts.get(f) is not None for f in rule_set.benefit_facts
     ):
-        halalas = max(0, int(rule_set.benefit.run(context)))
+        halalas = max(0, int(rule_set.benefit.run(contexts.kept)))
         if rule_set.document.benefit.rounding == "riyal":
             halalas = round_to_riyal(halalas)
         benefit = to_riyals(halalas)
@@ -208,6 +212,20 @@ def evaluate(rule_set: CompiledRuleSet, facts: Facts, on: date) -> Result:
     )
 
 
+class _Contexts:
+    def __init__(self, kept: Any, values: dict[str, Any]) -> None:
+        self.kept = kept
+        self.values = values
+        self._known_only: Any = None
+
+    def for_(self, unknown: bool) -> Any:
+        if not unknown:
+            return self.kept
+        if self._known_only is None:
+            self._known_only = cel.Context(variables=self.values)
+        return self._known_only
+
+
 def _shown(shown: CompiledShown, context: Any) -> tuple[Any, str | None]:
     try:
         value = shown.program.run(context)
@@ -221,7 +239,7 @@ def _criterion(
     criterion: CompiledCriterion,
     facts: Facts,
     values: dict[str, Any],
-    context: Any,
+    contexts: _Contexts,
     words: _Words,
     rule_set: CompiledRuleSet,
 ) -> tuple[CriterionOutcome, list[Missing]]:
@@ -250,6 +268,7 @@ def _criterion(
             NOT_HERE[1].format(names=_names(absent, "en")),
         ), []
     unknown = [f for f in criterion.facts_read if facts[f] is None]
+    context = contexts.for_(bool(unknown))
     try:
         applies = criterion.applies_if is None or bool(criterion.applies_if.run(context))
         passed = applies and bool(criterion.expression.run(context))
@@ -278,12 +297,14 @@ def _criterion(
     texts = getattr(spec.reasons, key)
     reasons = []
     for language in ("ar", "en"):
-        names = {
-            name: words.show(values.get(name), rule_set.types[name], language)
-            for name in criterion.template_names
-        }
-        names["observed"] = words.show(observed, criterion.observed.type, language)
-        names["required"] = words.show(required, criterion.required.type, language)
+        names: dict[str, str] = {}
+        for name in criterion.text_names.get((key, language), ()):
+            if name == "observed":
+                names[name] = words.show(observed, criterion.observed.type, language)
+            elif name == "required":
+                names[name] = words.show(required, criterion.required.type, language)
+            else:
+                names[name] = words.show(values.get(name), rule_set.types[name], language)
         reasons.append(getattr(texts, language).format(**names))
     items: list[Missing] = []
     if not passed and spec.effect == "incomplete" and spec.reasons.missing_item is not None:

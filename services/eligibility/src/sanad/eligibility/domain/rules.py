@@ -160,6 +160,8 @@ class CompiledCriterion:
     required: CompiledShown
     facts_read: tuple[str, ...]  # the facts it depends on, through computed values too
     template_names: frozenset[str]
+    # (passed|failed, ar|en) → the names that text shows
+    text_names: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,18 @@ class CompiledRuleSet:
     types: Mapping[str, FactType] = field(default_factory=dict)  # every name's type
     names_read: frozenset[str] = frozenset()  # every fact any expression or text reads
     _parameters: dict[date, dict[str, Value]] = field(default_factory=dict, compare=False)
+    _contexts: dict[date, Any] = field(default_factory=dict, compare=False)
+
+    def context_on(self, on: date) -> Any:
+        """A CEL context holding the parameters in force on ``on``, kept and reused: the
+        evaluation overwrites the facts in it (converting the parameters' lists into CEL
+        values each time would cost more than the criteria). Not for use by two threads."""
+        found = self._contexts.get(on)
+        if found is None:
+            found = cel.Context(variables=dict(self.parameters_on(on)))
+            if len(self._contexts) < 4096:
+                self._contexts[on] = found
+        return found
 
     @property
     def program_code(self) -> str:
@@ -402,6 +416,7 @@ def compile_rule_set(raw: Mapping[str, Any] | RuleSetDocument) -> CompiledRuleSe
         if required:
             try_sample(required, f"{where}.required.expression", spec.required.type)
         names: set[str] = set()
+        text_names: dict[tuple[str, str], tuple[str, ...]] = {}
         texts = {
             "passed": spec.reasons.passed,
             "failed": spec.reasons.failed,
@@ -446,6 +461,7 @@ def compile_rule_set(raw: Mapping[str, Any] | RuleSetDocument) -> CompiledRuleSe
                         )
                     )
                 names |= used & set(types)
+                text_names[(key, language)] = tuple(sorted(used))
         if not (applies or not spec.applies_if) or not (expression and observed and required):
             continue
         criterion_reads: set[str] = set()
@@ -463,6 +479,7 @@ def compile_rule_set(raw: Mapping[str, Any] | RuleSetDocument) -> CompiledRuleSe
                 required=CompiledShown(required, spec.required.type, spec.required.op),
                 facts_read=tuple(sorted(criterion_reads)),
                 template_names=frozenset(names),
+                text_names=text_names,
             )
         )
 
