@@ -7,6 +7,8 @@ EligibilityEvaluated it queues commit with the event's processed mark, or not at
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.eligibility import repository, service
@@ -22,7 +24,7 @@ from sanad.shared.events import (
     Envelope,
     ProfileUpdated,
 )
-from sanad.shared.inbox import Handler, Handlers
+from sanad.shared.inbox import BatchHandler, BatchHandlers, Handler, Handlers
 from sanad.shared.logging import get_logger
 from sanad.shared.topics import SUBSCRIPTIONS
 
@@ -43,34 +45,40 @@ async def on_profile_updated(
     log.debug("profile_kept" if kept else "profile_stale", version=event.version)
 
 
-def on_application_submitted(clock: Clock) -> Handler:
-    async def handle(
-        session: AsyncSession,
-        event: ApplicationSubmitted | ApplicationSubmittedV2,
-        envelope: Envelope,
-    ) -> None:
-        if isinstance(event, ApplicationSubmittedV2):
-            submission_id = event.submission_id
-            documents = [d.kind for d in event.documents]
-        else:  # v1: no submission id; documents named by type
-            submission_id = None
-            documents = [d.document_type for d in event.documents]
-        subject = Subject(
+def submission_of(
+    event: ApplicationSubmitted | ApplicationSubmittedV2, envelope: Envelope
+) -> service.Submission:
+    if isinstance(event, ApplicationSubmittedV2):
+        submission_id: UUID | None = event.submission_id
+        documents = [d.kind for d in event.documents]
+    else:  # v1: no submission id; documents named by type
+        submission_id = None
+        documents = [d.document_type for d in event.documents]
+    return service.Submission(
+        subject=Subject(
             application_id=event.application_id,
             citizen_id=event.citizen_id,
             program_code=event.program_code,
             trigger="submission",
             at=event.submitted_at,
             submission_id=submission_id,
-        )
-        await service.on_submission(
-            session,
-            subject,
-            dict(event.form),
-            documents,
-            dict(event.household_snapshot),
-            source_event_id=envelope.event_id,
-            clock=clock,
+        ),
+        form=dict(event.form),
+        documents=documents,
+        snapshot=dict(event.household_snapshot),
+        cause=envelope,
+    )
+
+
+def on_applications_submitted(clock: Clock) -> BatchHandler:
+    """A batch of submissions: a handful of statements for all of them."""
+
+    async def handle(
+        session: AsyncSession,
+        events: list[tuple[ApplicationSubmitted | ApplicationSubmittedV2, Envelope]],
+    ) -> None:
+        await service.on_submissions(
+            session, [submission_of(event, envelope) for event, envelope in events], clock=clock
         )
 
     return handle
@@ -86,7 +94,7 @@ def on_appeal_filed(clock: Clock) -> Handler:
             at=event.filed_at,
             appeal_id=event.appeal_id,
         )
-        await service.on_appeal(session, subject, source_event_id=envelope.event_id, clock=clock)
+        await service.on_appeal(session, subject, envelope, clock=clock)
 
     return handle
 
@@ -108,21 +116,26 @@ async def on_decision_issued(
 
 
 def handlers(clock: Clock) -> Handlers:
-    submitted = on_application_submitted(clock)
     return {
         ProfileUpdated: on_profile_updated,
-        ApplicationSubmitted: submitted,
-        ApplicationSubmittedV2: submitted,
         AppealFiled: on_appeal_filed(clock),
         DecisionIssued: on_decision_issued,
         DecisionIssuedV2: on_decision_issued,
     }
 
 
+def batch_handlers(clock: Clock) -> BatchHandlers:
+    submitted = on_applications_submitted(clock)
+    return {ApplicationSubmitted: submitted, ApplicationSubmittedV2: submitted}
+
+
 def consumers(clock: Clock) -> ConsumerRegistrar:
     def register_consumers(runtime: Runtime) -> None:
         runtime.require_inbox().subscribe(
-            group_id=GROUP, topics=SUBSCRIPTIONS[GROUP], handlers=handlers(clock)
+            group_id=GROUP,
+            topics=SUBSCRIPTIONS[GROUP],
+            handlers=handlers(clock),
+            batch_handlers=batch_handlers(clock),
         )
 
     return register_consumers

@@ -33,13 +33,6 @@ async def rule_set_in_force(session: AsyncSession, program: str, on: date) -> Ro
     ).first()
 
 
-async def has_rules(session: AsyncSession, program: str) -> bool:
-    found = await session.execute(
-        select(rule_sets.c.seq).where(rule_sets.c.program_code == program).limit(1)
-    )
-    return found.first() is not None
-
-
 async def rule_set(session: AsyncSession, program: str, version: str) -> Row[Any] | None:
     return (
         await session.execute(
@@ -148,16 +141,40 @@ async def active_programs_of(
     return {citizen: sorted(codes) for citizen, codes in found.items()}
 
 
-async def keep_submission(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Keep an application's latest submission (a later one replaces an earlier one)."""
-    statement = insert(applications).values(**values)
+async def keep_submissions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Keep each application's latest submission (a later one replaces an earlier one); at
+    most one row per application."""
+    if not rows:
+        return
+    statement = insert(applications).values(rows)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[applications.c.application_id],
-            set_={k: statement.excluded[k] for k in values if k != "application_id"},
+            set_={k: statement.excluded[k] for k in rows[0] if k != "application_id"},
             where=applications.c.submitted_at <= statement.excluded.submitted_at,
         )
     )
+
+
+async def programs_with_rules(session: AsyncSession, programs: set[str]) -> set[str]:
+    found = await session.execute(
+        select(rule_sets.c.program_code).where(rule_sets.c.program_code.in_(programs)).distinct()
+    )
+    return set(found.scalars())
+
+
+async def active_rows(
+    session: AsyncSession, citizen_ids: set[UUID]
+) -> list[tuple[UUID, str, UUID]]:
+    """(citizen, program, application) of every active benefit of these citizens."""
+    rows = await session.execute(
+        select(
+            beneficiaries.c.citizen_id,
+            beneficiaries.c.program_code,
+            beneficiaries.c.application_id,
+        ).where(beneficiaries.c.citizen_id.in_(citizen_ids), beneficiaries.c.active)
+    )
+    return [(row.citizen_id, row.program_code, row.application_id) for row in rows]
 
 
 async def submission(session: AsyncSession, application_id: UUID) -> Row[Any] | None:
@@ -168,15 +185,18 @@ async def submission(session: AsyncSession, application_id: UUID) -> Row[Any] | 
     ).first()
 
 
-async def insert_evaluation(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """False (nothing written) if that submission or appeal was evaluated already."""
+async def insert_evaluations(session: AsyncSession, rows: list[dict[str, Any]]) -> set[UUID]:
+    """The ids of those written: a submission or appeal evaluated already (before, or
+    earlier in ``rows``) is not written again."""
+    if not rows:
+        return set()
     result = await session.execute(
         insert(evaluations)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing()
         .returning(evaluations.c.evaluation_id)
     )
-    return result.first() is not None
+    return set(result.scalars())
 
 
 async def evaluation(session: AsyncSession, evaluation_id: UUID) -> Row[Any] | None:

@@ -5,6 +5,7 @@ impact simulation and replay. Each is one transaction or reads only."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -33,7 +34,7 @@ from sanad.eligibility.rulesets import shipped
 from sanad.shared import outbox
 from sanad.shared.clock import Clock
 from sanad.shared.db import SessionFactory
-from sanad.shared.events import EligibilityEvaluatedV3
+from sanad.shared.events import EligibilityEvaluatedV3, Envelope
 from sanad.shared.events.eligibility import CriterionResult, MissingItem
 from sanad.shared.logging import get_logger
 from sanad.shared.problems import FieldError, Problem
@@ -107,16 +108,6 @@ class Subject:
     appeal_id: UUID | None = None
 
 
-async def run(
-    session: AsyncSession, program: str, inputs: dict[str, Any], on: date
-) -> tuple[Result, Facts, str | None]:
-    rule_set = await in_force(session, program, on)
-    facts = facts_of(inputs, on)
-    if rule_set is None:
-        return no_rule_set(program, on, facts), facts, None
-    return evaluate(rule_set, facts, on), facts, rule_set.version
-
-
 def to_event(
     evaluation_id: UUID, subject: Subject, result: Result, at: datetime
 ) -> EligibilityEvaluatedV3:
@@ -160,53 +151,100 @@ def to_event(
     )
 
 
+@dataclass(frozen=True)
+class Request:
+    """One evaluation to make: what, on which inputs, because of which event."""
+
+    subject: Subject
+    inputs: dict[str, Any]  # the active programs are filled in by ``evaluate_and_publish``
+    cause: Envelope
+
+
 async def evaluate_and_publish(
-    session: AsyncSession,
-    subject: Subject,
-    inputs: dict[str, Any],
-    *,
-    source_event_id: UUID,
-    clock: Clock,
-) -> Result | None:
-    """Evaluate, store the evaluation with its inputs and trace, and queue the event — or
-    nothing, if that submission or appeal was evaluated already, or if this service has
-    never had rules for the program (a catalog program nobody wrote rules for is not its
-    to answer; one whose rules are not in force on that day goes to a caseworker)."""
-    if not await repository.has_rules(session, subject.program_code):
-        log.warning("no_rules_for_program", program=subject.program_code)
-        return None
-    on = policy_date(subject.at)
-    result, facts, version = await run(session, subject.program_code, inputs, on)
-    evaluation_id = uuid.uuid4()
-    now = clock.now()
-    stored = await repository.insert_evaluation(
-        session,
-        {
-            "evaluation_id": evaluation_id,
-            "application_id": subject.application_id,
-            "citizen_id": subject.citizen_id,
-            "program_code": subject.program_code,
-            "trigger": subject.trigger,
-            "submission_id": subject.submission_id,
-            "appeal_id": subject.appeal_id,
-            "rule_set_version": version,
-            "effective_on": on,
-            "outcome": result.outcome,
-            "monthly_benefit": result.monthly_benefit,
-            "facts_hash": result.facts_hash,
-            "inputs": inputs,
-            "facts": facts,
-            "result": result.to_json(),
-            "source_event_id": source_event_id,
-            "evaluated_at": now,
-        },
+    session: AsyncSession, requests: Sequence[Request], *, clock: Clock
+) -> list[Result]:
+    """Evaluate each request, store each evaluation with its inputs and trace and queue its
+    EligibilityEvaluated — a handful of statements for the whole batch. Nothing for a
+    submission or appeal evaluated already, nor for a program this service has never had
+    rules for (a catalog program nobody wrote rules for is not its to answer; one whose
+    rules are not in force on that day goes to a caseworker)."""
+    if not requests:
+        return []
+    ruled = await repository.programs_with_rules(
+        session, {r.subject.program_code for r in requests}
     )
-    if not stored:
-        log.info("already_evaluated", trigger=subject.trigger)
-        return None
-    await outbox.publish(session, to_event(evaluation_id, subject, result, now))
-    log.info("evaluated", outcome=result.outcome, rule_set=result.rule_set_version)
-    return result
+    benefits = await repository.active_rows(session, {r.subject.citizen_id for r in requests})
+    rule_sets: dict[tuple[str, date], CompiledRuleSet | None] = {}
+    now = clock.now()
+    rows: list[dict[str, Any]] = []
+    made: list[tuple[UUID, Request, Result]] = []
+    for request in requests:
+        subject = request.subject
+        if subject.program_code not in ruled:
+            log.warning("no_rules_for_program", program=subject.program_code)
+            continue
+        on = policy_date(subject.at)
+        key = (subject.program_code, on)
+        if key not in rule_sets:
+            rule_sets[key] = await in_force(session, subject.program_code, on)
+        rule_set = rule_sets[key]
+        inputs = dict(request.inputs)
+        inputs["active_programs"] = sorted(
+            {
+                program
+                for citizen, program, application in benefits
+                if citizen == subject.citizen_id and application != subject.application_id
+            }
+        )
+        facts = facts_of(inputs, on)
+        result = (
+            no_rule_set(subject.program_code, on, facts)
+            if rule_set is None
+            else evaluate(rule_set, facts, on)
+        )
+        evaluation_id = uuid.uuid4()
+        made.append((evaluation_id, request, result))
+        rows.append(
+            {
+                "evaluation_id": evaluation_id,
+                "application_id": subject.application_id,
+                "citizen_id": subject.citizen_id,
+                "program_code": subject.program_code,
+                "trigger": subject.trigger,
+                "submission_id": subject.submission_id,
+                "appeal_id": subject.appeal_id,
+                "rule_set_version": None if rule_set is None else rule_set.version,
+                "effective_on": on,
+                "outcome": result.outcome,
+                "monthly_benefit": result.monthly_benefit,
+                "facts_hash": result.facts_hash,
+                "inputs": inputs,
+                "facts": facts,
+                "result": result.to_json(),
+                "source_event_id": request.cause.event_id,
+                "evaluated_at": now,
+            }
+        )
+    stored = await repository.insert_evaluations(session, rows)
+    envelopes = []
+    results = []
+    for evaluation_id, request, result in made:
+        if evaluation_id not in stored:
+            log.info("already_evaluated", trigger=request.subject.trigger)
+            continue
+        envelopes.append(
+            Envelope.wrap(
+                to_event(evaluation_id, request.subject, result, now),
+                producer=session.info.get("producer") or "eligibility",
+                correlation_id=request.cause.correlation_id,
+                causation_id=request.cause.event_id,
+            )
+        )
+        results.append(result)
+    await outbox.add_all(session, envelopes)
+    if results:
+        log.info("evaluated", count=len(results))
+    return results
 
 
 def submission_inputs(
@@ -235,41 +273,46 @@ def profile_of(event_payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def on_submission(
-    session: AsyncSession,
-    subject: Subject,
-    form: dict[str, Any],
-    documents: list[str],
-    snapshot: dict[str, Any],
-    *,
-    source_event_id: UUID,
-    clock: Clock,
-) -> Result | None:
-    await repository.keep_submission(
+@dataclass(frozen=True)
+class Submission:
+    subject: Subject
+    form: dict[str, Any]
+    documents: list[str]
+    snapshot: dict[str, Any]
+    cause: Envelope
+
+
+async def on_submissions(
+    session: AsyncSession, submissions: Sequence[Submission], *, clock: Clock
+) -> list[Result]:
+    """Keep each application's latest submission and evaluate every submission."""
+    latest = {s.subject.application_id: s for s in submissions}
+    await repository.keep_submissions(
         session,
-        {
-            "application_id": subject.application_id,
-            "citizen_id": subject.citizen_id,
-            "program_code": subject.program_code,
-            "submission_id": subject.submission_id,
-            "submitted_at": subject.at,
-            "form": form,
-            "documents": documents,
-            "profile": snapshot,
-        },
+        [
+            {
+                "application_id": s.subject.application_id,
+                "citizen_id": s.subject.citizen_id,
+                "program_code": s.subject.program_code,
+                "submission_id": s.subject.submission_id,
+                "submitted_at": s.subject.at,
+                "form": s.form,
+                "documents": s.documents,
+                "profile": s.snapshot,
+            }
+            for s in latest.values()
+        ],
     )
-    active = await repository.active_programs(
-        session, subject.citizen_id, besides=subject.application_id
-    )
-    inputs = submission_inputs(snapshot, form, documents, active)
-    return await evaluate_and_publish(
-        session, subject, inputs, source_event_id=source_event_id, clock=clock
-    )
+    requests = [
+        Request(s.subject, submission_inputs(s.snapshot, s.form, s.documents, []), s.cause)
+        for s in submissions
+    ]
+    return await evaluate_and_publish(session, requests, clock=clock)
 
 
 async def on_appeal(
-    session: AsyncSession, subject: Subject, *, source_event_id: UUID, clock: Clock
-) -> Result | None:
+    session: AsyncSession, subject: Subject, cause: Envelope, *, clock: Clock
+) -> list[Result]:
     """Re-evaluate on the citizen's current profile (this service's copy of ProfileUpdated),
     with the appealed submission's form and documents. The form's income is left out: it
     is what the citizen stated back then, and an appeal is typically about a change since
@@ -278,23 +321,15 @@ async def on_appeal(
     current = await repository.profile(session, subject.citizen_id)
     if current is None and submitted is not None:
         current = submitted.profile
-    active = await repository.active_programs(
-        session, subject.citizen_id, besides=subject.application_id
-    )
     form = (
         None
         if submitted is None
         else {k: v for k, v in submitted.form.items() if k != "monthly_income"}
     )
     inputs = submission_inputs(
-        current,
-        form,
-        submitted.documents if submitted is not None else None,
-        active,
+        current, form, submitted.documents if submitted is not None else None, []
     )
-    return await evaluate_and_publish(
-        session, subject, inputs, source_event_id=source_event_id, clock=clock
-    )
+    return await evaluate_and_publish(session, [Request(subject, inputs, cause)], clock=clock)
 
 
 # --- reading and simulating ---------------------------------------------------------------
