@@ -90,6 +90,14 @@ def test_an_unknown_name_in_a_reason_is_refused() -> None:
     }
 
 
+def test_a_reason_shows_plain_names_only() -> None:
+    document = shipped_document("SSP-DEV")
+    document["criteria"][2]["reasons"]["failed"]["en"] = "{observed:>99999999} {required.__class__}"
+    found = refusals(document)
+    assert list(found) == ["criteria[2].reasons.failed.en"]
+    assert found["criteria[2].reasons.failed.en"].startswith("bad template: write {name} only")
+
+
 def test_a_missing_translation_is_refused() -> None:
     document = shipped_document("SSP-DEV")
     document["criteria"][0]["reasons"]["failed"]["ar"] = ""

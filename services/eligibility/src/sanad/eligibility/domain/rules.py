@@ -286,7 +286,17 @@ def _python_type(type_: FactType) -> type | tuple[type, ...]:
 
 
 def _template_names(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    """The names a reason shows; plain ``{name}`` only (no format spec, conversion or
+    attribute: the service formats values itself)."""
+    names = set()
+    for _, name, spec, conversion in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if spec or conversion or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
+            raise ValueError(f"write {{name}} only, not {{{name}{extra}}}")
+        names.add(name)
+    return names
 
 
 def compile_rule_set(raw: Mapping[str, Any] | RuleSetDocument) -> CompiledRuleSet:
