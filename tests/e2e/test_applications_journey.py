@@ -2,8 +2,9 @@
 catalog, applies with documents, submits and sees the decision with its reasons; a rejected
 citizen appeals and a caseworker decides; a needs-completion round trip ends in a decision.
 
-The eligibility service is not built yet: the test publishes its EligibilityEvaluated on the
-real topic, answering the submission the citizen made."""
+Every decision here follows a real evaluation: the eligibility service evaluates the
+submission (and the appeal) from the household the citizen filled in through /v1/profile,
+under the SSP-DEV rule set, and applications decides on its EligibilityEvaluated."""
 
 from __future__ import annotations
 
@@ -16,17 +17,15 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sanad.platform.services import platform_env
 from sanad.platform.testing import eventually, local_infra
-from sanad.shared.events import EligibilityEvaluatedV2, Envelope
-from sanad.shared.events.eligibility import Criterion, MissingItem, Outcome
 from sanad.shared.national_id import luhn_valid
 
 ENV = platform_env()
@@ -156,59 +155,72 @@ async def sms() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def kafka() -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=local_infra().kafka_bootstrap)
-    await producer.start()
+async def admin_db() -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(local_infra().database_admin_url())
     try:
-        yield producer
+        yield engine
     finally:
-        await producer.stop()
+        await engine.dispose()
 
 
-async def evaluate(
-    kafka: AIOKafkaProducer, application: dict[str, Any], outcome: Outcome, **changes: Any
-) -> None:
-    """What eligibility would answer to the application's current submission."""
-    fields: dict[str, Any] = {
-        "evaluation_id": uuid.uuid4(),
-        "application_id": application["application_id"],
-        "submission_id": application["submission_id"],
-        "citizen_id": application["citizen_id"],
-        "program_code": application["program_code"],
-        "rule_set_version": "SSP-DEV@2026-01-01",
-        "outcome": outcome,
-        "criteria": [
-            Criterion(
-                code="household_income",
-                passed=outcome != "ineligible",
-                observed="4200.00",
-                required="<= 2750.00",
-                reason_ar="دخل الأسرة الشهري أعلى من حد الكفاية",
-                reason_en="Household monthly income is above the sufficiency threshold",
+PROFILE_SECTIONS: dict[str, dict[str, Any]] = {
+    "housing": {
+        "region": "riyadh",
+        "city": "Riyadh",
+        "district": "Al Olaya",
+        "national_address": "RRRD2929",
+        "housing_type": "rented",
+        "monthly_rent": "1500",
+    },
+    "employment": {"status": "employed", "employer": "Gulf Trading Co", "since": "2019-09-01"},
+    "property": {
+        "assets": [
+            {"kind": "vehicle", "description": "Hyundai Accent 2016", "estimated_value": "18000"}
+        ]
+    },
+}
+
+
+async def fill_profile(
+    api: httpx.AsyncClient, citizen: Person, sections: dict[str, dict[str, Any]]
+) -> int:
+    """Fill profile sections through the gateway; the profile's version afterwards."""
+    current = await api.get("/v1/profile", headers=citizen.headers)
+    assert current.status_code == 200, current.text
+    etag, version = current.headers["etag"], current.json()["version"]
+    for section, body in sections.items():
+        response = await api.put(
+            f"/v1/profile/{section}", json=body, headers=citizen.headers | {"If-Match": etag}
+        )
+        assert response.status_code == 200, response.text
+        etag, version = response.headers["etag"], response.json()["version"]
+    return int(version)
+
+
+def salary(amount: str) -> dict[str, Any]:
+    return {"sources": [{"type": "salary", "monthly_amount": amount, "payer": "Gulf Trading Co"}]}
+
+
+async def applications_has_profile(db: AsyncEngine, citizen: Person, version: int) -> None:
+    """Applications snapshots the household it knows at submission: wait until it knows
+    this version (ProfileUpdated reaches it through Kafka)."""
+
+    async def known() -> int:
+        async with db.connect() as conn:
+            found = await conn.execute(
+                text("SELECT version FROM applications.citizen_profiles WHERE citizen_id = :c"),
+                {"c": uuid.UUID(citizen.id)},
             )
-        ],
-        "missing": (
-            [
-                MissingItem(
-                    kind="document",
-                    code="proof_of_income",
-                    reason_ar="إثبات الدخل غير مقروء",
-                    reason_en="The proof of income is unreadable",
-                )
-            ]
-            if outcome == "incomplete"
-            else []
-        ),
-        "monthly_benefit": "1650.00" if outcome == "eligible" else None,
-        "evaluated_at": datetime.now(UTC),
-    } | changes
-    envelope = Envelope.wrap(EligibilityEvaluatedV2(**fields), producer="eligibility")
-    await kafka.send_and_wait(
-        envelope.topic, envelope.to_bytes(), key=envelope.key.encode(), headers=envelope.headers()
+            return int(found.scalar() or 0)
+
+    await eventually(
+        known, until=lambda v: v >= version, what=f"profile v{version} in applications"
     )
 
 
-async def apply_and_submit(api: httpx.AsyncClient, citizen: Person) -> dict[str, Any]:
+async def apply_and_submit(
+    api: httpx.AsyncClient, citizen: Person, monthly_income: str
+) -> dict[str, Any]:
     catalog = await api.get("/v1/programs")  # public: no token
     assert catalog.status_code == 200, catalog.text
     ssp = next(p for p in catalog.json()["items"] if p["code"] == "SSP-DEV")
@@ -221,8 +233,8 @@ async def apply_and_submit(api: httpx.AsyncClient, citizen: Person) -> dict[str,
     application_id = started.json()["application_id"]
     url = f"/v1/applications/{application_id}"
     form = {
-        "monthly_income": "4200.00",
-        "family_size": 3,
+        "monthly_income": monthly_income,
+        "family_size": 1,
         "employment_status": "employed",
         "payment": {"method": "iban", "iban": "SA03 8000 0000 6080 1016 7519"},
     }
@@ -260,7 +272,11 @@ async def apply_and_submit(api: httpx.AsyncClient, citizen: Person) -> dict[str,
         f"{url}/submit", json={"declaration_accepted": True}, headers=citizen.headers | key
     )
     assert retried.status_code == 200
-    assert retried.json()["history"] == submitted.json()["history"]
+    # The same submission, nothing submitted again (eligibility may have answered meanwhile).
+    assert retried.json()["submission_id"] == submitted.json()["submission_id"]
+    history = submitted.json()["history"]
+    assert retried.json()["history"][: len(history)] == history
+    assert [h["to"] for h in retried.json()["history"]].count("SUBMITTED") == 1
     body: dict[str, Any] = submitted.json()
     assert body["status"] == "SUBMITTED"
     return body
@@ -279,23 +295,43 @@ async def status_becomes(
 
 
 async def test_apply_get_rejected_with_reasons_appeal_and_a_caseworker_approves(
-    api: httpx.AsyncClient, sms: httpx.AsyncClient, kafka: AIOKafkaProducer
+    api: httpx.AsyncClient, sms: httpx.AsyncClient, admin_db: AsyncEngine
 ) -> None:
     citizen = await register_citizen(api, sms)
-    application = await apply_and_submit(api, citizen)
+    version = await fill_profile(api, citizen, PROFILE_SECTIONS | {"income": salary("4200")})
+    limit = "Household income 4,200 SAR exceeds the limit of 1,100 SAR (1,100 SAR + 0 × 550 SAR)"
+
+    # Before applying, the citizen asks what they would get (دراسة الأهلية).
+    checked = await eventually(
+        lambda: api.get("/v1/eligibility/check?program=SSP-DEV", headers=citizen.headers),
+        until=lambda r: r.status_code == 200 and r.json()["outcome"] != "incomplete",
+        what="the eligibility check on the filled-in profile",
+    )
+    assert checked.json()["outcome"] == "ineligible"
+    income = next(c for c in checked.json()["criteria"] if c["code"] == "household_income")
+    assert income["reason_en"] == limit
+
+    await applications_has_profile(admin_db, citizen, version)
+    application = await apply_and_submit(api, citizen, "4200.00")
     application_id = application["application_id"]
 
-    await evaluate(kafka, application, "ineligible")
     rejected = await status_becomes(api, citizen, application_id, "REJECTED")
     reasons = rejected["history"][-1]["reasons"]
-    assert [r["reason_en"] for r in reasons] == [
-        "Household monthly income is above the sufficiency threshold"
-    ]
-    assert reasons[0]["reason_ar"] == "دخل الأسرة الشهري أعلى من حد الكفاية"
+    assert [(r["code"], r["reason_en"]) for r in reasons] == [("household_income", limit)]
+    assert reasons[0]["reason_ar"] == (
+        "دخل الأسرة 4,200 ريال يتجاوز الحد 1,100 ريال (1,100 ريال + 0 × 550 ريال)"
+    )
     assert rejected["eligibility"]["outcome"] == "ineligible"
     assert rejected["next"]["action"] == "appeal"
     mine = await api.get("/v1/applications?status=REJECTED", headers=citizen.headers)
     assert [a["application_id"] for a in mine.json()["items"]] == [application_id]
+
+    # The evaluation is stored with its facts and replays identically.
+    evaluation_id = rejected["eligibility"]["evaluation_id"]
+    stored = await api.get(f"/v1/eligibility/evaluations/{evaluation_id}", headers=citizen.headers)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["facts"]["household_income"] == 420000
+    assert stored.json()["rule_set_version"] == "SSP-DEV@2025.1"
 
     # Notifications tells the citizen by SMS (DecisionIssued v2), after the OTP.
     await eventually(
@@ -313,6 +349,13 @@ async def test_apply_get_rejected_with_reasons_appeal_and_a_caseworker_approves(
     assert appealed.json()["status"] == "APPEALED"
 
     staff = await caseworker(api)
+    # Eligibility re-evaluates the appeal on the current profile; it is attached for the
+    # caseworker.
+    await eventually(
+        lambda: api.get(f"/v1/review/{application_id}", headers=staff),
+        until=lambda r: r.status_code == 200 and len(r.json()["evaluations"]) >= 2,
+        what="the appeal's re-evaluation",
+    )
     citizen_at_review = await api.get("/v1/review/queue", headers=citizen.headers)
     assert citizen_at_review.status_code == 403
     queue = await api.get("/v1/review/queue?page_size=100", headers=staff)
@@ -341,41 +384,33 @@ async def test_apply_get_rejected_with_reasons_appeal_and_a_caseworker_approves(
 
 
 async def test_a_needs_completion_round_trip_ends_in_a_decision(
-    api: httpx.AsyncClient, sms: httpx.AsyncClient, kafka: AIOKafkaProducer
+    api: httpx.AsyncClient, sms: httpx.AsyncClient, admin_db: AsyncEngine
 ) -> None:
     citizen = await register_citizen(api, sms)
-    application = await apply_and_submit(api, citizen)
+    version = await fill_profile(api, citizen, PROFILE_SECTIONS)  # no income section yet
+    await applications_has_profile(admin_db, citizen, version)
+    application = await apply_and_submit(api, citizen, "900.00")
     application_id = application["application_id"]
     url = f"/v1/applications/{application_id}"
 
-    await evaluate(kafka, application, "incomplete")
     needs = await status_becomes(api, citizen, application_id, "NEEDS_COMPLETION")
     assert needs["next"]["action"] == "complete_and_submit"
     assert needs["next"]["until"] == needs["complete_by"]
-    assert needs["history"][-1]["reasons"][0]["reason_en"] == "The proof of income is unreadable"
+    missing = {r["code"]: r["reason_en"] for r in needs["history"][-1]["reasons"]}
+    assert missing["missing.household_income"] == (
+        "The household monthly income is unknown: fill the income section of your profile"
+    )
 
-    documents = (await api.get(f"{url}/documents", headers=citizen.headers)).json()
-    unreadable = next(d for d in documents if d["kind"] == "proof_of_income")
-    removed = await api.delete(
-        f"{url}/documents/{unreadable['document_id']}", headers=citizen.headers
-    )
-    assert removed.status_code == 204
-    clearer = await api.post(
-        f"{url}/documents",
-        data={"kind": "proof_of_income"},
-        files={"file": ("salary.pdf", PDF + b"clear scan", "application/pdf")},
-        headers=citizen.headers,
-    )
-    assert clearer.status_code == 201, clearer.text
+    version = await fill_profile(api, citizen, {"income": salary("900")})
+    await applications_has_profile(admin_db, citizen, version)
     resubmitted = await api.post(
         f"{url}/submit", json={"declaration_accepted": True}, headers=citizen.headers
     )
     assert resubmitted.status_code == 200, resubmitted.text
     assert resubmitted.json()["submission_number"] == 2
 
-    await evaluate(kafka, resubmitted.json(), "eligible")
     approved = await status_becomes(api, citizen, application_id, "APPROVED")
-    assert approved["decision"]["monthly_benefit"] == "1650.00"
+    assert approved["decision"]["monthly_benefit"] == "200.00"  # 1,100 − 900
     assert [h["to"] for h in approved["history"]] == [
         "DRAFT",
         "SUBMITTED",

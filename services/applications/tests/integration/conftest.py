@@ -36,6 +36,9 @@ PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 SSP_DOCUMENTS = ("national_id", "family_register", "proof_of_income", "bank_account")
+# The tests play eligibility themselves: they apply to a copy of SSP-DEV that the running
+# eligibility service has no rules for, so it never answers their submissions.
+TEST_PROGRAM = "TEST-APPLICATIONS"
 
 
 class TestClock(FakeClock):
@@ -213,7 +216,7 @@ class World:
             )
         return citizen
 
-    async def start(self, citizen: Citizen, program: str = "SSP-DEV") -> dict[str, Any]:
+    async def start(self, citizen: Citizen, program: str = TEST_PROGRAM) -> dict[str, Any]:
         response = await self.client.post(
             "/v1/applications", json={"program_code": program}, headers=citizen.headers
         )
@@ -249,7 +252,7 @@ class World:
             headers=citizen.headers,
         )
 
-    async def ready(self, citizen: Citizen, program: str = "SSP-DEV") -> str:
+    async def ready(self, citizen: Citizen, program: str = TEST_PROGRAM) -> str:
         """A DRAFT with the form and every mandatory document: ready to submit."""
         application_id = str((await self.start(citizen, program))["application_id"])
         await self.fill(citizen, application_id)
@@ -417,8 +420,24 @@ def profile_updated(citizen_id: uuid.UUID, version: int) -> ProfileUpdated:
     )
 
 
+@pytest.fixture(scope="session")
+async def test_program(client: httpx.AsyncClient, signer: TokenSigner) -> str:
+    """TEST_PROGRAM in the catalog: SSP-DEV's definition under another code."""
+    ssp = (await client.get("/v1/programs/SSP-DEV")).json()
+    definition = {k: v for k, v in ssp.items() if k not in ("code", "version")}
+    token, _, _ = signer.issue(str(uuid.uuid4()), Role.ADMIN, ttl_seconds=600)
+    response = await client.put(
+        f"/v1/programs/{TEST_PROGRAM}",
+        json=definition,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code in (200, 201), response.text
+    return TEST_PROGRAM
+
+
 @pytest.fixture
 def world(
+    test_program: str,
     provisioned: Infra,
     client: httpx.AsyncClient,
     signer: TokenSigner,

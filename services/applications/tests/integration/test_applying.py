@@ -21,7 +21,7 @@ async def test_a_draft_one_open_per_program_and_a_second_names_the_first(world: 
         (None, "DRAFT", str(citizen.citizen_id))
     ]
     again = await world.client.post(
-        "/v1/applications", json={"program_code": "SSP-DEV"}, headers=citizen.headers
+        "/v1/applications", json={"program_code": first["program_code"]}, headers=citizen.headers
     )
     assert again.status_code == 409
     assert again.json()["open_application_id"] == first["application_id"]

@@ -15,7 +15,7 @@ from sanad.shared import topics
 from sanad.shared.auth import Role
 from sanad.shared.db import session_factory
 
-from .conftest import PDF, Citizen, World
+from .conftest import PDF, TEST_PROGRAM, Citizen, World
 
 
 def at(text: str) -> datetime:
@@ -47,7 +47,7 @@ async def test_eligible_approves_and_publishes_the_decision(world: World) -> Non
     assert payload["rule_set_version"] == "SSP-DEV@2026-01-01"
     assert payload["evaluation_id"] == evaluation.payload["evaluation_id"]
     assert payload["citizen_id"] == str(citizen.citizen_id)
-    assert payload["program_code"] == "SSP-DEV"
+    assert payload["program_code"] == TEST_PROGRAM
     # v3: the program's names and card terms as the catalog held them.
     assert payload["program"] == {
         "name_ar": payload["program"]["name_ar"],

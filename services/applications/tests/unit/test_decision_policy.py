@@ -19,8 +19,8 @@ from sanad.applications.domain.decision import (
     effect_of,
 )
 from sanad.applications.domain.states import Status
-from sanad.shared.events import EligibilityEvaluated, EligibilityEvaluatedV2
-from sanad.shared.events.eligibility import Criterion, MissingItem, Outcome
+from sanad.shared.events import EligibilityEvaluated, EligibilityEvaluatedV2, EligibilityEvaluatedV3
+from sanad.shared.events.eligibility import Criterion, CriterionResult, MissingItem, Outcome
 
 SUBMISSION = uuid.uuid4()
 APPEAL = uuid.uuid4()
@@ -188,6 +188,40 @@ def test_version_2_is_read_field_for_field() -> None:
         "incomplete",
         (MISSING,),
     )
+
+
+def test_version_3_is_read_as_version_2() -> None:
+    appeal = uuid.uuid4()
+    event = EligibilityEvaluatedV3(
+        evaluation_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        appeal_id=appeal,
+        citizen_id=uuid.uuid4(),
+        program_code="SSP-DEV",
+        rule_set_version="SSP-DEV@2026.1",
+        outcome="ineligible",
+        criteria=[
+            CriterionResult(
+                **INCOME_OK.model_dump(),
+                status="passed",
+                effect="ineligible",
+                policy_reference="SSP §3",
+                facts_read=["household_income"],
+            )
+        ],
+        monthly_benefit=Decimal("0"),
+        evaluated_at=NOW,
+        trigger="appeal",
+        rule_set_id="SSP-DEV",
+        effective_on=NOW.date(),
+        currency="SAR",
+        facts_hash="0" * 64,
+    )
+    read = Evaluation.of(event)
+    assert (read.appeal_id, read.outcome, read.monthly_benefit) == (appeal, "ineligible", 0)
+    assert read.criteria[0].reason_en == INCOME_OK.reason_en
+    appealed = awaiting(Status.APPEALED, open_appeal_id=appeal)
+    assert effect_of(read, appealed) == AttachToAppeal(appeal)
 
 
 def test_deadlines() -> None:

@@ -16,6 +16,7 @@ from sanad.shared.clock import Clock
 from sanad.shared.events import (
     EligibilityEvaluated,
     EligibilityEvaluatedV2,
+    EligibilityEvaluatedV3,
     Envelope,
     ProfileUpdated,
 )
@@ -39,7 +40,7 @@ async def on_profile_updated(
 def on_eligibility_evaluated(clock: Clock) -> Handler:
     async def handle(
         session: AsyncSession,
-        event: EligibilityEvaluated | EligibilityEvaluatedV2,
+        event: EligibilityEvaluated | EligibilityEvaluatedV2 | EligibilityEvaluatedV3,
         envelope: Envelope,
     ) -> None:
         outcome = await apply_evaluation(session, Evaluation.of(event), clock)
@@ -54,6 +55,7 @@ def handlers(clock: Clock) -> Handlers:
         ProfileUpdated: on_profile_updated,
         EligibilityEvaluated: evaluated,
         EligibilityEvaluatedV2: evaluated,
+        EligibilityEvaluatedV3: evaluated,
     }
 
 

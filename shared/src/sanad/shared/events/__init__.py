@@ -10,7 +10,11 @@ from sanad.shared.events.applications import (
 )
 from sanad.shared.events.cards import CardIssued, CardStatusChanged
 from sanad.shared.events.catalog import EVENT_MODELS, model_for
-from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
+from sanad.shared.events.eligibility import (
+    EligibilityEvaluated,
+    EligibilityEvaluatedV2,
+    EligibilityEvaluatedV3,
+)
 from sanad.shared.events.envelope import Envelope, Event, correlation_id_var
 from sanad.shared.events.identity import (
     CitizenRegistered,
@@ -39,6 +43,7 @@ __all__ = [
     "DecisionIssuedV3",
     "EligibilityEvaluated",
     "EligibilityEvaluatedV2",
+    "EligibilityEvaluatedV3",
     "Envelope",
     "Event",
     "FamilyMember",

@@ -18,7 +18,11 @@ from sanad.shared.events.applications import (
     DecisionIssuedV3,
 )
 from sanad.shared.events.cards import CardIssued, CardStatusChanged
-from sanad.shared.events.eligibility import EligibilityEvaluated, EligibilityEvaluatedV2
+from sanad.shared.events.eligibility import (
+    EligibilityEvaluated,
+    EligibilityEvaluatedV2,
+    EligibilityEvaluatedV3,
+)
 from sanad.shared.events.envelope import Event
 from sanad.shared.events.identity import (
     CitizenRegistered,
@@ -47,6 +51,7 @@ EVENT_MODELS: dict[tuple[str, int], type[Event]] = {
         ApplicationSubmittedV2,
         EligibilityEvaluated,
         EligibilityEvaluatedV2,
+        EligibilityEvaluatedV3,
         DecisionIssued,
         DecisionIssuedV2,
         DecisionIssuedV3,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
@@ -79,3 +79,40 @@ class EligibilityEvaluatedV2(Event):
 
     def aggregate_key(self) -> str:
         return str(self.application_id)
+
+
+CriterionStatus = Literal["passed", "failed", "missing", "not_applicable"]
+Trigger = Literal["submission", "appeal"]
+
+
+class CriterionResult(Criterion):
+    """One criterion of a v3 evaluation: v2's fields plus how it ended and what it read.
+
+    ``status``: ``passed``; ``failed``; ``missing`` (a fact it reads is unknown);
+    ``not_applicable`` (its condition does not apply to this household). ``passed`` is true
+    for ``passed`` and ``not_applicable``.
+    """
+
+    status: CriterionStatus
+    effect: Literal["ineligible", "incomplete", "review"]  # what its failure means
+    policy_reference: str
+    facts_read: list[str]
+
+
+class EligibilityEvaluatedV3(EligibilityEvaluatedV2):
+    """v2 plus what makes the evaluation checkable and replayable: the trigger, the rule
+    set's id and version and the date its parameters were read at, each criterion's status
+    and the facts it read, the currency, and the SHA-256 of the canonical input facts.
+
+    ``monthly_benefit``: the amount when ``eligible``, ``0`` when ``ineligible``, what it
+    would be when ``review``, none when ``incomplete``.
+    """
+
+    SCHEMA_VERSION = 3
+
+    trigger: Trigger
+    rule_set_id: str  # the program's rule set: its code (SSP-DEV)
+    effective_on: date  # the date the version and its parameters were chosen for
+    criteria: list[CriterionResult]  # type: ignore[assignment]
+    currency: str
+    facts_hash: str

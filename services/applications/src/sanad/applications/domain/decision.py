@@ -30,6 +30,7 @@ class Evaluation:
 
     @classmethod
     def of(cls, event: EligibilityEvaluated | EligibilityEvaluatedV2) -> Evaluation:
+        # v3 extends v2 (trigger, rule-set id, criterion status, facts hash): read as v2.
         if isinstance(event, EligibilityEvaluatedV2):
             return cls(
                 evaluation_id=event.evaluation_id,
