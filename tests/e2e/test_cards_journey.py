@@ -1,10 +1,8 @@
 """Journey step 8 through the gateway: an approved citizen's card is issued on its own
 (the program issues cards on approval), seen as JSON, PNG and PDF, announced by SMS; a
 verifier holding only the public keys checks its QR offline, and the public verification
-endpoint agrees; another citizen cannot see it.
-
-The eligibility service is not built yet: the test publishes its EligibilityEvaluated on the
-real topic (the helpers of the applications journey)."""
+endpoint agrees; another citizen cannot see it. The approval is the real eligibility
+service's (SSP-DEV: 900 SAR income, alone → a 200 SAR benefit)."""
 
 from __future__ import annotations
 
@@ -14,31 +12,35 @@ from datetime import UTC, datetime
 import httpx
 import pypdf
 import zxingcpp
-from aiokafka import AIOKafkaProducer
 from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.cards.domain.token import unb64u, verify
 from sanad.platform.testing import eventually
 
 from .test_applications_journey import (  # fixtures and helpers
+    PROFILE_SECTIONS,
+    admin_db,
     api,
+    applications_has_profile,
     apply_and_submit,
-    evaluate,
-    kafka,
+    fill_profile,
     register_citizen,
+    salary,
     sms,
     status_becomes,
 )
 
-__all__ = ["api", "kafka", "sms"]
+__all__ = ["admin_db", "api", "sms"]
 
 
 async def test_an_approved_citizen_gets_a_card_that_anyone_verifies_offline(
-    api: httpx.AsyncClient, sms: httpx.AsyncClient, kafka: AIOKafkaProducer
+    api: httpx.AsyncClient, sms: httpx.AsyncClient, admin_db: AsyncEngine
 ) -> None:
     citizen = await register_citizen(api, sms)
-    application = await apply_and_submit(api, citizen)
-    await evaluate(kafka, application, "eligible")
+    version = await fill_profile(api, citizen, PROFILE_SECTIONS | {"income": salary("900")})
+    await applications_has_profile(admin_db, citizen, version)
+    application = await apply_and_submit(api, citizen, "900.00")
     await status_becomes(api, citizen, application["application_id"], "APPROVED")
 
     mine = await eventually(
@@ -49,7 +51,7 @@ async def test_an_approved_citizen_gets_a_card_that_anyone_verifies_offline(
     [card] = mine.json()["items"]
     assert card["status"] == "active" and card["program_code"] == "SSP-DEV"
     assert card["holder_name_en"] == "Hind Abdullah" and card["holder_name_ar"] == "هند عبدالله"
-    assert card["program_name_ar"] and card["monthly_benefit"] == "1650.00"
+    assert card["program_name_ar"] and card["monthly_benefit"] == "200.00"
     assert card["application_id"] == application["application_id"]
 
     # Asking again issues nothing new.
