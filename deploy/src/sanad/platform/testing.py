@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -24,6 +25,7 @@ from sanad.platform.layout import KAFKA_PORT, PG_PORT, REDIS_PORT, port
 from sanad.platform.postgres import admin_url
 from sanad.platform.procs import port_open
 from sanad.shared.db import create_engine
+from sanad.shared.events import Envelope
 from sanad.shared.migrations import MESSAGING_TABLES_V1
 
 T = TypeVar("T")
@@ -123,3 +125,35 @@ async def scratch_schema(infra: Infra, label: str) -> AsyncIterator[Scratch]:
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+async def _assigned(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+    return sorted(consumer.assignment())
+
+
+async def read_topic(infra: Infra, topic: str, key: str) -> list[Envelope]:
+    """Every message of one key on a real topic, from offset 0 to its current end, in order
+    (no consumer group: nothing is committed)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=infra.kafka_bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        partitions = await eventually(lambda: _assigned(consumer), what="partitions of " + topic)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        found: list[Envelope] = []
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            batches = await consumer.getmany(timeout_ms=1000)
+            found += [
+                Envelope.from_bytes(record.value)
+                for records in batches.values()
+                for record in records
+                if record.key == key.encode()
+            ]
+        return found
+    finally:
+        await consumer.stop()

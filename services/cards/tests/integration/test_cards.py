@@ -12,12 +12,11 @@ import zxingcpp
 from PIL import Image
 
 from sanad.cards.domain.number import is_card_number
-from sanad.platform.testing import eventually
+from sanad.platform.testing import eventually, read_topic
 from sanad.shared import topics
 from sanad.shared.auth import Role
 
 from .conftest import World, profile_updated
-from .topic import read_topic
 
 
 async def test_an_approval_issues_exactly_one_card_even_when_the_event_arrives_twice(

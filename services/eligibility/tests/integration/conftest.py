@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sanad.eligibility.main import MIGRATIONS, create_app
 from sanad.eligibility.settings import EligibilitySettings
-from sanad.platform.testing import Infra, eventually
+from sanad.platform.testing import Infra, eventually, read_topic
 from sanad.shared import topics
 from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
 from sanad.shared.events import (
@@ -89,37 +89,6 @@ async def admin_db(provisioned: Infra) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
-
-
-async def _assigned(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-    return sorted(consumer.assignment())
-
-
-async def read_topic(infra: Infra, topic: str, key: str) -> list[Envelope]:
-    """Every message of one key on a real topic, from offset 0, in order."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=infra.kafka_bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        partitions = await eventually(lambda: _assigned(consumer), what="partitions of " + topic)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        found: list[Envelope] = []
-        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            batches = await consumer.getmany(timeout_ms=1000)
-            found += [
-                Envelope.from_bytes(record.value)
-                for records in batches.values()
-                for record in records
-                if record.key == key.encode()
-            ]
-        return found
-    finally:
-        await consumer.stop()
 
 
 def child(national_id: str = CITIZEN_CHILD_ID) -> dict[str, Any]:
