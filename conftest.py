@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sanad.platform.provision import provision
 from sanad.platform.testing import (
@@ -78,3 +80,24 @@ async def provisioned(infra: Infra) -> AsyncIterator[Infra]:
     """The database ``sanad`` with every service's role and schema."""
     await provision(infra.pg_admin_url)
     yield infra
+
+
+@pytest.fixture(scope="session")
+async def producer(provisioned: Infra) -> AsyncIterator[AIOKafkaProducer]:
+    """A plain producer for tests that publish events on the real topics themselves."""
+    kafka = AIOKafkaProducer(bootstrap_servers=provisioned.kafka_bootstrap)
+    await kafka.start()
+    try:
+        yield kafka
+    finally:
+        await kafka.stop()
+
+
+@pytest.fixture(scope="session")
+async def admin_db(provisioned: Infra) -> AsyncIterator[AsyncEngine]:
+    """The superuser's engine, for tests that look at a service's tables directly."""
+    engine = create_async_engine(provisioned.database_admin_url())
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

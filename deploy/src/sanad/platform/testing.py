@@ -15,8 +15,9 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sanad.platform.layout import KAFKA_PORT, PG_PORT, REDIS_PORT, port
 from sanad.platform.postgres import admin_url
 from sanad.platform.procs import port_open
+from sanad.shared.auth import JwksVerifier, TokenSigner, generate_signing_key
 from sanad.shared.db import create_engine
 from sanad.shared.events import Envelope
 from sanad.shared.migrations import MESSAGING_TABLES_V1
@@ -157,3 +159,19 @@ async def read_topic(infra: Infra, topic: str, key: str) -> list[Envelope]:
         return found
     finally:
         await consumer.stop()
+
+
+def trust_test_tokens(app: Any) -> TokenSigner:
+    """A signer whose tokens the in-process service ``app`` accepts (its verifier is given
+    the signer's keys instead of identity's JWKS)."""
+    signer = TokenSigner(generate_signing_key())
+    app.state.runtime.verifier = JwksVerifier(jwks=signer.jwks())
+    return signer
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the in-process service ``app``."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+        yield http

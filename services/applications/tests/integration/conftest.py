@@ -19,12 +19,12 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.applications.main import MIGRATIONS, create_app
 from sanad.applications.settings import ApplicationsSettings
-from sanad.platform.testing import Infra, eventually, read_topic
-from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
+from sanad.platform.testing import Infra, asgi_client, eventually, read_topic, trust_test_tokens
+from sanad.shared.auth import Role, TokenSigner
 from sanad.shared.clock import FakeClock
 from sanad.shared.events import EligibilityEvaluatedV2, Envelope, Event, ProfileUpdated
 from sanad.shared.events.eligibility import Criterion, MissingItem, Outcome
@@ -87,35 +87,13 @@ async def applications_app(
 
 @pytest.fixture(scope="session")
 def signer(applications_app: FastAPI) -> TokenSigner:
-    signer = TokenSigner(generate_signing_key())
-    applications_app.state.runtime.verifier = JwksVerifier(jwks=signer.jwks())
-    return signer
+    return trust_test_tokens(applications_app)
 
 
 @pytest.fixture(scope="session")
 async def client(applications_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=applications_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://applications") as http:
+    async with asgi_client(applications_app, "http://applications") as http:
         yield http
-
-
-@pytest.fixture(scope="session")
-async def producer(provisioned: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=provisioned.kafka_bootstrap)
-    await kafka.start()
-    try:
-        yield kafka
-    finally:
-        await kafka.stop()
-
-
-@pytest.fixture(scope="session")
-async def admin_db(provisioned: Infra) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(provisioned.database_admin_url())
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @dataclass

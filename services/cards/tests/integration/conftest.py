@@ -17,12 +17,12 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.cards.main import MIGRATIONS, create_app
 from sanad.cards.settings import CardsSettings
-from sanad.platform.testing import Infra, eventually
-from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
+from sanad.platform.testing import Infra, asgi_client, eventually, trust_test_tokens
+from sanad.shared.auth import Role, TokenSigner
 from sanad.shared.clock import FakeClock
 from sanad.shared.events import (
     DecisionIssued,
@@ -68,35 +68,13 @@ async def cards_app(provisioned: Infra, clock: TestClock) -> AsyncIterator[FastA
 
 @pytest.fixture(scope="session")
 def signer(cards_app: FastAPI) -> TokenSigner:
-    signer = TokenSigner(generate_signing_key())
-    cards_app.state.runtime.verifier = JwksVerifier(jwks=signer.jwks())
-    return signer
+    return trust_test_tokens(cards_app)
 
 
 @pytest.fixture(scope="session")
 async def client(cards_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=cards_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://cards") as http:
+    async with asgi_client(cards_app, "http://cards") as http:
         yield http
-
-
-@pytest.fixture(scope="session")
-async def producer(provisioned: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=provisioned.kafka_bootstrap)
-    await kafka.start()
-    try:
-        yield kafka
-    finally:
-        await kafka.stop()
-
-
-@pytest.fixture(scope="session")
-async def admin_db(provisioned: Infra) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(provisioned.database_admin_url())
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def profile_updated(citizen_id: uuid.UUID, version: int, name_en: str) -> ProfileUpdated:

@@ -17,13 +17,13 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.eligibility.main import MIGRATIONS, create_app
 from sanad.eligibility.settings import EligibilitySettings
-from sanad.platform.testing import Infra, eventually, read_topic
+from sanad.platform.testing import Infra, asgi_client, eventually, read_topic, trust_test_tokens
 from sanad.shared import topics
-from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
+from sanad.shared.auth import Role, TokenSigner
 from sanad.shared.events import (
     AppealFiled,
     ApplicationSubmittedV2,
@@ -60,35 +60,13 @@ async def eligibility_app(settings: EligibilitySettings) -> AsyncIterator[FastAP
 
 @pytest.fixture(scope="session")
 def signer(eligibility_app: FastAPI) -> TokenSigner:
-    signer = TokenSigner(generate_signing_key())
-    eligibility_app.state.runtime.verifier = JwksVerifier(jwks=signer.jwks())
-    return signer
+    return trust_test_tokens(eligibility_app)
 
 
 @pytest.fixture(scope="session")
 async def client(eligibility_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=eligibility_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://eligibility") as http:
+    async with asgi_client(eligibility_app, "http://eligibility") as http:
         yield http
-
-
-@pytest.fixture(scope="session")
-async def producer(provisioned: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=provisioned.kafka_bootstrap)
-    await kafka.start()
-    try:
-        yield kafka
-    finally:
-        await kafka.stop()
-
-
-@pytest.fixture(scope="session")
-async def admin_db(provisioned: Infra) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(provisioned.database_admin_url())
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def child(national_id: str = CITIZEN_CHILD_ID) -> dict[str, Any]:

@@ -19,11 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sanad.platform.testing import Infra, eventually
+from sanad.platform.testing import Infra, asgi_client, eventually, trust_test_tokens
 from sanad.profile.main import MIGRATIONS, create_app
 from sanad.profile.settings import ProfileSettings
 from sanad.shared import topics
-from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
+from sanad.shared.auth import Role, TokenSigner
 from sanad.shared.events import (
     CitizenRegistered,
     CitizenRegisteredV1,
@@ -62,26 +62,13 @@ async def profile_app(provisioned: Infra) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture(scope="session")
 def signer(profile_app: FastAPI) -> TokenSigner:
-    signer = TokenSigner(generate_signing_key())
-    profile_app.state.runtime.verifier = JwksVerifier(jwks=signer.jwks())
-    return signer
+    return trust_test_tokens(profile_app)
 
 
 @pytest.fixture(scope="session")
 async def client(profile_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=profile_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://profile") as http:
+    async with asgi_client(profile_app, "http://profile") as http:
         yield http
-
-
-@pytest.fixture(scope="session")
-async def producer(provisioned: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=provisioned.kafka_bootstrap)
-    await kafka.start()
-    try:
-        yield kafka
-    finally:
-        await kafka.stop()
 
 
 async def _assigned(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
