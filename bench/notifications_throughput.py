@@ -165,7 +165,7 @@ async def run(citizens: int) -> dict[str, Any]:
         event = envelope.open()
         await by_type[type(event)](session, event, envelope)
 
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, producer="notifications")
     producer = make_producer(infra.kafka_bootstrap, f"bench-{suffix}")
     await producer.start()
     try:

@@ -130,7 +130,7 @@ async def schema_db(provisioned: Infra) -> AsyncIterator[Db]:
     await asyncio.to_thread(upgrade, MIGRATIONS, admin_url, schema)
     engine = create_engine(admin_url, schema, application_name="test-notifications-worker")
     try:
-        yield Db(session_factory(engine), engine)
+        yield Db(session_factory(engine, producer="notifications"), engine)
     finally:
         await engine.dispose()
         async with admin.begin() as conn:

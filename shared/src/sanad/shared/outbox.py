@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -109,28 +110,40 @@ async def add_all(
             _NOTIFIED.add(transaction)
 
 
-async def publish(
-    session: AsyncSession, event: Event, *, cause: Envelope | None = None
+def envelope(
+    session: AsyncSession,
+    event: Event,
+    *,
+    cause: Envelope | None = None,
+    causation_id: UUID | None = None,
+    correlation_id: str | None = None,
 ) -> Envelope:
-    """Queue ``event`` in the caller's transaction, wrapped in its envelope: the producer is
-    the service the session belongs to (``db.session_factory(..., producer=)``); the causation
-    and correlation ids are ``cause``'s — by default the event being handled by a per-event
-    handler (a batch handler passes each event's own) — or else the current request's
-    correlation id. Returns the envelope."""
+    """``event`` wrapped as ``publish`` would queue it: the producer is the service the
+    session belongs to (``db.session_factory(..., producer=)``); the causation and
+    correlation ids are ``cause``'s — by default the event a per-event handler is handling —
+    unless given (work outside a handler names its cause by id), else the current request's
+    correlation id. For a batch: ``add_all(session, [envelope(session, e, cause=c), …])``."""
     from sanad.shared.inbox import current_envelope  # the inbox imports this module's users
 
     producer = session.info.get("producer")
     if not producer:
         raise RuntimeError("this session has no producer: use db.session_factory(producer=)")
     cause = cause or current_envelope.get()
-    envelope = Envelope.wrap(
+    return Envelope.wrap(
         event,
         producer=producer,
-        correlation_id=cause.correlation_id if cause is not None else None,
-        causation_id=cause.event_id if cause is not None else None,
+        correlation_id=correlation_id or (cause.correlation_id if cause is not None else None),
+        causation_id=causation_id or (cause.event_id if cause is not None else None),
     )
-    await add(session, envelope)
-    return envelope
+
+
+async def publish(
+    session: AsyncSession, event: Event, *, cause: Envelope | None = None
+) -> Envelope:
+    """Queue ``event`` in the caller's transaction, wrapped by ``envelope``. Returns it."""
+    wrapped = envelope(session, event, cause=cause)
+    await add(session, wrapped)
+    return wrapped
 
 
 def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:

@@ -233,11 +233,8 @@ async def evaluate_and_publish(
             log.info("already_evaluated", trigger=request.subject.trigger)
             continue
         envelopes.append(
-            Envelope.wrap(
-                to_event(evaluation_id, request.subject, result, now),
-                producer=session.info.get("producer") or "eligibility",
-                correlation_id=request.cause.correlation_id,
-                causation_id=request.cause.event_id,
+            outbox.envelope(
+                session, to_event(evaluation_id, request.subject, result, now), cause=request.cause
             )
         )
         results.append(result)

@@ -31,7 +31,6 @@ from sanad.shared.events import (
 )
 
 Db = AsyncSession | AsyncConnection
-PRODUCER = "notifications"
 NO_CONTACT = "no contact on record for this citizen"
 
 
@@ -152,7 +151,7 @@ async def put_preferences(db: Db, citizen_id: UUID, email_enabled: bool, languag
 # --- deliveries ----------------------------------------------------------------------------
 
 
-async def queue(db: Db, source: Envelope, planned: Sequence[PlannedDelivery]) -> int:
+async def queue(db: AsyncSession, source: Envelope, planned: Sequence[PlannedDelivery]) -> int:
     """Insert the planned deliveries once per (event, channel); how many were new.
 
     A delivery with no recipient is recorded as failed at once and reported.
@@ -191,7 +190,7 @@ async def queue(db: Db, source: Envelope, planned: Sequence[PlannedDelivery]) ->
     return created
 
 
-def _dispatched(row: Row[Any]) -> Envelope:
+def _dispatched(db: AsyncSession, row: Row[Any]) -> Envelope:
     """NotificationDispatched for a delivery that reached its end: no body, no code. Its
     cause is the event that asked for the delivery (the worker runs outside any handler)."""
     event = NotificationDispatched(
@@ -204,21 +203,18 @@ def _dispatched(row: Row[Any]) -> Envelope:
         status=row.status,
         attempts=row.attempts,
     )
-    return Envelope.wrap(
-        event,
-        producer=PRODUCER,
-        correlation_id=row.correlation_id,
-        causation_id=row.source_event_id,
+    return outbox.envelope(
+        db, event, causation_id=row.source_event_id, correlation_id=row.correlation_id
     )
 
 
-async def report(db: Db, row: Row[Any]) -> None:
-    await outbox.add(db, _dispatched(row))
+async def report(db: AsyncSession, row: Row[Any]) -> None:
+    await outbox.add(db, _dispatched(db, row))
 
 
-async def report_many(db: Db, rows: Sequence[Row[Any]]) -> None:
+async def report_many(db: AsyncSession, rows: Sequence[Row[Any]]) -> None:
     """``report`` for a batch of ended deliveries: one multi-row INSERT, one NOTIFY."""
-    await outbox.add_all(db, [_dispatched(row) for row in rows])
+    await outbox.add_all(db, [_dispatched(db, row) for row in rows])
 
 
 def _once(query: Select[Any], name: str) -> CTE:
