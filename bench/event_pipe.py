@@ -199,7 +199,7 @@ class Pipe:
                 await outbox.add(session, envelope, topic=self.topic)
 
 
-class RelayProcess:
+class ChildProcess:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         assert proc.stdin is not None and proc.stdout is not None
@@ -221,29 +221,31 @@ class RelayProcess:
 
 
 @contextlib.asynccontextmanager
-async def relay_process(infra: Infra, schema: str, mode: str) -> AsyncIterator[RelayProcess]:
-    """A relay of ``schema`` in its own process, started (imports, connections) and waiting
-    for ``go``: ``drain`` publishes the outbox until it is empty and exits, ``serve`` runs
-    the relay (LISTEN/NOTIFY) until told to stop."""
+async def child_process(*args: str) -> AsyncIterator[ChildProcess]:
+    """This script in another process (see ``main``), started (imports, connections) and
+    waiting for ``go``."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
-        "--relay",
-        mode,
-        infra.database_admin_url(),
-        schema,
+        *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    relay = RelayProcess(proc)
-    if await relay.stdout.readline() != b"ready\n":
-        raise SystemExit("the relay process did not start")
+    child = ChildProcess(proc)
+    if await child.stdout.readline() != b"ready\n":
+        raise SystemExit(f"the {args[0]} process did not start")
     try:
-        yield relay
+        yield child
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def relay_process(infra: Infra, schema: str, mode: str) -> Any:
+    """A relay of ``schema`` in its own process: ``drain`` publishes the outbox until it is
+    empty and exits, ``serve`` runs the relay (LISTEN/NOTIFY) until told to stop."""
+    return child_process("--relay", mode, infra.database_admin_url(), schema)
 
 
 async def pipe_throughput(
@@ -285,33 +287,28 @@ async def pipe_latency(infra: Infra, rate: int, seconds: float) -> dict[str, flo
                 text(f'CREATE TABLE "{source.schema}".sent (event_id uuid, at timestamptz)')
             )
         # Per-event handler: what a service's handlers are, and the worse case for latency.
+        # The events are offered by a process of their own, as a producing service's
+        # requests would be: never on the consumer's event loop.
         async with (
-            Pipe(infra, source, sink, topic, group, batched=False) as pipe,
+            Pipe(infra, source, sink, topic, group, batched=False),
             relay_process(infra, source.schema, "serve") as relay,
+            child_process(
+                "--offer", infra.database_admin_url(), source.schema, topic, str(rate), str(events)
+            ) as offer,
         ):
             await relay.go()
             started = time.perf_counter()
-            for n in range(events):
-                envelope = event(n)
-                async with pipe.sessions() as session, session.begin():
-                    await outbox.add(session, envelope, topic=topic)
-                    await session.execute(
-                        text("INSERT INTO sent VALUES (:id, clock_timestamp())"),
-                        {"id": envelope.event_id},
-                    )
-                # Hold the offered rate: the next event is due at started + (n + 1) / rate.
-                delay = started + (n + 1) / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+            await offer.go()
+            await offer.finish()
             await until_effects(sink.engine, events + 1, started)
             await relay.finish()
-            async with sink.engine.connect() as conn:
-                # The outbox row's transaction committed just after ``sent.at``: the latency
-                # measured is commit → effect committed, plus that one statement.
-                # The schema name is ours, made by scratch_schema.
-                query = f'SELECT extract(epoch FROM e.done_at - s.at) * 1000 FROM effects e JOIN "{source.schema}".sent s USING (event_id)'  # noqa: E501, S608
-                rows = await conn.execute(text(query))
-                latencies = sorted(float(row[0]) for row in rows)
+        async with sink.engine.connect() as conn:
+            # The outbox row's transaction committed just after ``sent.at``: the latency
+            # measured is commit → effect committed, plus that one statement.
+            # The schema name is ours, made by scratch_schema.
+            query = f'SELECT extract(epoch FROM e.done_at - s.at) * 1000 FROM effects e JOIN "{source.schema}".sent s USING (event_id)'  # noqa: E501, S608
+            rows = await conn.execute(text(query))
+            latencies = sorted(float(row[0]) for row in rows)
     q = statistics.quantiles(latencies, n=100)
     return {"rate": rate, "events": len(latencies), "p50_ms": q[49], "p99_ms": q[98]}
 
@@ -421,9 +418,41 @@ async def relay_main(mode: str, url: str, schema: str) -> None:
         await engine.dispose()
 
 
+async def offer_main(url: str, schema: str, topic: str, rate: str, events: str) -> None:
+    """The producing side of the latency run: ``events`` events at ``rate`` per second, one
+    per transaction (as requests commit them), each with the time it was sent."""
+    configure_logging("bench-offer", "WARNING")
+    engine = create_engine(url, schema, application_name="bench-offer")
+    sessions = session_factory(engine)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        cpu, started = time.process_time(), time.perf_counter()
+        for n in range(int(events)):
+            envelope = event(n)
+            async with sessions() as session, session.begin():
+                await outbox.add(session, envelope, topic=topic)
+                await session.execute(
+                    text("INSERT INTO sent VALUES (:id, clock_timestamp())"),
+                    {"id": envelope.event_id},
+                )
+            # Hold the offered rate: the next event is due at started + (n + 1) / rate.
+            delay = started + (n + 1) / float(rate) - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        print(time.process_time() - cpu, flush=True)
+    finally:
+        await engine.dispose()
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--relay"]:
         asyncio.run(relay_main(*sys.argv[2:5]))
+        return
+    if sys.argv[1:2] == ["--offer"]:
+        asyncio.run(offer_main(*sys.argv[2:7]))
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20000)
