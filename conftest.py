@@ -1,4 +1,4 @@
-"""Test tiers by folder (unit/, integration/, e2e/), run in that order, and the fixtures
+"""Test tiers by folder (unit/, integration/, e2e/, faults/), run in that order, and the fixtures
 that give integration tests the real Kafka, Postgres and Redis."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sanad.platform.testing import (
     local_infra,
 )
 
-TIERS = ("unit", "integration", "e2e")
+TIERS = ("unit", "integration", "e2e", "faults")
 
 # Settings fail closed (SANAD_ENV defaults to prod); tests run with the repo's dev secrets.
 os.environ.setdefault("SANAD_ENV", "test")
@@ -32,7 +32,7 @@ def _tier(item: pytest.Item) -> str:
         if tier in parts:
             return tier
     raise pytest.UsageError(
-        f"{item.nodeid}: put the test under a unit/, integration/ or e2e/ folder"
+        f"{item.nodeid}: put the test under a unit/, integration/, e2e/ or faults/ folder"
     )
 
 

@@ -248,7 +248,7 @@ def down() -> None:
 
 def status() -> int:
     table = Table(title="Sanad local platform")
-    for column in ("part", "state", "address", "log"):
+    for column in ("part", "state", "address", "restarts", "last exit", "log"):
         table.add_column(column)
     rows: list[tuple[str, bool, str, str]] = []
     pg_state = "ours" if postgres.is_ours() else "external"
@@ -280,9 +280,22 @@ def status() -> int:
         )
     for name, ok, address, log in rows:
         shown = log.removeprefix(f"{REPO}/")
-        table.add_row(name, "[green]up[/]" if ok else "[red]down[/]", address, shown)
+        restarts, last_exit = _supervision_columns(name)
+        table.add_row(
+            name, "[green]up[/]" if ok else "[red]down[/]", address, restarts, last_exit, shown
+        )
     console.print(table)
     return 0 if all(ok for _, ok, _, _ in rows) else 1
+
+
+def _supervision_columns(name: str) -> tuple[str, str]:
+    """Restarts since ``./sanad up`` started it, and how (and when) it last exited."""
+    state = procs.supervision(name)
+    if state is None:
+        return "–", "–"  # not supervised by us (postgres: pg_ctl), or not running
+    last = state.get("last_exit")
+    when = str(state.get("last_exit_at") or "").replace("T", " ")
+    return str(state.get("restarts", 0)), f"{last} at {when}" if last else "–"
 
 
 def dead_letters_command(group: str, replay_all: bool, at: list[str]) -> int:

@@ -175,6 +175,12 @@ async def sms_to(number: str) -> list[dict[str, Any]]:
         return messages
 
 
+async def mail_duplicates() -> int:
+    """Copies the mail catcher received of a Message-ID it already held (and did not keep)."""
+    async with httpx.AsyncClient() as client:
+        return int((await client.get(f"{MAIL_API}/stats")).json()["duplicates"])
+
+
 async def mail_to(address: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient() as client:
         response = await client.get(f"{MAIL_API}/messages", params={"to": address})

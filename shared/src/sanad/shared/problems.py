@@ -1,7 +1,8 @@
 """RFC 9457 ``application/problem+json`` errors for every FastAPI service.
 
 Validation errors list each offending field (``errors[].field`` is a dotted path such as
-``body.national_id``); unexpected errors answer 500 without internals.
+``body.national_id``); a dependency that is away (Postgres, Redis, Kafka unreachable)
+answers 503 with ``Retry-After``; other unexpected errors answer 500 without internals.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sanad.shared.logging import get_logger
+from sanad.shared.outages import dependency_down
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://sanad.example/problems/"
+# Seconds a client waits before trying again when a dependency is away: a restart of
+# Postgres or Kafka takes a few seconds.
+OUTAGE_RETRY_AFTER = 5
 log = get_logger(__name__)
 
 
@@ -127,7 +132,29 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        dependency = dependency_down(exc)
+        if dependency is not None:
+            return dependency_unavailable(request, dependency, exc)
         log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
         return problem_response(
             request, 500, "Internal Server Error", detail="An unexpected error occurred."
         )
+
+
+def dependency_unavailable(request: Request, dependency: str, exc: BaseException) -> JSONResponse:
+    """503: a dependency is away, the request changed nothing, try again shortly."""
+    log.warning(
+        "dependency_unavailable",
+        dependency=dependency,
+        path=request.url.path,
+        error_type=type(exc).__name__,
+    )
+    return problem_response(
+        request,
+        503,
+        "Service Unavailable",
+        detail=f"A dependency ({dependency}) is unavailable; try again shortly.",
+        type_="dependency-unavailable",
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER)},
+        extra={"dependency": dependency},
+    )
