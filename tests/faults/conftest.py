@@ -129,6 +129,9 @@ async def run_workload(
     """Seed ``count`` citizens, submit an application each while ``fault`` runs, wait until
     every application is decided and every message ended, and count what happened."""
     assert not await all_ready(http), "every service must be ready before a fault test"
+    clock = asyncio.get_running_loop().time
+    began = clock()
+    phases: dict[str, float] = {}
     since = await end_offsets(platform.kafka_bootstrap)
     started_at = datetime.now(UTC).isoformat()
     tokens = signer()
@@ -149,11 +152,14 @@ async def run_workload(
         interval=0.5,
         what="every seeded profile kept by applications",
     )
+    phases["seeded"] = clock() - began
     template = await template_draft(http, owner)
     await copy_drafts(db, template, people)
+    phases["drafts"] = clock() - began
     fault_task = asyncio.create_task(fault(run)) if fault else None
     try:
         run.notes["submit_statuses"] = dict(await submit_all(http, people))
+        phases["submitted"] = clock() - began
         await eventually(
             lambda: finished(db, people),
             until=lambda f: f == (count, expected_deliveries(people)),
@@ -161,6 +167,7 @@ async def run_workload(
             interval=1.0,
             what="every application decided and every message ended",
         )
+        phases["finished"] = clock() - began
         if fault_task is not None:
             await fault_task
     finally:
@@ -169,6 +176,9 @@ async def run_workload(
     # Recovered without a manual step: every service answers ready again.
     await eventually(lambda: all_ready(http), until=lambda down: not down, timeout=120)
     found = await outcome(platform.kafka_bootstrap, since, people, db, http, started_at)
+    phases["counted"] = clock() - began
+    run.notes["seconds"] = {k: round(v, 1) for k, v in phases.items()}
+    print(f"\n{count} applications: {run.notes}")
     return run, found
 
 

@@ -349,7 +349,7 @@ def test(pytest_args: list[str]) -> int:
     up()
     console.print("[bold]Linting[/] (ruff, mypy)")
     linted = lint()
-    console.print("[bold]Running the tests[/] (unit, integration, e2e)")
+    console.print("[bold]Running the tests[/] (unit, integration, e2e, faults)")
     status = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=REPO)
     return status or (0 if linted else 1)
 
