@@ -184,11 +184,21 @@ def create_service_app(
             )
             await runtime.producer.start()
             await inbox.start()
+
+            async def new_producer() -> AIOKafkaProducer:
+                producer = make_producer(
+                    settings.kafka_bootstrap_servers, f"{settings.service}-outbox"
+                )
+                await producer.start()
+                runtime.producer = producer  # readiness checks the one in use
+                return producer
+
             relay = OutboxRelay(
                 runtime.engine,
                 runtime.producer,
                 listen_dsn=asyncpg_dsn(settings.database_url),
                 schema=settings.db_schema,
+                new_producer=new_producer,
             )
             runtime.background.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         if runtime.engine is not None:
