@@ -135,7 +135,7 @@ async def run(citizens: int) -> dict[str, Any]:
     schema = f"bench_notifications_{suffix}"
     otp_topic = f"bench.otp-requested-{suffix}"
     await ensure_topics(
-        infra.kafka_bootstrap,
+        infra.kafka,
         [TopicSpec(otp_topic, partitions=1), TopicSpec(f"dlq.bench-notifications-{suffix}", 1)],
     )
     url = infra.database_admin_url()
@@ -166,7 +166,7 @@ async def run(citizens: int) -> dict[str, Any]:
         await by_type[type(event)](session, event, envelope)
 
     sessions = session_factory(engine, producer="notifications")
-    producer = make_producer(infra.kafka_bootstrap, f"bench-{suffix}")
+    producer = make_producer(infra.kafka, f"bench-{suffix}")
     await producer.start()
     try:
         # 1-2: contacts, then the burst, through the real handler (the service not running).
