@@ -113,12 +113,10 @@ async def test_a_service_reads_only_its_subscriptions_with_its_own_groups(
     consumer = kafka_clients.consumer(
         profile, topics.OTP_REQUESTED, group_id=f"profile-test-{uuid.uuid4().hex[:8]}"
     )
-    await consumer.start()
-    try:
-        with pytest.raises(TopicAuthorizationFailedError):
-            await consumer.getmany(timeout_ms=5_000)
-    finally:
-        await consumer.stop()
+    with pytest.raises(TopicAuthorizationFailedError):
+        await consumer.start()
+        await consumer.getmany(timeout_ms=5_000)
+    await consumer.stop()
     # Its own subscription, but another service's group id.
     consumer = kafka_clients.consumer(
         profile, topics.CITIZEN_REGISTERED, group_id=f"notifications-{uuid.uuid4().hex[:8]}"
