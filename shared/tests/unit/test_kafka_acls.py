@@ -66,9 +66,7 @@ def test_a_service_reads_only_its_subscriptions_with_groups_named_after_it() -> 
 
 
 def test_audit_reads_every_topic_and_writes_no_event_topic() -> None:
-    assert rights(AUDIT_PRINCIPAL, Operation.READ) == {
-        (Resource.TOPIC, WILDCARD, Pattern.LITERAL)
-    }
+    assert rights(AUDIT_PRINCIPAL, Operation.READ) == {(Resource.TOPIC, WILDCARD, Pattern.LITERAL)}
     assert rights(AUDIT_PRINCIPAL, Operation.WRITE) == {
         (Resource.TOPIC, "dlq.audit", Pattern.PREFIXED)
     }
