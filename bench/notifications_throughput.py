@@ -48,6 +48,7 @@ from sanad.shared.crypto import seal
 from sanad.shared.db import create_engine, session_factory
 from sanad.shared.events import CitizenRegistered, DecisionIssued, Envelope, OtpRequested
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.kafka_clients import KafkaAccess, KafkaCredentials
 from sanad.shared.logging import configure_logging
 from sanad.shared.migrations import upgrade
 from sanad.shared.outbox import make_producer
@@ -62,6 +63,12 @@ SMS_SINK = f"http://127.0.0.1:{port(SMS_SINK_PORT)}"
 class BenchSettings(NotificationsSettings):
     bench_schema: str = ""
     bench_url: str = ""
+    # Its scratch topics and group are not the notifications principal's: the admin's.
+    bench_kafka_admin: KafkaCredentials | None = None
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        return KafkaAccess(self.kafka_bootstrap_servers, self.bench_kafka_admin)
 
     @property
     def db_schema(self) -> str:
@@ -151,6 +158,7 @@ async def run(citizens: int) -> dict[str, Any]:
         # This platform's Kafka and Redis, not the defaults (another platform may own those).
         kafka_bootstrap_servers=infra.kafka_bootstrap,
         redis_url=infra.redis_url,
+        bench_kafka_admin=infra.kafka_admin,
         consumer_group=f"bench-notifications-{suffix}",
         topics=(otp_topic,),
         sms_base_url=SMS_SINK,
