@@ -8,7 +8,8 @@ groups that subscribe to it, ``audit`` (every topic) and the platform's ``admin`
 from __future__ import annotations
 
 from sanad.shared import topics
-from sanad.shared.kafka_acls import ADMIN_PRINCIPAL, AUDIT_PRINCIPAL
+from sanad.shared.kafka_acls import AUDIT_PRINCIPAL
+from sanad.shared.kafka_clients import ADMIN_PRINCIPAL
 
 PERSONAL_DATA: dict[str, str] = {
     topics.CITIZEN_REGISTERED: (
