@@ -162,6 +162,12 @@ def _format_storage(users: list[KafkaCredentials]) -> bool:
 def start(users: list[KafkaCredentials], admin: KafkaCredentials) -> str:
     """Returns 'started', 'running' (ours) or 'external' (something else has the port)."""
     if procs.running_pid(NAME):
+        if not USERS_STAMP.exists():
+            raise PlatformError(
+                "the running Kafka was started before the broker authenticated clients: "
+                "`./sanad down && ./sanad up` restarts it with SASL and ACLs (its storage is "
+                "formatted again: topics come back empty)"
+            )
         return "running"
     if procs.port_open(port(KAFKA_PORT)):
         return "external"
