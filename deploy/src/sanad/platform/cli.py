@@ -19,7 +19,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from sanad.platform import dead_letters, kafka, postgres, procs
+from sanad.platform import dead_letters, kafka, postgres, procs, redis_users
 from sanad.platform.layout import (
     KAFKA_PORT,
     LOCAL,
@@ -34,8 +34,18 @@ from sanad.platform.layout import (
 )
 from sanad.platform.postgres import PlatformError
 from sanad.platform.provision import provision
-from sanad.platform.services import command, migrations_dir, platform_env, settings_of
+from sanad.platform.services import (
+    command,
+    kafka_users,
+    migrations_dir,
+    platform_env,
+    platform_settings,
+    redis_users_of_services,
+    settings_of,
+)
+from sanad.shared.kafka_acls import sync_acls
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.migrations import upgrade
 from sanad.shared.topics import SUBSCRIPTIONS
 
@@ -82,7 +92,20 @@ def start_redis() -> None:
     redis_port = port(REDIS_PORT)
     if procs.running_pid("redis") or procs.port_open(redis_port):
         console.print(f"  [green]✓[/] redis already answering on 127.0.0.1:{redis_port}")
-        return
+    else:
+        _spawn_redis(redis_port)
+    users = redis_users_of_services()
+    asyncio.run(
+        redis_users.apply_users(
+            f"redis://127.0.0.1:{redis_port}/0",
+            platform_settings().redis_admin_password.get_secret_value(),
+            users,
+        )
+    )
+    console.print(f"  [green]✓[/] redis users: admin, {', '.join(user for user, _ in users)}")
+
+
+def _spawn_redis(redis_port: int) -> None:
     binary = shutil.which("redis-server")
     if binary is None:
         raise PlatformError(
@@ -122,7 +145,8 @@ def start_kafka() -> None:
         fetched = kafka.ensure_jars()
     if fetched:
         console.print(f"  [green]✓[/] Kafka jars fetched into {kafka.LIBS}")
-    state = kafka.start()
+    admin = platform_settings().kafka_admin
+    state = kafka.start(kafka_users(), admin)
     kafka_port = port(KAFKA_PORT)
     log = str(procs.log_path(kafka.NAME))
     if state == "started":
@@ -134,8 +158,11 @@ def start_kafka() -> None:
         )
     else:
         console.print(f"  [green]✓[/] kafka {state} on 127.0.0.1:{kafka_port}")
-    created = asyncio.run(ensure_topics(f"127.0.0.1:{kafka_port}"))
+    access = KafkaAccess(f"127.0.0.1:{kafka_port}", admin)
+    created = asyncio.run(ensure_topics(access))
     console.print(f"  [green]✓[/] topics in place ({len(created)} created)")
+    added, removed = asyncio.run(sync_acls(access))
+    console.print(f"  [green]✓[/] ACLs in place ({added} added, {removed} removed)")
 
 
 def start_sink(name: str, module: str, args: list[str], check_port: int) -> None:
@@ -300,7 +327,7 @@ def _supervision_columns(name: str) -> tuple[str, str]:
 
 def dead_letters_command(group: str, replay_all: bool, at: list[str]) -> int:
     """List a consumer group's dead letters, or replay them to their original topics."""
-    bootstrap = f"127.0.0.1:{port(KAFKA_PORT)}"
+    bootstrap = KafkaAccess(f"127.0.0.1:{port(KAFKA_PORT)}", platform_settings().kafka_admin)
     if replay_all or at:
         positions = {_position(text) for text in at} if at else None
         count = asyncio.run(dead_letters.replay(bootstrap, group, positions))

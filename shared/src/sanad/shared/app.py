@@ -75,14 +75,17 @@ def build_runtime(settings: ServiceSettings, *, kafka: bool, redis: bool) -> Run
         runtime.engine = engine_for(settings)
         runtime.sessions = session_factory(runtime.engine, producer=settings.service)
         if kafka:
-            runtime.inbox = Inbox(
-                settings.kafka_bootstrap_servers, runtime.sessions, client_id=settings.service
-            )
+            runtime.inbox = Inbox(settings.kafka, runtime.sessions, client_id=settings.service)
     if redis:
         # A burst beyond the pool's connections waits for one (up to 10 s) instead of failing
         # with "Too many connections" (redis-py's default pool holds 100 and then raises).
         pool = BlockingConnectionPool.from_url(
-            settings.redis_url, decode_responses=True, max_connections=100, timeout=10
+            settings.redis_url,
+            username=settings.redis_username,
+            password=settings.redis_password.get_secret_value(),
+            decode_responses=True,
+            max_connections=100,
+            timeout=10,
         )
         runtime.redis_client = Redis(connection_pool=pool)
     return runtime
@@ -175,13 +178,9 @@ def create_service_app(
             await hook(runtime)
         inbox = runtime.inbox
         if inbox is not None and (needed := inbox.dead_letter_topics()):
-            await ensure_topics(
-                settings.kafka_bootstrap_servers, [TopicSpec(name) for name in sorted(needed)]
-            )
+            await ensure_topics(settings.kafka, [TopicSpec(name) for name in sorted(needed)])
         if inbox is not None and runtime.engine is not None:
-            runtime.producer = make_producer(
-                settings.kafka_bootstrap_servers, f"{settings.service}-outbox"
-            )
+            runtime.producer = make_producer(settings.kafka, f"{settings.service}-outbox")
             await runtime.producer.start()
             await inbox.start()
 

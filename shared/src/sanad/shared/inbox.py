@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
@@ -51,8 +51,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sanad.shared import kafka_clients
 from sanad.shared.db import SessionFactory
 from sanad.shared.events import Envelope, Event, correlation_id_var
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.logging import get_logger
 from sanad.shared.outages import infrastructure_down
 from sanad.shared.topics import dead_letter_topic
@@ -118,8 +120,8 @@ class Subscription:
 class Inbox:
     """A service's consumer groups; started and stopped by ``create_service_app``."""
 
-    def __init__(self, bootstrap_servers: str, sessions: SessionFactory, *, client_id: str):
-        self._bootstrap = bootstrap_servers
+    def __init__(self, access: KafkaAccess, sessions: SessionFactory, *, client_id: str):
+        self._access = access
         self._sessions = sessions
         self._client_id = client_id
         self.subscriptions: list[Subscription] = []
@@ -169,14 +171,14 @@ class Inbox:
     async def start(self) -> None:
         if not self.subscriptions:
             return
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
+        self._producer = kafka_clients.producer(
+            self._access,
             client_id=f"{self._client_id}-dead-letters",
             enable_idempotence=True,
         )
         await self._producer.start()
         for sub in self.subscriptions:
-            loop = _GroupLoop(sub, self._bootstrap, self._client_id, self._sessions, self._producer)
+            loop = _GroupLoop(sub, self._access, self._client_id, self._sessions, self._producer)
             await loop.start()
             self._loops.append(loop)
 
@@ -241,7 +243,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
     def __init__(
         self,
         sub: Subscription,
-        bootstrap: str,
+        access: KafkaAccess,
         client_id: str,
         sessions: SessionFactory,
         producer: AIOKafkaProducer,
@@ -250,8 +252,8 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         self.sub = sub
         self._sessions = sessions
         self._producer = producer
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+        self._consumer = kafka_clients.consumer(
+            access,
             client_id=f"{client_id}-{sub.group_id}",
             group_id=sub.group_id,
             enable_auto_commit=False,

@@ -41,7 +41,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from sanad.shared import kafka_clients
 from sanad.shared.events import Envelope, Event
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.logging import get_logger
 from sanad.shared.messaging_tables import outbox, processed_events
 from sanad.shared.partitioning import partition_for
@@ -149,10 +151,10 @@ async def publish(
     return wrapped
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(access: KafkaAccess, client_id: str) -> AIOKafkaProducer:
     # Idempotence (acks=all) keeps retries from duplicating or reordering within a partition.
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+    return kafka_clients.producer(
+        access,
         client_id=client_id,
         enable_idempotence=True,
         linger_ms=0,

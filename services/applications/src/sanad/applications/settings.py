@@ -11,6 +11,7 @@ class ApplicationsSettings(ServiceSettings):
     model_config = service_config("applications")
 
     service: str = "applications"
+    uses_redis: bool = True  # the program catalog cache
     port: int = 8003
     # Where uploaded documents are stored, content-addressed (SANAD_APPLICATIONS_DOCUMENT_ROOT).
     document_root: Path = Path(".local/applications/documents")

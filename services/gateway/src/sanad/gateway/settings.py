@@ -21,6 +21,8 @@ class GatewaySettings(ServiceSettings):
     service: str = "gateway"
     port: int = 8000
     uses_database: bool = False
+    uses_kafka: bool = False
+    uses_redis: bool = True  # rate limits
 
     identity_url: str = Field("http://127.0.0.1:8001", validation_alias="SANAD_IDENTITY_URL")
     profile_url: str = Field("http://127.0.0.1:8002", validation_alias="SANAD_PROFILE_URL")
