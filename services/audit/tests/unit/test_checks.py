@@ -89,7 +89,7 @@ def test_a_card_without_approval_is_reported() -> None:
 
 def test_an_unknown_schema_version_and_garbage_are_reported() -> None:
     history = History()
-    _, application = approved_journey(history)
+    approved_journey(history)
     topic, decided = history.envelopes[2]
     future = orjson.loads(decided.to_bytes()) | {
         "event_id": str(uuid.uuid4()),

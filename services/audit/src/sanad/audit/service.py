@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from sanad.audit.domain.timeline import timeline as timeline_of
 from sanad.eligibility.rulesets import shipped
 from sanad.shared.db import asyncpg_dsn
 from sanad.shared.settings import ServiceSettings
+from sanad.shared.topics import EVENT_TOPICS
 
 # progress(phase, done, total)
 Progress = Callable[[str, int, int], None]
@@ -37,7 +38,11 @@ def _quiet(_phase: str, _done: int, _total: int) -> None:
 
 
 async def read_stream(
-    settings: ServiceSettings, scope: Scope, progress: Progress = _quiet
+    settings: ServiceSettings,
+    scope: Scope,
+    progress: Progress = _quiet,
+    *,
+    topics: Sequence[str] = EVENT_TOPICS,
 ) -> tuple[Stream, kafka_reader.ReadStats]:
     stream = Stream([])
 
@@ -47,6 +52,7 @@ async def read_stream(
 
     records, stats = await kafka_reader.read(
         settings,
+        topics=topics,
         since=scope.since,
         keep=scope.keeps,
         on_record=seen,
@@ -75,15 +81,17 @@ async def replay(
     progress: Progress = _quiet,
     *,
     generation: UUID | None = None,
+    topics: Sequence[str] = EVENT_TOPICS,
 ) -> tuple[Report, Projections]:
-    """Read the topics and write a fresh generation of the projections."""
+    """Read the topics (every event topic; a benchmark names its own) and write a fresh
+    generation of the projections."""
     generation = generation or uuid.uuid4()
     report = Report("replay", scope.describe(), generation=str(generation))
     started = time.perf_counter()
     conn = await connect(settings)
     try:
         await repository.start_generation(conn, generation, scope.describe(), datetime.now(UTC))
-        stream, stats = await read_stream(settings, scope, progress)
+        stream, stats = await read_stream(settings, scope, progress, topics=topics)
         projections = build(stream.events())
         progress("write", 0, len(projections.events))
         await repository.write(
