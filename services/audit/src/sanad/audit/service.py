@@ -5,9 +5,11 @@ replays first) writes, and only to the ``audit`` schema."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -37,6 +39,20 @@ def _quiet(_phase: str, _done: int, _total: int) -> None:
     return None
 
 
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """No cyclic garbage collection while a stream is read and projected: the records are
+    acyclic, and the collector's passes over the millions of dicts a read allocates cost
+    more (three times, measured) than parsing them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 async def read_stream(
     settings: ServiceSettings,
     scope: Scope,
@@ -50,14 +66,15 @@ async def read_stream(
         if record.event_id is not None:
             stream.all_event_ids.add(record.event_id)
 
-    records, stats = await kafka_reader.read(
-        settings,
-        topics=topics,
-        since=scope.since,
-        keep=scope.keeps,
-        on_record=seen,
-        progress=lambda done, total: progress("read", done, total),
-    )
+    with _no_collection():
+        records, stats = await kafka_reader.read(
+            settings,
+            topics=topics,
+            since=scope.since,
+            keep=scope.keeps,
+            on_record=seen,
+            progress=lambda done, total: progress("read", done, total),
+        )
     stream.records = records
     stream.read = stats.messages
     return stream, stats
@@ -92,7 +109,8 @@ async def replay(
     try:
         await repository.start_generation(conn, generation, scope.describe(), datetime.now(UTC))
         stream, stats = await read_stream(settings, scope, progress, topics=topics)
-        projections = build(stream.events())
+        with _no_collection():
+            projections = build(stream.events())
         progress("write", 0, len(projections.events))
         await repository.write(
             conn,
@@ -155,9 +173,9 @@ async def compare(settings: ServiceSettings, scope: Scope, progress: Progress = 
     conn = await connect(settings)
     try:
         application_ids = [row[0] for row in projections.applications]
-        in_scope: set[UUID] = set()
+        in_scope: set[str] = set()
         if scope.citizens:
-            in_scope = await live.applications_of(conn, [UUID(c) for c in scope.citizens])
+            in_scope = await live.applications_of(conn, sorted(scope.citizens))
         elif scope.everything:
             in_scope = await live.applications_of_all(conn)
         live_applications = await live.applications(conn, {*application_ids, *in_scope})

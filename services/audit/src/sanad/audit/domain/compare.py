@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from sanad.audit.domain.projections import (
     APPLICATION_COLUMNS,
@@ -35,8 +34,8 @@ def _diff(ours: dict[str, Any], theirs: dict[str, Any], fields: tuple[str, ...])
 
 def compare_applications(
     projections: Projections,
-    live: dict[UUID, dict[str, Any]],
-    live_in_scope: set[UUID],
+    live: dict[str, dict[str, Any]],
+    live_in_scope: set[str],
 ) -> Check:
     check = Check("applications", "applications: replayed status and decision = applications'")
     ours = {
@@ -59,7 +58,7 @@ def compare_applications(
     return check
 
 
-def compare_evaluations(projections: Projections, live: dict[UUID, dict[str, Any]]) -> Check:
+def compare_evaluations(projections: Projections, live: dict[str, dict[str, Any]]) -> Check:
     check = Check("evaluations", "evaluations: replayed outcome and benefit = eligibility's")
     for row in _named(EVALUATION_COLUMNS, projections.evaluations):
         theirs = live.get(row["evaluation_id"])
@@ -74,7 +73,7 @@ def compare_evaluations(projections: Projections, live: dict[UUID, dict[str, Any
     return check
 
 
-def compare_cards(projections: Projections, live: dict[UUID, dict[str, Any]]) -> Check:
+def compare_cards(projections: Projections, live: dict[str, dict[str, Any]]) -> Check:
     check = Check("cards", "cards: replayed holder, program and status = cards'")
     for row in _named(CARD_COLUMNS, projections.cards):
         theirs = live.get(row["card_id"])

@@ -7,12 +7,12 @@ twice gives the same rows. Rows are tuples in the column order of the ``audit`` 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from sanad.applications.domain.states import Status
 from sanad.audit.domain.records import Record
@@ -115,13 +115,16 @@ class Projections:
         return {name: len(rows) for name, (_, rows) in self.tables().items()}
 
 
-def uuid_or_none(value: Any) -> UUID | None:
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
+
+
+def uuid_or_none(value: Any) -> str | None:
+    """A UUID as text (asyncpg writes text to a uuid column; building ``UUID`` objects for
+    every id costs more than the rest of the replay), or None when it is not one."""
     if value is None:
         return None
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
+    text = str(value)
+    return text if UUID_TEXT.fullmatch(text) else None
 
 
 def moment(value: Any) -> datetime | None:
@@ -178,16 +181,16 @@ def summary(record: Record) -> str:
 
 @dataclass
 class _Application:
-    application_id: UUID
-    citizen_id: UUID | None
+    application_id: str
+    citizen_id: str | None
     program_code: str | None
     status: Status | None = None
     submissions: int = 0
     first_submitted_at: datetime | None = None
-    submission_id: UUID | None = None
-    decision_id: UUID | None = None
+    submission_id: str | None = None
+    decision_id: str | None = None
     monthly_benefit: Decimal | None = None
-    appeal_id: UUID | None = None
+    appeal_id: str | None = None
     updated_at: datetime | None = None
     history: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -200,7 +203,7 @@ class _Application:
                 to.value,
                 at,
                 actor,
-                UUID(event_id),
+                event_id,
             )
         )
         self.status = to
@@ -211,8 +214,8 @@ def build(events: list[Record]) -> Projections:
     """Every projection from ``events`` (``Stream.events()``: valid types, each event once,
     in order)."""
     out = Projections()
-    applications: dict[UUID, _Application] = {}
-    cards: dict[UUID, list[Any]] = {}
+    applications: dict[str, _Application] = {}
+    cards: dict[str, list[Any]] = {}
     notified: Counter[tuple[Any, ...]] = Counter()
 
     def application(p: dict[str, Any]) -> _Application | None:
@@ -231,7 +234,7 @@ def build(events: list[Record]) -> Projections:
         event_id = record.event_id or ""
         out.events.append(
             (
-                UUID(event_id),
+                event_id,
                 record.event_type,
                 record.schema_version,
                 record.position.topic,
@@ -271,7 +274,7 @@ def build(events: list[Record]) -> Projections:
                         money(p.get("monthly_benefit")),
                         p.get("facts_hash"),
                         moment(p.get("evaluated_at")) or record.occurred_at,
-                        UUID(event_id),
+                        event_id,
                     )
                 )
             case "DecisionIssued":
@@ -289,7 +292,7 @@ def build(events: list[Record]) -> Projections:
                         uuid_or_none(p.get("evaluation_id")),
                         uuid_or_none(p.get("appeal_id")),
                         p.get("rule_set_version"),
-                        UUID(event_id),
+                        event_id,
                     )
                 )
                 if (app := application(p)) is None:
@@ -326,7 +329,7 @@ def build(events: list[Record]) -> Projections:
                     issued_at,
                 ]
             case "CardStatusChanged":
-                card = cards.get(uuid_or_none(p.get("card_id")))  # type: ignore[arg-type]
+                card = cards.get(uuid_or_none(p.get("card_id")) or "")
                 if card is not None:
                     card[5] = p.get("status")
                     card[8] = moment(p.get("changed_at"))

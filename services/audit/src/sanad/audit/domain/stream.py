@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from sanad.audit.domain.projections import uuid_or_none
 from sanad.audit.domain.records import Record
 from sanad.shared.events import EVENT_MODELS
 
@@ -28,6 +29,8 @@ class Stream:
             self.records, key=lambda r: (r.position.topic, r.position.partition, r.position.offset)
         ):
             if record.event_id is None or record.event_id in seen:
+                continue
+            if uuid_or_none(record.event_id) is None:  # not an event id: schemas reports it
                 continue
             if (record.event_type, record.schema_version) not in EVENT_MODELS:
                 continue
