@@ -162,7 +162,10 @@ SSP = compile_rule_set(next(d for d in shipped() if d["program"] == "SSP-DEV"))
 
 async def publish(settings: AuditSettings, prefix: str, cases: int) -> tuple[int, int]:
     producer = AIOKafkaProducer(
-        **kafka_reader.client_options(settings), linger_ms=20, max_batch_size=1 << 20
+        **kafka_reader.client_options(settings),
+        linger_ms=20,
+        max_batch_size=1 << 20,
+        request_timeout_ms=120_000,  # a crowded machine answers slowly
     )
     await producer.start()
     sent = size = 0

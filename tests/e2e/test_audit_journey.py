@@ -104,7 +104,9 @@ async def apply(
         uploaded = await api.post(
             f"{url}/documents",
             data={"kind": kind},
-            files={"file": (f"{kind}.bin", (JPEG if number % 2 else PDF) + bytes([number]))},
+            files={
+                "file": (f"{kind}.bin", (JPEG if kind == "bank_account" else PDF) + bytes([number]))
+            },
             headers=citizen.headers,
         )
         assert uploaded.status_code == 201, uploaded.text
