@@ -9,6 +9,7 @@ the platform keeps publishing.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,6 +58,16 @@ def _consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
         fetch_max_bytes=64 * 1024 * 1024,
         isolation_level="read_committed",
     )
+
+
+async def reachable(settings: ServiceSettings, timeout: float = 5.0) -> bool:
+    """The cluster answers a metadata request (``/readyz``)."""
+    admin = AIOKafkaAdminClient(**client_options(settings), client_id=f"{settings.service}-ready")
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        return bool(await asyncio.wait_for(admin.list_topics(), timeout))
+    finally:
+        await admin.close()
 
 
 async def _partitions(settings: ServiceSettings, topics: list[str]) -> list[TopicPartition]:
