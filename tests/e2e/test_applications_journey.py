@@ -48,7 +48,7 @@ def identity_cli(*args: str, stdin: str | None = None) -> None:
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=240,  # a process start and an argon2 hash: slow on a crowded 2-core machine
     )
     assert result.returncode == 0, result.stderr
 

@@ -400,12 +400,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PARTITION:OFFSET",
         help="replay only this one (repeatable)",
     )
+    sub.add_parser(
+        "audit",
+        help="python -m sanad.audit against this platform (replay, verify, reproduce, …)",
+        add_help=False,
+    )
     argv = sys.argv[1:] if argv is None else argv
     # The local platform is a development environment: its services and its provisioning
     # use the repo's dev secrets, which settings refuse unless SANAD_ENV says so.
     os.environ.setdefault("SANAD_ENV", "dev")
-    # Everything after `test` belongs to pytest, untouched by argparse.
-    args = parser.parse_args(argv[:1] if argv[:1] == ["test"] else argv)
+    # Everything after `test` belongs to pytest (after `audit`, to the audit's CLI).
+    args = parser.parse_args(argv[:1] if argv[:1] in (["test"], ["audit"]) else argv)
     try:
         if args.command == "up":
             up()
@@ -417,6 +422,12 @@ def main(argv: list[str] | None = None) -> int:
             return test(argv[1:])
         elif args.command == "dlq":
             return dead_letters_command(args.group, args.replay, args.at)
+        elif args.command == "audit":
+            return subprocess.call(
+                [sys.executable, "-m", "sanad.audit", *argv[1:]],
+                env=os.environ | platform_env(),
+                cwd=REPO,
+            )
     except PlatformError as exc:
         console.print(f"[bold red]✗ {exc}[/]")
         return 1

@@ -162,11 +162,14 @@ def create_service_app(
     startup: Sequence[StartupHook] = (),
     background: Sequence[BackgroundTask] = (),
     downstream_checks: Callable[[Runtime], dict[str, Check]] | None = None,
+    readiness: Callable[[Runtime], dict[str, Check]] | None = None,
 ) -> FastAPI:
     """A service process. It uses its database if its settings say so (``uses_database``),
     Kafka if ``kafka`` (the outbox relay and the consumers ``register_consumers`` adds to
     ``runtime.inbox``; needs the database), Redis if ``redis``. ``downstream_checks`` are
-    reported by ``/readyz`` without deciding it (the gateway's services)."""
+    reported by ``/readyz`` without deciding it (the gateway's services); ``readiness`` adds
+    checks that decide it (what a service uses in its own way: the audit reads Kafka without
+    an inbox or a relay)."""
     runtime = build_runtime(settings, kafka=kafka, redis=redis)
     if register_consumers is not None:
         register_consumers(runtime)
@@ -231,7 +234,9 @@ def create_service_app(
     install_problem_handlers(app)
 
     def checks(request: Request) -> dict[str, Check]:
-        return readiness_checks(runtime_of(request))
+        runtime = runtime_of(request)
+        own = readiness(runtime) if readiness is not None else {}
+        return readiness_checks(runtime) | own
 
     def downstream(request: Request) -> dict[str, Check]:
         assert downstream_checks is not None
