@@ -29,10 +29,9 @@ BATCH = 5000
 
 
 def client_options(settings: ServiceSettings) -> dict[str, Any]:
-    """How the audit's Kafka clients connect: the shared settings' address (and, once the
-    platform's Kafka settings carry credentials, those too: this is the one place to pass
-    them)."""
-    return {"bootstrap_servers": settings.kafka_bootstrap_servers}
+    """How the audit's Kafka clients connect and log in: the shared settings' address and
+    the audit principal's credentials (read-only on every topic, see ``kafka_acls``)."""
+    return settings.kafka.options()
 
 
 @dataclass
