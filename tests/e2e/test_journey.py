@@ -205,14 +205,18 @@ async def test_a_beneficiary_of_an_exclusive_program_is_refused_another_with_tha
 
     # Iraq's social protection network is exclusive with SSP-DEV.
     application_id = await platform.draft(
-        citizen, "IQ-SPN", form("900", 1) | {"category": "widows_divorcees"}
+        citizen,
+        "IQ-SPN",
+        form("900", 1) | {"category": "widows_divorcees"},
+        ("national_id", "family_register", "category_proof", "payment_card"),
     )
     await platform.submit(citizen, application_id)
     rejected = await platform.status_becomes(citizen, application_id, "REJECTED")
     reasons = {r["code"]: r for r in rejected["history"][-1]["reasons"]}
     assert "not_excluded" in reasons, reasons
-    assert reasons["not_excluded"]["reason_en"].startswith("Already an active beneficiary of")
-    assert "SSP-DEV" in reasons["not_excluded"]["reason_en"]
+    assert reasons["not_excluded"]["reason_en"] == (
+        "Already an active beneficiary of Developed Social Security, an exclusive program"
+    )
     assert reasons["not_excluded"]["reason_ar"].startswith("مستفيد نشط من")
     await platform.sms_to(
         citizen.mobile,

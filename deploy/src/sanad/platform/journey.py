@@ -5,19 +5,17 @@ take: a synthetic person in the civil registry, registration with the code read 
 SMS sink, sign-in, the profile, the eligibility check, an application with its documents,
 its submission, and what comes back (the status, the SMS and the email, the card). Only the
 gateway's HTTP API is used, plus the SMS sink and the mail catcher to read what a citizen
-receives; the civil registry is filled with identity's operator command, as an operator
-would. A step that gets an unexpected answer raises :class:`JourneyError` with it.
+receives; the civil registry and staff accounts are filled by the code of identity's
+operator commands, in process (a command per person would start a Python each time). A step
+that gets an unexpected answer raises :class:`JourneyError` with it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import random
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -110,19 +108,11 @@ class Person:
     relationship: str | None = None
 
 
-def identity_cli(*args: str, stdin: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """identity's operator command (``python -m sanad.identity …``), as an operator runs it."""
-    result = subprocess.run(
-        [sys.executable, "-m", "sanad.identity", *args],
-        env=os.environ | dict(env or platform_env()),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise JourneyError(f"identity {args[0]} failed: {result.stderr.strip()}")
-    return result.stdout
+def _identity_settings() -> Any:
+    from sanad.identity.settings import IdentitySettings
+
+    env = platform_env()
+    return IdentitySettings(pg_host=env["SANAD_PG_HOST"], pg_port=int(env["SANAD_PG_PORT"]))
 
 
 async def add_to_registry(*people: Person) -> None:
@@ -131,10 +121,8 @@ async def add_to_registry(*people: Person) -> None:
     Python each time)."""
     from sanad.identity.adapters.civil_registry import TableCivilRegistry
     from sanad.identity.domain.registry import CivilRecord, Relation
-    from sanad.identity.settings import IdentitySettings
 
-    env = platform_env()
-    settings = IdentitySettings(pg_host=env["SANAD_PG_HOST"], pg_port=int(env["SANAD_PG_PORT"]))
+    settings = _identity_settings()
     records = [
         CivilRecord.parse(
             {
@@ -151,7 +139,7 @@ async def add_to_registry(*people: Person) -> None:
         for p in people
     ]
     relations = [
-        Relation(p.relative_of, p.national_id, p.relationship or "")
+        Relation(p.relative_of, p.national_id, p.relationship)  # type: ignore[arg-type]
         for p in people
         if p.relative_of
     ]
@@ -229,7 +217,9 @@ class Platform:
             messages: list[dict[str, Any]] = response.json()["messages"]
             return messages
 
-        return await eventually(received, until=until, timeout=self.wait, what=f"{what} to {mobile}")
+        return await eventually(
+            received, until=until, timeout=self.wait, what=f"{what} to {mobile}"
+        )
 
     async def mail_to(
         self,
@@ -301,19 +291,22 @@ class Platform:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     async def caseworker(self) -> dict[str, str]:
-        """A new caseworker account (identity's staff command), signed in."""
+        """A new caseworker account, created as identity's staff command does, signed in."""
+        from sanad.identity.service.staff import create_staff
+
         national_id, password = new_national_id(), f"Case-{uuid.uuid4().hex[:12]}!"
-        await asyncio.to_thread(
-            identity_cli,
-            "create-user",
-            "--role",
-            "caseworker",
-            "--national-id",
-            national_id,
-            "--name",
-            "Case Worker",
-            stdin=password + "\n",
-        )
+        settings = _identity_settings()
+        engine = engine_for(settings)
+        try:
+            await create_staff(
+                session_factory(engine, producer=settings.service),
+                national_id=national_id,
+                role="caseworker",
+                password=password,
+                name="Case Worker",
+            )
+        finally:
+            await engine.dispose()
         return await self.login(national_id, password)
 
     # -- the profile --------------------------------------------------------------------

@@ -256,3 +256,32 @@ def test_a_decision_v3_names_the_program_as_the_catalog_did_when_deciding() -> N
         seeded = "الضمان الاجتماعي المطور" if language == "ar" else "Developed Social Security"
         assert seeded in RENDERER.sms(sms_v1.template, sms_v1.language, sms_v1.context).body
     assert DecisionIssuedV3 in handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("language", "wanted"),
+    [
+        ("en", "Missing: family register; The household monthly income is unknown"),
+        ("ar", "المطلوب: سجل الأسرة؛ دخل الأسرة الشهري غير معروف"),
+    ],
+)
+def test_needs_completion_names_the_missing_profile_facts_as_well_as_documents(
+    language: str, wanted: str
+) -> None:
+    missing_income = Reason(
+        code="missing.household_income",
+        reason_ar="دخل الأسرة الشهري غير معروف: املأ قسم الدخل في ملفك",
+        reason_en="The household monthly income is unknown: fill the income section of your "
+        "profile",
+    )
+    event = decision(
+        "NEEDS_COMPLETION",
+        reasons=[missing_income],
+        missing_documents=["family_register"],
+        respond_by=date(2026, 12, 31),
+    )
+    [sms, mail] = plan_decision(event, contact(language), appeal_window_days=30)
+    assert wanted in RENDERER.sms(sms.template, sms.language, sms.context).body
+    email = RENDERER.email(mail.template, mail.language, mail.context)
+    assert missing_income.model_dump()[f"reason_{language}"] in email.text
+    assert missing_income.model_dump()[f"reason_{language}"] in email.html

@@ -41,6 +41,7 @@ CONTEXTS: dict[Template, dict[str, Any]] = {
     Template.DECISION_NEEDS_COMPLETION: {
         **DECISION,
         "missing_documents": ["family_register", "proof_of_income"],
+        "reasons": [],
         "respond_by": "2026-12-31",
     },
     Template.DECISION_UNDER_REVIEW: DECISION,

@@ -48,8 +48,8 @@ CURRENCY = {"ar": "ريال", "en": "SAR"}
 @pass_context
 def program(context: Context, code: str, language: Language) -> str:
     """The program's name: as the event carried it (DecisionIssued v3), else the table's."""
-    carried = context.get("program_names") or {}
-    return carried.get(language) or _named(PROGRAMS)(code, language)
+    carried: dict[str, str] = context.get("program_names") or {}
+    return carried.get(language) or str(_named(PROGRAMS)(code, language))
 
 
 def _named(table: dict[str, dict[str, str]]) -> Any:
