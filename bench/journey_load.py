@@ -717,7 +717,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     plot(
         tracked,
         RESULTS / f"{name}.png",
-        f"{len(complete)} applications, offered {outcome['offered_rate_per_s']}/s, "
+        f"{len(complete)} applications, offered "
+        + (f"{args.rate:g}/s" if args.rate else "as fast as possible")
+        + ", "
         f"load average {load_average[0]:.1f}",
     )
     return outcome
