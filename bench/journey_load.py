@@ -235,13 +235,22 @@ class Clients:
 
 
 async def retrying(call: Any, what: str, attempts: int = 8) -> httpx.Response:
-    """The gateway sheds load with 429/503 + Retry-After: wait as told, then again."""
+    """The gateway sheds load with 429/503 + Retry-After: wait as told, then again; a
+    connection dropped under load is tried again too (a submit carries an Idempotency-Key and
+    a profile write an If-Match, so a repeat changes nothing twice)."""
+    outcome = "no answer"
     for _ in range(attempts):
-        response: httpx.Response = await call()
+        try:
+            response: httpx.Response = await call()
+        except httpx.TransportError as exc:
+            outcome = repr(exc)
+            await asyncio.sleep(1 + random.random())
+            continue
         if response.status_code not in (429, 503):
             return response
+        outcome = str(response.status_code)
         await asyncio.sleep(float(response.headers.get("retry-after", 1)) + random.random())
-    raise RuntimeError(f"{what}: still {response.status_code} after {attempts} attempts")
+    raise RuntimeError(f"{what}: still {outcome} after {attempts} attempts")
 
 
 async def prepare(clients: Clients, citizen: Seeded) -> None:
