@@ -1,4 +1,4 @@
-"""``./sanad up|down|status|test``: the whole platform on this machine, without Docker."""
+"""``./sanad up|down|status|test|demo|dlq``: the whole platform on this machine, without Docker."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -388,6 +389,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop what ./sanad up started")
     sub.add_parser("status", help="what is running, where, and its log")
     sub.add_parser("test", help="start the platform if needed, lint, then run every test tier")
+    demo = sub.add_parser(
+        "demo", help="a few citizens through the running platform, step by step (about a minute)"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=None, help="where card pictures go (default .local/demo)"
+    )
     dlq = sub.add_parser("dlq", help="list a consumer group's dead letters, or replay them")
     dlq.add_argument("group", choices=sorted(SUBSCRIPTIONS))
     dlq.add_argument(
@@ -420,6 +427,10 @@ def main(argv: list[str] | None = None) -> int:
             return status()
         elif args.command == "test":
             return test(argv[1:])
+        elif args.command == "demo":
+            from sanad.platform.demo import demo as run_demo
+
+            return run_demo(args.out)
         elif args.command == "dlq":
             return dead_letters_command(args.group, args.replay, args.at)
         elif args.command == "audit":
