@@ -6,8 +6,8 @@
   whose token is missing or differs, or whose ``Origin`` is another site's, is refused
   with 403 before anything reaches the gateway.
 * **Headers**: a strict Content-Security-Policy (``default-src 'self'``: no inline script
-  or style, no other origin, no framing), ``nosniff``, no referrer, and ``no-store`` on
-  pages (they hold personal data).
+  or style, no other origin, no framing), ``nosniff``, a same-origin referrer only, and
+  ``no-store`` on pages (they hold personal data).
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on a form
+    # post, and the origin check below could not tell our own forms from a foreign page.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
