@@ -43,7 +43,11 @@ document.addEventListener("submit", (event) => {
     let body = {};
     try { body = JSON.parse(request.responseText); } catch (_) { body = {}; }
     if (request.status < 300 && body.redirect) {
-      window.location.assign(body.redirect);
+      // The same page again (only the #fragment differs) must be loaded anew, not scrolled.
+      const target = new URL(body.redirect, window.location.href);
+      const here = window.location;
+      if (target.pathname === here.pathname && target.search === here.search) here.reload();
+      else here.assign(target.href);
       return;
     }
     box.hidden = true;
