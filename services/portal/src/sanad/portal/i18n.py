@@ -128,7 +128,7 @@ def _decimal(value: object) -> Decimal | None:
 
 
 def fmt_money(value: object, currency: str = "SAR") -> str:
-    """An amount in the page's language: ``‏1,100.00 ر.س.‏`` / ``SAR 1,100.00``."""
+    """An amount in the page's language: ``1,100.00 ر.س.‏`` / ``SAR1,100.00``."""
     amount = _decimal(value)
     if value in (None, "") or amount is None:
         return ""
