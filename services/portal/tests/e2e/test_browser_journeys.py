@@ -196,9 +196,15 @@ async def test_a_citizen_registers_applies_and_gets_a_card_in_arabic(
     await tab.goto("/cards")
     await reload_until(tab, "img.card-face", "the card issued on approval")
     for image in ("img.card-face", ".qr img"):
-        await page.wait_for_function(
-            f"document.querySelector('{image}').complete"
-            f" && document.querySelector('{image}').naturalWidth > 0"
+        # page.evaluate, not wait_for_function: the latter evals a string in the page, which
+        # the portal's CSP (no 'unsafe-eval') refuses.
+        await eventually(
+            lambda image=image: page.evaluate(
+                "(s) => document.querySelector(s).complete"
+                " && document.querySelector(s).naturalWidth > 0",
+                image,
+            ),
+            what=f"{image} loaded",
         )
     href = await page.get_attribute('a[href$="card.pdf"]', "href")
     assert href
