@@ -32,6 +32,7 @@ from sanad.platform.layout import (
     SMS_SINK_PORT,
     ServiceInfo,
     port,
+    service_info,
 )
 from sanad.platform.postgres import PlatformError
 from sanad.platform.provision import provision
@@ -258,7 +259,8 @@ def up() -> None:
     start_services()
     console.print(
         f"[bold green]Sanad is up[/] in {time.monotonic() - started:.1f}s: "
-        f"gateway http://127.0.0.1:{SERVICES[-1].port}  ·  ./sanad status  ·  ./sanad down"
+        f"gateway http://127.0.0.1:{service_info('gateway').port}  ·  "
+        f"portal http://127.0.0.1:{service_info('portal').port}  ·  ./sanad status  ·  ./sanad down"
     )
 
 
