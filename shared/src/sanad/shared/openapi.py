@@ -76,6 +76,7 @@ ETAG_HEADER = {
     }
 }
 DESCRIPTIONS = {
+    400: "The body could not be read as its media type (not UTF-8 JSON, say).",
     401: "No valid access token (`WWW-Authenticate: Bearer`).",
     403: "The caller's role or identity may not do this.",
     404: "No such resource (or not the caller's).",
@@ -158,7 +159,7 @@ def describe_operations(document: dict[str, Any], routes: Iterable[BaseRoute]) -
             if route.dependant.path_params or authenticated:
                 statuses.add(404)
             if route.body_field is not None:
-                statuses |= {408, 413, 415, 422}
+                statuses |= {400, 408, 413, 415, 422}
             if authenticated:
                 statuses |= {401, 403, 503}
                 operation["security"] = [{SECURITY_SCHEME: []}]
