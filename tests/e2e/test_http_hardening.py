@@ -26,6 +26,8 @@ ORIGIN = "http://localhost:3000"  # in the platform's default CORS origins
 # The servers' defaults (ServiceSettings): the request head within 10 s, each piece of the
 # body within 15 s. The bound allows for a loaded machine.
 HEAD_TIMEOUT, BODY_TIMEOUT, SLACK = 10.0, 15.0, 10.0
+# Registering a citizen runs identity's CLI (a cold interpreter): slow on a loaded machine.
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +162,7 @@ async def test_every_service_refuses_an_oversize_body_before_reading_it(service:
     started = time.monotonic()
     answer = await _exchange(PORTS[service], head, body=b"{" * 1024, wait=30)
     status, _, rest = answer.partition(b"\r\n")
-    assert status == b"HTTP/1.1 413 Content Too Large", answer[:300]
+    assert status.startswith(b"HTTP/1.1 413 "), answer[:300]
     assert b"content-type: application/problem+json" in rest.lower()
     assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["type"].endswith("/body-too-large")
     # Answered without waiting for (or parsing) the 64 MiB that never came.

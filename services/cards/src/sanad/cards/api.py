@@ -20,6 +20,7 @@ from sanad.shared.app import runtime_of
 from sanad.shared.auth import Principal, authenticate
 from sanad.shared.clock import Clock
 from sanad.shared.db import SessionFactory
+from sanad.shared.text import PLAIN_MULTILINE
 
 router = APIRouter(prefix="/v1/cards", tags=["cards"])
 
@@ -55,7 +56,11 @@ class CardRequest(Strict):
 
 
 class StatusChange(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=3, max_length=500),
+        PLAIN_MULTILINE,
+    ]
 
 
 class TokenCheck(Strict):

@@ -18,7 +18,8 @@ from sanad.shared.logging import get_logger
 from sanad.shared.problems import Problem
 
 log = get_logger(__name__)
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Every method reaches the route, so an undocumented one (TRACE too) gets the right 405.
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 def not_found() -> Problem:

@@ -42,8 +42,8 @@ IfMatch = Annotated[
     ),
 ]
 # Every answer carries the profile's ETag.
-READ = {200: etag_response()}
-CHANGED = {200: etag_response(), **problems(412)}
+READ: dict[int | str, dict[str, Any]] = {200: etag_response()}
+CHANGED: dict[int | str, dict[str, Any]] = {200: etag_response(), **problems(412)}
 SECTION_NAMES: tuple[str, ...] = get_args(SectionName)
 # Who may read any citizen's profile (read-only); admins are deliberately not among them.
 PROFILE_READERS = (Role.CASEWORKER, Role.AUDITOR)
@@ -262,9 +262,7 @@ async def remove_dependent(
     with_etag(response, profile)
 
 
-@router.put(
-    "/{section}", operation_id="replace_section", responses={**CHANGED, **problems(428)}
-)
+@router.put("/{section}", operation_id="replace_section", responses={**CHANGED, **problems(428)})
 async def replace_section(
     section: str,
     principal: Caller,
