@@ -215,3 +215,82 @@ async def asgi_client(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClien
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
         yield http
+
+
+@dataclass(frozen=True)
+class Citizen:
+    citizen_id: str
+    national_id: str
+    password: str
+    access_token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def register_citizen(gateway_url: str, sms_sink_url: str, env: dict[str, str]) -> Citizen:
+    """A fresh citizen registered through the running gateway (a synthetic civil-registry
+    record added with identity's CLI, the OTP read from the SMS sink) and signed in."""
+    import random
+    import re
+    import sys
+
+    from sanad.shared.national_id import luhn_valid
+
+    body = "1" + "".join(random.choices("0123456789", k=8))
+    national_id = next(body + d for d in "0123456789" if luhn_valid(body + d))
+    birth_date, mobile = "1990-04-12", f"+96655{random.randrange(10**7):07d}"
+    password = f"Citizen-{uuid.uuid4().hex[:10]}!"
+    added = await asyncio.to_thread(
+        subprocess.run,
+        [
+            *(sys.executable, "-m", "sanad.identity", "add-registry-record"),
+            *("--national-id", national_id, "--name-ar", "مريم سالم", "--name-en", "Maryam Salem"),
+            *("--nationality", "SA", "--sex", "F", "--birth-date", birth_date),
+            *("--marital-status", "married", "--mobile", mobile),
+        ],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=300,  # a cold interpreter on a loaded machine
+    )
+    assert added.returncode == 0, added.stderr
+    async with (
+        httpx.AsyncClient(base_url=gateway_url, timeout=15) as api,
+        httpx.AsyncClient(base_url=sms_sink_url, timeout=10) as sms,
+    ):
+        started = await api.post(
+            "/v1/auth/register",
+            json={
+                "national_id": national_id,
+                "date_of_birth": birth_date,
+                "mobile": mobile,
+                "password": password,
+            },
+        )
+        assert started.status_code == 202, started.text
+
+        async def messages() -> list[dict[str, Any]]:
+            answer = await sms.get("/messages", params={"to": mobile})
+            found: list[dict[str, Any]] = answer.json()["messages"]
+            return found
+
+        sent = await eventually(messages, what=f"an OTP SMS to {mobile}")
+        code = re.search(r"\d{6}", sent[-1]["body"])
+        assert code, sent[-1]
+        verified = await api.post(
+            "/v1/auth/register/verify",
+            json={"registration_id": started.json()["registration_id"], "code": code.group()},
+        )
+        assert verified.status_code == 201, verified.text
+        login = await api.post(
+            "/v1/auth/login", json={"national_id": national_id, "password": password}
+        )
+        assert login.status_code == 200, login.text
+    return Citizen(
+        citizen_id=verified.json()["citizen_id"],
+        national_id=national_id,
+        password=password,
+        access_token=login.json()["access_token"],
+    )

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sanad.shared.auth import JwksVerifier
 from sanad.shared.db import SessionFactory, asyncpg_dsn, engine_for, session_factory
 from sanad.shared.health import Check, health_router
-from sanad.shared.http import RequestIdMiddleware
+from sanad.shared.http import RequestGuard, RequestIdMiddleware
 from sanad.shared.inbox import Inbox
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.logging import configure_logging, get_logger
+from sanad.shared.media import require_media_type
+from sanad.shared.openapi import install_openapi
 from sanad.shared.outbox import OutboxRelay, make_producer, prune
 from sanad.shared.problems import install_problem_handlers
 from sanad.shared.settings import ServiceSettings
@@ -228,10 +230,19 @@ def create_service_app(
                 await _bounded("redis", runtime.redis_client.aclose())
             log.info("service_stopped")
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # require_media_type: 415 for a body the operation cannot read (before it is parsed).
+    app = FastAPI(title=title, lifespan=lifespan, dependencies=[Depends(require_media_type)])
     app.state.runtime = runtime
+    # Outermost first: the request id, then the body and caching rules (its answers carry
+    # the id).
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_read_timeout=settings.body_read_timeout,
+    )
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
+    install_openapi(app)
 
     def checks(request: Request) -> dict[str, Check]:
         runtime = runtime_of(request)

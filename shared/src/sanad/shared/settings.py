@@ -71,6 +71,12 @@ class ServiceSettings(BaseSettings):
     # Addresses of proxies (a load balancer) whose X-Forwarded-For uvicorn may believe,
     # comma-separated; empty: the peer address is the client's.
     forwarded_allow_ips: str = ""
+    # Every server bounds what a client may hold (sanad.shared.http.RequestGuard,
+    # sanad.shared.server): the body's size (413 before it is parsed), the time to send the
+    # request line and headers, and the time between two pieces of the body (408).
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    header_read_timeout: float = Field(10.0, gt=0)
+    body_read_timeout: float = Field(15.0, gt=0)
     # The service's own Postgres role is named after the service and owns the schema of the
     # same name; this is that role's password.
     db_password: SecretStr = SecretStr("")

@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from sanad.gateway import headers
+from sanad.gateway.openapi_catalog import OpenApiCatalog
 from sanad.gateway.ratelimit import RateLimiter
 from sanad.gateway.routes import route
 from sanad.gateway.settings import GatewaySettings
@@ -17,7 +18,8 @@ from sanad.shared.logging import get_logger
 from sanad.shared.problems import Problem
 
 log = get_logger(__name__)
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Every method reaches the route, so an undocumented one (TRACE too) gets the right 405.
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 def not_found() -> Problem:
@@ -73,8 +75,19 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def method_not_allowed(method: str, allowed: frozenset[str]) -> Problem:
+    allow = ", ".join(sorted(allowed))
+    return Problem(
+        405,
+        "Method Not Allowed",
+        f"{method} is not allowed here; allowed: {allow}.",
+        "method-not-allowed",
+        headers={"Allow": allow},
+    )
+
+
 def proxy_router(
-    settings: GatewaySettings, upstreams: Upstreams, limiter: RateLimiter
+    settings: GatewaySettings, upstreams: Upstreams, limiter: RateLimiter, catalog: OpenApiCatalog
 ) -> APIRouter:
     router = APIRouter()
 
@@ -83,6 +96,11 @@ def proxy_router(
         ip = client_ip(request)
         await limiter.hit("ip", ip, settings.rate_limit_per_ip)
         path = request.url.path
+        # 405 (with what is allowed) before anything else: the gateway's own paths too.
+        index = await catalog.operations(request.app.openapi)
+        allowed = index.allowed(path)
+        if allowed is not None and request.method not in allowed:
+            raise method_not_allowed(request.method, allowed)
         matched = route(request.method, path)
         if matched is None:
             raise not_found()

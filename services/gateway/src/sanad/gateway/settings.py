@@ -43,7 +43,7 @@ class GatewaySettings(ServiceSettings):
     readiness_timeout: float = 1.5
 
     # Largest request body forwarded (document uploads are the big ones).
-    max_body_bytes: int = 10 * MiB
+    max_body_bytes: int = Field(10 * MiB, ge=1)
 
     # Fixed-window rate limits, counted in Redis so every gateway replica shares them.
     rate_limit_window_seconds: int = 60

@@ -27,12 +27,23 @@ from sanad.shared.db import SessionFactory
 from sanad.shared.events import profile as wire
 from sanad.shared.events.profile import SectionName
 from sanad.shared.logging import security_event
+from sanad.shared.openapi import etag_response, problems
 from sanad.shared.problems import FieldError, Problem
 
 router = APIRouter(prefix="/v1/profile", tags=["profile"])
 
 Caller = Annotated[Principal, Depends(authenticate)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The `ETag` of the profile as last read: the change is made only if "
+        "nobody changed the profile since (412 otherwise).",
+    ),
+]
+# Every answer carries the profile's ETag.
+READ: dict[int | str, dict[str, Any]] = {200: etag_response()}
+CHANGED: dict[int | str, dict[str, Any]] = {200: etag_response(), **problems(412)}
 SECTION_NAMES: tuple[str, ...] = get_args(SectionName)
 # Who may read any citizen's profile (read-only); admins are deliberately not among them.
 PROFILE_READERS = (Role.CASEWORKER, Role.AUDITOR)
@@ -133,7 +144,7 @@ async def _change_household(
         raise rule_broken(exc) from None
 
 
-@router.get("", operation_id="get_own_profile")
+@router.get("", operation_id="get_own_profile", responses=READ)
 async def get_own_profile(
     principal: Caller, sessions: Sessions, response: Response
 ) -> wire.ProfileUpdated:
@@ -143,7 +154,7 @@ async def get_own_profile(
     return profile.to_event()
 
 
-@router.get("/citizens/{citizen_id}", operation_id="get_citizen_profile")
+@router.get("/citizens/{citizen_id}", operation_id="get_citizen_profile", responses=READ)
 async def get_citizen_profile(
     citizen_id: UUID, principal: Caller, sessions: Sessions, response: Response
 ) -> wire.ProfileUpdated:
@@ -154,7 +165,7 @@ async def get_citizen_profile(
     return profile.to_event()
 
 
-@router.get("/dependents", operation_id="list_dependents")
+@router.get("/dependents", operation_id="list_dependents", responses=READ)
 async def list_dependents(
     principal: Caller, sessions: Sessions, response: Response
 ) -> list[wire.Dependent]:
@@ -163,7 +174,12 @@ async def list_dependents(
     return list(profile.dependents)
 
 
-@router.post("/dependents", status_code=201, operation_id="add_dependent")
+@router.post(
+    "/dependents",
+    status_code=201,
+    operation_id="add_dependent",
+    responses={201: etag_response("Added; `Location` names it"), **problems(409, 412)},
+)
 async def add_dependent(
     body: DependentInput,
     principal: Caller,
@@ -185,7 +201,7 @@ async def add_dependent(
     return profile.dependent(dependent_id)
 
 
-@router.get("/dependents/{dependent_id}", operation_id="get_dependent")
+@router.get("/dependents/{dependent_id}", operation_id="get_dependent", responses=READ)
 async def get_dependent(
     dependent_id: UUID, principal: Caller, sessions: Sessions, response: Response
 ) -> wire.Dependent:
@@ -197,7 +213,11 @@ async def get_dependent(
         raise dependent_not_found(dependent_id) from None
 
 
-@router.put("/dependents/{dependent_id}", operation_id="replace_dependent")
+@router.put(
+    "/dependents/{dependent_id}",
+    operation_id="replace_dependent",
+    responses={**CHANGED, **problems(409)},
+)
 async def replace_dependent(
     dependent_id: UUID,
     body: DependentInput,
@@ -220,7 +240,12 @@ async def replace_dependent(
     return profile.dependent(dependent_id)
 
 
-@router.delete("/dependents/{dependent_id}", status_code=204, operation_id="remove_dependent")
+@router.delete(
+    "/dependents/{dependent_id}",
+    status_code=204,
+    operation_id="remove_dependent",
+    responses={204: etag_response("Removed"), **problems(412)},
+)
 async def remove_dependent(
     dependent_id: UUID,
     principal: Caller,
@@ -237,7 +262,7 @@ async def remove_dependent(
     with_etag(response, profile)
 
 
-@router.put("/{section}", operation_id="replace_section")
+@router.put("/{section}", operation_id="replace_section", responses={**CHANGED, **problems(428)})
 async def replace_section(
     section: str,
     principal: Caller,

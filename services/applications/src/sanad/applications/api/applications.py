@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, File, Form, Header, Query, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from sanad.applications.api.deps import Caller, Ctx, Sessions, parse
 from sanad.applications.domain.form import ApplicationForm
@@ -15,11 +15,12 @@ from sanad.applications.domain.states import Status
 from sanad.applications.service import applications, decisions
 from sanad.applications.service.applications import Limits
 from sanad.shared.problems import Problem
+from sanad.shared.text import FreeText
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{1,200}$"
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = FreeText  # multi-line, no bidi/zero-width characters (sanad.shared.text)
 
 
 class Strict(BaseModel):
