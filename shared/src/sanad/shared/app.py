@@ -190,9 +190,7 @@ def create_service_app(
             await inbox.start()
 
             async def new_producer() -> AIOKafkaProducer:
-                producer = make_producer(
-                    settings.kafka_bootstrap_servers, f"{settings.service}-outbox"
-                )
+                producer = make_producer(settings.kafka, f"{settings.service}-outbox")
                 await producer.start()
                 runtime.producer = producer  # readiness checks the one in use
                 return producer
