@@ -260,7 +260,7 @@ async def test_the_audit_replays_verifies_reproduces_a_real_history_and_catches_
     bad = await api.post("/v1/audit/verify", json={"citizens": ["x"]}, headers=inspector)
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
-    assert bad.json()["errors"][0]["field"] == "body.citizens[0]"
+    assert bad.json()["errors"][0]["field"] == "body.citizens.0"
 
     # Tampering, each in a scope of its own, each caught.
     raw = await _raw_events(admin_db, first["generation"])
