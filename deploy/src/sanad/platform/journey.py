@@ -12,6 +12,7 @@ that gets an unexpected answer raises :class:`JourneyError` with it.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import random
@@ -62,6 +63,28 @@ SECTIONS: dict[str, dict[str, Any]] = {
         ]
     },
 }
+
+
+class RetryAfter(httpx.AsyncBaseTransport):
+    """Honours a short ``429`` + ``Retry-After`` as a well-behaved client does: several
+    people signing in at once from one address meet identity's per-address bound on
+    concurrent sign-ins, which asks them to come back in a second."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, tries: int = 5, longest: float = 5.0):
+        self._inner, self._tries, self._longest = inner, tries, longest
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(self._tries - 1):
+            response = await self._inner.handle_async_request(request)
+            delay = response.headers.get("retry-after", "")
+            if response.status_code != 429 or not delay.isdigit() or int(delay) > self._longest:
+                return response
+            await response.aclose()
+            await asyncio.sleep(int(delay))  # the server's own answer to "when": not a guess
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 class JourneyError(AssertionError):
@@ -177,6 +200,7 @@ class Platform:
         self.api = httpx.AsyncClient(
             base_url=os.environ.get("SANAD_GATEWAY_URL") or env["SANAD_GATEWAY_URL"],
             timeout=timeout,
+            transport=RetryAfter(httpx.AsyncHTTPTransport()),
         )
         self.sms = httpx.AsyncClient(
             base_url=os.environ.get("SANAD_SMS_BASE_URL") or env["SANAD_SMS_BASE_URL"],
