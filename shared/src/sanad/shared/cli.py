@@ -50,6 +50,9 @@ def service_main(
         app,
         factory=settings.workers > 1,
         workers=settings.workers,
+        # A worker busy starting up on a loaded machine is not dead: uvicorn's 5 s default
+        # restarted healthy ones in a loop on the shared dev box.
+        timeout_worker_healthcheck=60,
         host=settings.host,
         port=settings.port,
         log_config=None,
