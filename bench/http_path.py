@@ -112,7 +112,7 @@ class Instances:
                     start_new_session=True,
                 )
             )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 400  # a loaded shared machine starts slowly
         for service in ("profile", "applications", "gateway"):
             while True:
                 try:
@@ -382,9 +382,9 @@ def main() -> None:
     print(
         f"[{args.label}] starting profile, applications, gateway from {instances.tree} ({commit})"
     )
-    instances.start()
-    print("  ready; registering citizens and preparing drafts")
     try:
+        instances.start()
+        print("  ready; registering citizens and preparing drafts")
         data = asyncio.run(prepare(instances, args.drafts))
         auth = {"Authorization": f"Bearer {data['reader_token']}"}
         profile = httpx.get(instances.url("gateway") + "/v1/profile", headers=auth, timeout=10)
