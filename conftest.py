@@ -1,4 +1,4 @@
-"""Test tiers by folder (unit/, integration/, e2e/), run in that order, and the fixtures
+"""Test tiers by folder (unit/, integration/, e2e/, faults/), run in that order, and the fixtures
 that give integration tests the real Kafka, Postgres and Redis."""
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from sanad.platform.testing import (
     InfrastructureMissing,
     docker_engine_available,
     local_infra,
+    platform_admins,
 )
+from sanad.shared import kafka_clients
 
-TIERS = ("unit", "integration", "e2e")
+TIERS = ("unit", "integration", "e2e", "faults")
 
 # Settings fail closed (SANAD_ENV defaults to prod); tests run with the repo's dev secrets.
 os.environ.setdefault("SANAD_ENV", "test")
@@ -32,7 +34,7 @@ def _tier(item: pytest.Item) -> str:
         if tier in parts:
             return tier
     raise pytest.UsageError(
-        f"{item.nodeid}: put the test under a unit/, integration/ or e2e/ folder"
+        f"{item.nodeid}: put the test under a unit/, integration/, e2e/ or faults/ folder"
     )
 
 
@@ -60,6 +62,9 @@ def _containers() -> Iterator[Infra]:
             pg_admin_url=f"postgresql://postgres:sanad-dev-admin@{host}:{pg_port}/postgres",
             redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
             source="testcontainers",
+            # Containers would need the platform's SASL listener, users and ACLs, and Redis
+            # its users (sanad.platform.redis_users) — not set up: no Docker engine runs here.
+            **platform_admins(),
         )
 
 
@@ -84,8 +89,9 @@ async def provisioned(infra: Infra) -> AsyncIterator[Infra]:
 
 @pytest.fixture(scope="session")
 async def producer(provisioned: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    """A plain producer for tests that publish events on the real topics themselves."""
-    kafka = AIOKafkaProducer(bootstrap_servers=provisioned.kafka_bootstrap)
+    """A producer (as the platform's admin) for tests that publish events on the real
+    topics themselves."""
+    kafka = kafka_clients.producer(provisioned.kafka)
     await kafka.start()
     try:
         yield kafka

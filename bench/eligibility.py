@@ -34,7 +34,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -44,6 +43,7 @@ from sanad.eligibility.domain.facts import facts_of
 from sanad.eligibility.domain.rules import compile_rule_set
 from sanad.eligibility.rulesets import shipped
 from sanad.platform.testing import eventually, local_infra
+from sanad.shared import kafka_clients
 from sanad.shared.clock import SystemClock
 from sanad.shared.db import create_engine, session_factory
 from sanad.shared.events import ApplicationSubmittedV2, Envelope
@@ -197,7 +197,7 @@ async def end_to_end(count: int) -> dict[str, Any]:
             )
             return int(found.scalar() or 0)
 
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, linger_ms=5)
+    producer = kafka_clients.producer(infra.kafka, linger_ms=5)
     await producer.start()
     try:
         started = time.perf_counter()

@@ -31,12 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.platform.testing import Infra, local_infra, scratch_schema
-from sanad.shared import outbox
+from sanad.shared import kafka_clients, outbox
 from sanad.shared.db import asyncpg_dsn, create_engine, session_factory
 from sanad.shared.events import CitizenRegistered, Envelope
 from sanad.shared.inbox import Inbox
@@ -97,16 +96,14 @@ async def until_effects(engine: Any, events: int, started: float) -> float:
 async def fresh_topic(infra: Infra, label: str) -> tuple[str, str]:
     suffix = uuid.uuid4().hex[:8]
     topic, group = f"bench.{label}-{suffix}", f"bench-{label}-{suffix}"
-    await ensure_topics(
-        infra.kafka_bootstrap, [TopicSpec(topic), TopicSpec(dead_letter_topic(group), 1)]
-    )
+    await ensure_topics(infra.kafka, [TopicSpec(topic), TopicSpec(dead_letter_topic(group), 1)])
     return topic, group
 
 
 async def bare_hop(infra: Infra, events: int) -> dict[str, float]:
     """Events put on the topic first, then consumed as fast as the transport allows."""
     topic, group = await fresh_topic(infra, "bare")
-    producer = make_producer(infra.kafka_bootstrap, "bench-bare")
+    producer = make_producer(infra.kafka, "bench-bare")
     await producer.start()
     try:
         pending = []
@@ -123,9 +120,9 @@ async def bare_hop(infra: Infra, events: int) -> dict[str, float]:
             await conn.execute(text(EFFECTS))
         pg = await asyncpg.connect(asyncpg_dsn(infra.database_admin_url()))
         await pg.execute(f'SET search_path TO "{sink.schema}"')
-        consumer = AIOKafkaConsumer(
+        consumer = kafka_clients.consumer(
+            infra.kafka,
             topic,
-            bootstrap_servers=infra.kafka_bootstrap,
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -165,7 +162,7 @@ class Pipe:
     ) -> None:
         self.infra, self.source, self.sink, self.topic = infra, source, sink, topic
         self.inbox = Inbox(
-            infra.kafka_bootstrap,
+            infra.kafka,
             session_factory(sink.engine, producer="bench-sink"),
             client_id=group,
         )
@@ -395,7 +392,7 @@ async def relay_main(mode: str, url: str, schema: str) -> None:
     configure_logging("bench-relay", "WARNING")
     infra = local_infra()
     engine = create_engine(url, schema, application_name="bench-relay")
-    producer = make_producer(infra.kafka_bootstrap, f"bench-relay-{mode}")
+    producer = make_producer(infra.kafka, f"bench-relay-{mode}")
     await producer.start()
     try:
         relay = OutboxRelay(engine, producer, listen_dsn=asyncpg_dsn(url), schema=schema)

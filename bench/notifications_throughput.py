@@ -48,6 +48,7 @@ from sanad.shared.crypto import seal
 from sanad.shared.db import create_engine, session_factory
 from sanad.shared.events import CitizenRegistered, DecisionIssued, Envelope, OtpRequested
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.kafka_clients import KafkaAccess, KafkaCredentials
 from sanad.shared.logging import configure_logging
 from sanad.shared.migrations import upgrade
 from sanad.shared.outbox import make_producer
@@ -62,6 +63,12 @@ SMS_SINK = f"http://127.0.0.1:{port(SMS_SINK_PORT)}"
 class BenchSettings(NotificationsSettings):
     bench_schema: str = ""
     bench_url: str = ""
+    # Its scratch topics and group are not the notifications principal's: the admin's.
+    bench_kafka_admin: KafkaCredentials | None = None
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        return KafkaAccess(self.kafka_bootstrap_servers, self.bench_kafka_admin)
 
     @property
     def db_schema(self) -> str:
@@ -135,7 +142,7 @@ async def run(citizens: int) -> dict[str, Any]:
     schema = f"bench_notifications_{suffix}"
     otp_topic = f"bench.otp-requested-{suffix}"
     await ensure_topics(
-        infra.kafka_bootstrap,
+        infra.kafka,
         [TopicSpec(otp_topic, partitions=1), TopicSpec(f"dlq.bench-notifications-{suffix}", 1)],
     )
     url = infra.database_admin_url()
@@ -151,6 +158,7 @@ async def run(citizens: int) -> dict[str, Any]:
         # This platform's Kafka and Redis, not the defaults (another platform may own those).
         kafka_bootstrap_servers=infra.kafka_bootstrap,
         redis_url=infra.redis_url,
+        bench_kafka_admin=infra.kafka_admin,
         consumer_group=f"bench-notifications-{suffix}",
         topics=(otp_topic,),
         sms_base_url=SMS_SINK,
@@ -166,7 +174,7 @@ async def run(citizens: int) -> dict[str, Any]:
         await by_type[type(event)](session, event, envelope)
 
     sessions = session_factory(engine, producer="notifications")
-    producer = make_producer(infra.kafka_bootstrap, f"bench-{suffix}")
+    producer = make_producer(infra.kafka, f"bench-{suffix}")
     await producer.start()
     try:
         # 1-2: contacts, then the burst, through the real handler (the service not running).

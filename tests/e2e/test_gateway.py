@@ -6,11 +6,11 @@ import os
 import uuid
 
 import httpx
-from redis.asyncio import Redis
 
 from sanad.gateway.openapi_merge import service_part
 from sanad.gateway.routes import SERVICES
 from sanad.gateway.settings import GatewaySettings
+from sanad.platform.testing import redis_admin
 
 GATEWAY = os.environ.get("SANAD_GATEWAY_URL", "http://127.0.0.1:8000")
 PROBLEM = "application/problem+json"
@@ -73,7 +73,7 @@ async def test_a_client_cannot_choose_its_address_for_the_rate_limit() -> None:
     spoofed = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
     async with httpx.AsyncClient(base_url=GATEWAY, timeout=10) as client:
         await client.get("/v1/programs", headers={"X-Forwarded-For": spoofed})
-    redis = Redis.from_url(os.environ.get("SANAD_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    redis = redis_admin(os.environ.get("SANAD_REDIS_URL", "redis://127.0.0.1:6379/0"))
     try:
         assert [key async for key in redis.scan_iter(f"gateway:ratelimit:ip:{spoofed}:*")] == []
         assert [key async for key in redis.scan_iter("gateway:ratelimit:ip:127.0.0.1:*")]

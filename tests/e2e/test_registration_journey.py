@@ -19,10 +19,9 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from redis.asyncio import Redis
 
 from sanad.identity.settings import DEV_SIGNING_KEY
-from sanad.platform.testing import eventually
+from sanad.platform.testing import eventually, redis_admin
 from sanad.shared.auth import Role, TokenSigner
 from sanad.shared.national_id import is_valid_national_id
 
@@ -206,7 +205,7 @@ async def test_an_expired_code_is_refused(gateway: httpx.AsyncClient) -> None:
     # The running service reads the real clock, so cut the code's 5-minute life short in
     # Redis (a code whose key is gone is expired) and wait until Redis has dropped it.
     key = f"identity:otp:code:{registration_id}"
-    async with Redis.from_url(REDIS_URL) as redis:
+    async with redis_admin(REDIS_URL) as redis:
         assert await redis.pexpire(key, 1)
         await eventually(lambda: redis.exists(key), until=lambda n: n == 0, what=f"{key} gone")
     body = assert_problem(await citizen.verify(registration_id, code), 422, "body.code")
@@ -224,7 +223,7 @@ async def test_the_sixth_code_is_refused_after_five_wrong_ones(gateway: httpx.As
     assert body["errors"][0]["code"] == "otp_tries_exhausted"
 
     # It stays over once the tries counter has long expired: no fresh code, no new tries.
-    async with Redis.from_url(REDIS_URL) as redis:
+    async with redis_admin(REDIS_URL) as redis:
         await redis.delete(f"identity:otp:attempts:{registration_id}")
     resent = await gateway.post(
         "/v1/auth/register/resend", json={"registration_id": registration_id}

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from sanad.platform import procs
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T], until: Callable[[T], bool], timeout: float = 30.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if until(value):
+            return value
+        assert time.monotonic() < deadline, f"not reached in {timeout}s: {value!r}"
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -43,3 +59,49 @@ def test_a_pid_file_of_a_finished_process_counts_as_stopped(run_dir: Path) -> No
     procs.pid_path("redis").write_text("999999999\nredis-server\n")
     assert procs.running_pid("redis") is None
     assert procs.stop("redis") is False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+def test_a_killed_program_is_restarted_by_its_supervisor_and_stopped_with_it(
+    run_dir: Path,
+) -> None:
+    marker = "sanad-proc-test-crasher"
+    code = f"import time; print('{marker} up', flush=True); time.sleep(60)"
+    procs.spawn("crasher", [sys.executable, "-c", code], marker=marker)
+    first = wait_for(lambda: procs.program_pid("crasher"), lambda pid: pid is not None)
+    assert first is not None and first != procs.running_pid("crasher")  # not the supervisor
+
+    os.kill(first, signal.SIGKILL)
+    state = wait_for(
+        lambda: procs.supervision("crasher") or {},
+        lambda s: s.get("restarts") == 1 and s.get("child_pid") not in (None, first),
+    )
+    assert state["last_exit"] == "killed by SIGKILL"
+    assert not procs.is_alive("crasher")  # "died since it was started": up reports it
+    second = state["child_pid"]
+    log = procs.log_path("crasher").read_text()
+    assert "crasher killed by SIGKILL" in log and "restarting crasher" in log
+
+    assert procs.stop("crasher", timeout=10) is True  # ./sanad down: no restart after it
+    wait_for(lambda: _alive(second), lambda alive: not alive)
+    assert procs.running_pid("crasher") is None and procs.supervision("crasher") is None
+
+
+def test_a_supervisor_killed_takes_its_program_with_it(run_dir: Path) -> None:
+    marker = "sanad-proc-test-orphan"
+    code = f"import time; print('{marker}', flush=True); time.sleep(60)"
+    supervisor = procs.spawn("orphan", [sys.executable, "-c", code], marker=marker)
+    program = wait_for(lambda: procs.program_pid("orphan"), lambda pid: pid is not None)
+    assert program is not None
+    os.kill(supervisor, signal.SIGKILL)
+    # Nothing is left holding the program's port: ./sanad up starts both again.
+    wait_for(lambda: _alive(program), lambda alive: not alive)
+    assert procs.running_pid("orphan") is None

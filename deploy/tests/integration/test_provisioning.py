@@ -41,6 +41,25 @@ async def test_every_service_role_owns_its_schema_and_nothing_else(provisioned: 
         await conn.close()
 
 
+async def test_the_audit_role_reads_the_audited_schemas_and_writes_none(
+    provisioned: Infra,
+) -> None:
+    services = dict(database_services())
+    conn = await asyncpg.connect(role_dsn(provisioned, "audit", services["audit"]))
+    try:
+        for schema in ("applications", "eligibility", "cards"):
+            await conn.fetch(f"SELECT * FROM {schema}.outbox LIMIT 1")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(f"DELETE FROM {schema}.outbox")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(f"CREATE TABLE {schema}.intruder (id int)")
+        for schema in ("identity", "profile", "notifications"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetch(f"SELECT * FROM {schema}.outbox LIMIT 1")
+    finally:
+        await conn.close()
+
+
 async def test_provisioning_twice_changes_nothing(provisioned: Infra) -> None:
     from sanad.platform.provision import provision
 

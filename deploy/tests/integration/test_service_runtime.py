@@ -16,7 +16,7 @@ from sanad.shared.events import CitizenRegistered, Envelope
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.migrations import upgrade
 from sanad.shared.settings import ServiceSettings
-from sanad.shared.topics import TopicSpec, dead_letter_topic
+from sanad.shared.topics import DECISION_ISSUED, TopicSpec, dead_letter_topic
 
 
 async def test_migrated_service_is_ready_and_tags_responses(provisioned: Infra) -> None:
@@ -66,9 +66,10 @@ async def test_readiness_reports_what_is_down_among_what_the_service_uses(
 async def test_a_service_creates_the_dead_letter_topic_its_consumers_need(
     provisioned: Infra,
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    topic, group = f"test.runtime-{suffix}", f"test-group-{suffix}"  # not in SUBSCRIPTIONS
-    await ensure_topics(provisioned.kafka_bootstrap, [TopicSpec(topic, partitions=1)])
+    # A group of cards' own (its name starts with the service's: Kafka lets cards use it and
+    # create its dead-letter topic) that the platform did not create a dead-letter topic for.
+    group = f"cards-test-{uuid.uuid4().hex[:8]}"
+    topic = DECISION_ISSUED
     settings = CardsSettings(
         SANAD_KAFKA_BOOTSTRAP_SERVERS=provisioned.kafka_bootstrap,
         SANAD_REDIS_URL=provisioned.redis_url,
@@ -87,4 +88,4 @@ async def test_a_service_creates_the_dead_letter_topic_its_consumers_need(
         pass
     # Created at start-up: nothing to create any more.
     dlq = TopicSpec(dead_letter_topic(group))
-    assert await ensure_topics(provisioned.kafka_bootstrap, [dlq]) == []
+    assert await ensure_topics(provisioned.kafka, [dlq]) == []

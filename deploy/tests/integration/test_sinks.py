@@ -399,6 +399,22 @@ def test_mail_filter_by_recipient(mail: Mail) -> None:
     assert mail.http.get("/messages").json() == {"messages": []}
 
 
+def test_mail_with_a_message_id_it_holds_is_accepted_and_kept_once(mail: Mail) -> None:
+    """A mailbox folds copies of one message (same Message-ID): a sender that resends after
+    losing the server's answer leaves one message, and the copy is counted."""
+    before = mail.http.get("/stats").json()["duplicates"]
+    first = b"Message-ID: <d-1@sanad.notifications>\r\nSubject: decision\r\n\r\nyes\r\n"
+    other = b"Message-ID: <d-2@sanad.notifications>\r\nSubject: card\r\n\r\nno\r\n"
+    no_id = b"Subject: no id\r\n\r\nkept every time\r\n"
+    with smtplib.SMTP("127.0.0.1", mail.smtp_port, timeout=10) as smtp:
+        for raw in (first, first, other, first.replace(b"Message-ID", b"message-id"), no_id, no_id):
+            assert smtp.sendmail("a@sanad.example", ["dup@example.com"], raw) == {}
+    found = mail.http.get("/messages", params={"to": "dup@example.com"}).json()["messages"]
+    assert [m["subject"] for m in found] == ["decision", "card", "no id", "no id"]
+    stats = mail.http.get("/stats").json()
+    assert stats["duplicates"] == before + 2 and stats["stored"] == 4
+
+
 def test_mail_survives_malformed_messages(mail: Mail) -> None:
     garbage = [
         b"\xff\xfe no headers at all",

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from sanad.platform.testing import Infra
+from sanad.shared import kafka_clients
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.topics import EVENT_PARTITIONS, SUBSCRIPTIONS, all_topics, dead_letter_topic
 
 
 async def test_declared_topics_exist_with_their_settings(infra: Infra) -> None:
-    await ensure_topics(infra.kafka_bootstrap)
-    assert await ensure_topics(infra.kafka_bootstrap) == []  # safe to run twice
+    await ensure_topics(infra.kafka)
+    assert await ensure_topics(infra.kafka) == []  # safe to run twice
     names = [spec.name for spec in all_topics()]
     assert {dead_letter_topic(group) for group in SUBSCRIPTIONS} <= set(names)
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+    admin = kafka_clients.admin(infra.kafka)
     await admin.start()
     try:
         described = await admin.describe_topics(names)

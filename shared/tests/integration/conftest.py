@@ -13,12 +13,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.platform.testing import Infra, Scratch, eventually, scratch_schema
-from sanad.shared import outbox
+from sanad.shared import kafka_clients, outbox
 from sanad.shared.db import asyncpg_dsn, session_factory
 from sanad.shared.events import CitizenRegistered, Envelope
 from sanad.shared.inbox import Inbox, RetryPolicy
@@ -111,9 +111,9 @@ class Pipe:
 
     async def raw_messages(self, topic: str | None = None) -> list[Any]:
         """Every record on the topic, read from the beginning with no consumer group."""
-        consumer = AIOKafkaConsumer(
+        consumer = kafka_clients.consumer(
+            self.infra.kafka,
             topic or self.topic,
-            bootstrap_servers=self.infra.kafka_bootstrap,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
@@ -141,7 +141,7 @@ async def pipe(infra: Infra) -> AsyncIterator[Pipe]:
     suffix = uuid.uuid4().hex[:8]
     topic, group = f"test.pipe-{suffix}", f"test-consumer-{suffix}"
     await ensure_topics(
-        infra.kafka_bootstrap,
+        infra.kafka,
         [TopicSpec(topic, partitions=3), TopicSpec(dead_letter_topic(group), partitions=1)],
     )
     async with scratch_schema(infra, "source") as source, scratch_schema(infra, "sink") as sink:
@@ -157,7 +157,7 @@ def make_inbox(
 ) -> Inbox:
     """The sink's inbox of the pipe's topic (``group``, the pipe's group by default)."""
     inbox = Inbox(
-        pipe.infra.kafka_bootstrap,
+        pipe.infra.kafka,
         sessions or session_factory(pipe.sink.engine, producer="sink"),
         client_id=pipe.group,
     )
@@ -188,7 +188,7 @@ async def consumer(pipe: Pipe) -> AsyncIterator[Inbox]:
 
 @pytest.fixture
 async def producer(pipe: Pipe) -> AsyncIterator[AIOKafkaProducer]:
-    kafka_producer = make_producer(pipe.infra.kafka_bootstrap, "test-relay")
+    kafka_producer = make_producer(pipe.infra.kafka, "test-relay")
     await kafka_producer.start()
     try:
         yield kafka_producer

@@ -169,7 +169,7 @@ async def test_two_relay_instances_keep_one_aggregate_in_order(
     notes = [f"step-{n:03d}" for n in range(30)]
     for chunk in range(0, len(notes), 5):  # six transactions, like six requests
         await pipe.commit(*(pipe.event(note) for note in notes[chunk : chunk + 5]))
-    other = make_producer(pipe.infra.kafka_bootstrap, "test-relay-2")
+    other = make_producer(pipe.infra.kafka, "test-relay-2")
     await other.start()
     try:
         slow = pipe.relay(producer, SlowFirstBatch, batch_size=5)
@@ -201,7 +201,7 @@ async def test_a_dead_letter_replayed_after_the_fix_takes_effect_once(
     async with running(pipe.relay(producer)):
         await pipe.commit(pipe.event(note))
         [letter] = await eventually(
-            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            lambda: dead_letters.read(pipe.infra.kafka, pipe.group),
             until=lambda letters: len(letters) == 1,
             what="the dead letter",
         )
@@ -210,7 +210,7 @@ async def test_a_dead_letter_replayed_after_the_fix_takes_effect_once(
         assert await pipe.effects() == []
 
         HEALED.add(note)  # the handler's bug is fixed and the service redeployed
-        bootstrap = pipe.infra.kafka_bootstrap
+        bootstrap = pipe.infra.kafka
         assert await dead_letters.replay(bootstrap, pipe.group) == 1
         assert await dead_letters.replay(bootstrap, pipe.group) == 0  # the cursor moved on
         # Replaying one on purpose again is harmless: the consumer is idempotent.

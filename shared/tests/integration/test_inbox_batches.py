@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from asyncpg import exceptions as pg_errors
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.platform import dead_letters
 from sanad.platform.testing import eventually
-from sanad.shared import outbox
+from sanad.shared import kafka_clients, outbox
 from sanad.shared.db import session_factory
 from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched
 from sanad.shared.inbox import Inbox, RetryPolicy
@@ -43,7 +43,7 @@ async def test_a_batch_with_one_poison_event_dead_letters_that_one_only(
     async with consuming(make_inbox(pipe)):
         seen = await pipe.wait_for_effect("ok-19")
         [letter] = await eventually(
-            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            lambda: dead_letters.read(pipe.infra.kafka, pipe.group),
             until=lambda letters: len(letters) == 1,
             what="one dead letter",
         )
@@ -74,7 +74,7 @@ async def test_a_batch_delivered_again_after_its_offsets_were_lost_changes_nothi
 
 async def _committed(pipe: Pipe, group: str) -> int:
     """The offsets ``group`` committed on the pipe's three partitions, summed."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=pipe.infra.kafka_bootstrap, group_id=group)
+    consumer = kafka_clients.consumer(pipe.infra.kafka, group_id=group)
     await consumer.start()
     try:
         partitions = [TopicPartition(pipe.topic, p) for p in range(3)]
@@ -128,7 +128,7 @@ async def test_database_down_mid_stream_rewinds_and_loses_nothing(
         seen = await pipe.wait_for_effect("d-09")
     assert flaky.outages == 0
     assert seen == notes
-    assert await dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group) == []
+    assert await dead_letters.read(pipe.infra.kafka, pipe.group) == []
 
 
 async def test_unhandled_types_are_skipped_and_unknown_versions_dead_lettered(
@@ -150,7 +150,7 @@ async def test_unhandled_types_are_skipped_and_unknown_versions_dead_lettered(
     async with running(pipe.relay(producer)), consuming(make_inbox(pipe)):
         await pipe.wait_for_effect("after")
         [letter] = await eventually(
-            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            lambda: dead_letters.read(pipe.infra.kafka, pipe.group),
             until=lambda letters: len(letters) >= 1,
             what="the unknown version's dead letter",
         )
@@ -167,7 +167,7 @@ async def test_a_handler_publishes_with_the_cause_and_the_services_name(
         await outbox.publish(session, event)
 
     inbox = Inbox(
-        pipe.infra.kafka_bootstrap,
+        pipe.infra.kafka,
         session_factory(pipe.sink.engine, producer="sink-service"),
         client_id=pipe.group,
     )
@@ -201,7 +201,7 @@ async def test_a_burst_on_one_topic_does_not_hold_another_topics_event(
     batch takes seconds); the other topic's event still takes effect while the backlog is
     being worked through."""
     urgent_topic = f"{pipe.topic}-urgent"
-    await ensure_topics(pipe.infra.kafka_bootstrap, [TopicSpec(urgent_topic, partitions=1)])
+    await ensure_topics(pipe.infra.kafka, [TopicSpec(urgent_topic, partitions=1)])
     backlog = [citizen_event(f"slow-{n:03d}", uuid.uuid4()) for n in range(600)]
     await pipe.commit(*backlog)
     async with running(pipe.relay(producer)):
@@ -218,7 +218,7 @@ async def test_a_burst_on_one_topic_does_not_hold_another_topics_event(
     async def slow_batches_under_way() -> int:
         return len(handled)
 
-    inbox = Inbox(pipe.infra.kafka_bootstrap, session_factory(pipe.sink.engine), client_id="t")
+    inbox = Inbox(pipe.infra.kafka, session_factory(pipe.sink.engine), client_id="t")
     inbox.subscribe(
         group_id=pipe.group,
         topics=(pipe.topic, urgent_topic),
@@ -258,7 +258,7 @@ async def test_a_handler_that_swallows_a_database_error_loses_nothing_else(
     await pipe.commit(pipe.event("a"), pipe.event("b"), pipe.event("swallows-an-error"))
     async with running(pipe.relay(producer)):
         await eventually(pipe.unpublished, until=lambda n: n == 0, what="published")
-    inbox = Inbox(pipe.infra.kafka_bootstrap, session_factory(pipe.sink.engine), client_id="t")
+    inbox = Inbox(pipe.infra.kafka, session_factory(pipe.sink.engine), client_id="t")
     inbox.subscribe(
         group_id=pipe.group,
         topics=(pipe.topic,),
@@ -267,7 +267,7 @@ async def test_a_handler_that_swallows_a_database_error_loses_nothing_else(
     )
     async with consuming(inbox):
         [letter] = await eventually(
-            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            lambda: dead_letters.read(pipe.infra.kafka, pipe.group),
             until=lambda letters: len(letters) == 1,
             what="the swallower's dead letter",
         )
@@ -287,7 +287,7 @@ async def test_an_outage_looking_error_while_the_database_answers_is_the_message
         await record_effect(session, event, envelope)
 
     await pipe.commit(pipe.event("before"), pipe.event("too-wide"), pipe.event("after"))
-    inbox = Inbox(pipe.infra.kafka_bootstrap, session_factory(pipe.sink.engine), client_id="t")
+    inbox = Inbox(pipe.infra.kafka, session_factory(pipe.sink.engine), client_id="t")
     inbox.subscribe(
         group_id=pipe.group,
         topics=(pipe.topic,),
@@ -297,7 +297,7 @@ async def test_an_outage_looking_error_while_the_database_answers_is_the_message
     async with running(pipe.relay(producer)), consuming(inbox):
         seen = await pipe.wait_for_effect("after")
         [letter] = await eventually(
-            lambda: dead_letters.read(pipe.infra.kafka_bootstrap, pipe.group),
+            lambda: dead_letters.read(pipe.infra.kafka, pipe.group),
             until=lambda letters: len(letters) == 1,
             what="one dead letter",
         )

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import asyncpg
 import httpx
+import pytest
+from aiokafka.errors import KafkaConnectionError
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sanad.shared.http import RequestIdMiddleware
 from sanad.shared.problems import Problem, install_problem_handlers
@@ -28,7 +33,26 @@ def app() -> FastAPI:
     async def boom() -> None:
         raise RuntimeError("database password is hunter2")
 
+    @application.get("/outage/{which}")
+    async def outage(which: str) -> None:
+        raise OUTAGES[which]
+
     return application
+
+
+def _wrapped(orig: BaseException) -> DBAPIError:
+    """What SQLAlchemy raises around asyncpg's error when a connection cannot be made."""
+    return OperationalError("SELECT 1", {}, orig)
+
+
+OUTAGES: dict[str, BaseException] = {
+    "refused": _wrapped(ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")),
+    "starting": _wrapped(asyncpg.CannotConnectNowError("the database system is starting up")),
+    "shutting-down": _wrapped(asyncpg.AdminShutdownError("terminating connection")),
+    "redis": RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+    "kafka": KafkaConnectionError("Unable to bootstrap from [('127.0.0.1', 9092)]"),
+    "in-a-group": ExceptionGroup("task group", [RuntimeError("x"), ConnectionResetError()]),
+}
 
 
 async def call(method: str, path: str, **kwargs: object) -> httpx.Response:
@@ -59,3 +83,27 @@ async def test_domain_problem_and_unexpected_error() -> None:
     assert crash.status_code == 500
     assert "hunter2" not in crash.text
     assert crash.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("which", "dependency"),
+    [
+        ("refused", "database"),
+        ("starting", "database"),
+        ("shutting-down", "database"),
+        ("redis", "redis"),
+        ("kafka", "kafka"),
+        ("in-a-group", "database"),
+    ],
+)
+async def test_a_dependency_outage_answers_503_with_retry_after_not_500(
+    which: str, dependency: str
+) -> None:
+    response = await call("GET", f"/outage/{which}", headers={"X-Request-ID": "req-9"})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) > 0
+    body = response.json()
+    assert body["type"].endswith("/dependency-unavailable")
+    assert (body["status"], body["dependency"], body["request_id"]) == (503, dependency, "req-9")
+    assert "5432" not in response.text and "127.0.0.1" not in response.text  # no internals

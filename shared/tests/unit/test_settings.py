@@ -64,3 +64,43 @@ def test_a_shipped_dev_value_is_refused_even_without_its_marker(
     monkeypatch.setenv("SANAD_IDENTITY_DB_PASSWORD", "a-real-password-7f3a")
     with pytest.raises(ValidationError, match="SANAD_IDENTITY_SIGNING_KEY"):
         IdentitySettings()
+
+
+def test_bus_credentials_are_required_outside_dev_only_where_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sanad.gateway.settings import GatewaySettings
+    from sanad.profile.settings import ProfileSettings
+    from sanad.shared.settings import dev_kafka_password
+
+    monkeypatch.setenv("SANAD_ENV", "prod")
+    monkeypatch.setenv("SANAD_PROFILE_DB_PASSWORD", "a-real-password-7f3a")
+    monkeypatch.setenv("SANAD_PROFILE_KAFKA_PASSWORD", dev_kafka_password("profile"))
+    with pytest.raises(ValidationError) as refused:
+        ProfileSettings()
+    assert "SANAD_PROFILE_KAFKA_PASSWORD" in str(refused.value)
+    assert "REDIS" not in str(refused.value)  # profile does not use Redis
+
+    monkeypatch.setenv("SANAD_PROFILE_KAFKA_PASSWORD", "a-real-kafka-secret-7f3a")
+    settings = ProfileSettings()
+    assert settings.kafka.principal == "profile"
+    assert settings.kafka.options()["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert "a-real-kafka-secret" not in repr(settings.kafka)
+
+    # The gateway has no Kafka user; its Redis one is required.
+    with pytest.raises(ValidationError) as refused:
+        GatewaySettings()
+    assert "SANAD_GATEWAY_REDIS_PASSWORD" in str(refused.value)
+    assert "KAFKA" not in str(refused.value)
+
+
+def test_the_platforms_admin_passwords_are_refused_outside_dev(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sanad.shared.settings import PlatformSettings
+
+    monkeypatch.setenv("SANAD_ENV", "test")
+    assert PlatformSettings().kafka_admin.username == "admin"
+    monkeypatch.setenv("SANAD_ENV", "prod")
+    with pytest.raises(ValidationError, match="SANAD_KAFKA_ADMIN_PASSWORD"):
+        PlatformSettings()

@@ -1,4 +1,4 @@
-"""``./sanad up|down|status|test``: the whole platform on this machine, without Docker."""
+"""``./sanad up|down|status|test|demo|dlq``: the whole platform on this machine, without Docker."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import asyncpg
 import httpx
 from rich.console import Console
 from rich.table import Table
 
-from sanad.platform import dead_letters, kafka, postgres, procs
+from sanad.platform import dead_letters, kafka, postgres, procs, redis_users
 from sanad.platform.layout import (
     KAFKA_PORT,
     LOCAL,
@@ -31,11 +32,22 @@ from sanad.platform.layout import (
     SMS_SINK_PORT,
     ServiceInfo,
     port,
+    service_info,
 )
 from sanad.platform.postgres import PlatformError
 from sanad.platform.provision import provision
-from sanad.platform.services import command, migrations_dir, platform_env, settings_of
+from sanad.platform.services import (
+    command,
+    kafka_users,
+    migrations_dir,
+    platform_env,
+    platform_settings,
+    redis_users_of_services,
+    settings_of,
+)
+from sanad.shared.kafka_acls import sync_acls
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.migrations import upgrade
 from sanad.shared.topics import SUBSCRIPTIONS
 
@@ -82,7 +94,20 @@ def start_redis() -> None:
     redis_port = port(REDIS_PORT)
     if procs.running_pid("redis") or procs.port_open(redis_port):
         console.print(f"  [green]✓[/] redis already answering on 127.0.0.1:{redis_port}")
-        return
+    else:
+        _spawn_redis(redis_port)
+    users = redis_users_of_services()
+    asyncio.run(
+        redis_users.apply_users(
+            f"redis://127.0.0.1:{redis_port}/0",
+            platform_settings().redis_admin_password.get_secret_value(),
+            users,
+        )
+    )
+    console.print(f"  [green]✓[/] redis users: admin, {', '.join(user for user, _ in users)}")
+
+
+def _spawn_redis(redis_port: int) -> None:
     binary = shutil.which("redis-server")
     if binary is None:
         raise PlatformError(
@@ -122,7 +147,8 @@ def start_kafka() -> None:
         fetched = kafka.ensure_jars()
     if fetched:
         console.print(f"  [green]✓[/] Kafka jars fetched into {kafka.LIBS}")
-    state = kafka.start()
+    admin = platform_settings().kafka_admin
+    state = kafka.start(kafka_users(), admin)
     kafka_port = port(KAFKA_PORT)
     log = str(procs.log_path(kafka.NAME))
     if state == "started":
@@ -134,8 +160,11 @@ def start_kafka() -> None:
         )
     else:
         console.print(f"  [green]✓[/] kafka {state} on 127.0.0.1:{kafka_port}")
-    created = asyncio.run(ensure_topics(f"127.0.0.1:{kafka_port}"))
+    access = KafkaAccess(f"127.0.0.1:{kafka_port}", admin)
+    created = asyncio.run(ensure_topics(access))
     console.print(f"  [green]✓[/] topics in place ({len(created)} created)")
+    added, removed = asyncio.run(sync_acls(access))
+    console.print(f"  [green]✓[/] ACLs in place ({added} added, {removed} removed)")
 
 
 def start_sink(name: str, module: str, args: list[str], check_port: int) -> None:
@@ -230,7 +259,8 @@ def up() -> None:
     start_services()
     console.print(
         f"[bold green]Sanad is up[/] in {time.monotonic() - started:.1f}s: "
-        f"gateway http://127.0.0.1:{SERVICES[-1].port}  ·  ./sanad status  ·  ./sanad down"
+        f"gateway http://127.0.0.1:{service_info('gateway').port}  ·  "
+        f"portal http://127.0.0.1:{service_info('portal').port}  ·  ./sanad status  ·  ./sanad down"
     )
 
 
@@ -248,7 +278,7 @@ def down() -> None:
 
 def status() -> int:
     table = Table(title="Sanad local platform")
-    for column in ("part", "state", "address", "log"):
+    for column in ("part", "state", "address", "restarts", "last exit", "log"):
         table.add_column(column)
     rows: list[tuple[str, bool, str, str]] = []
     pg_state = "ours" if postgres.is_ours() else "external"
@@ -280,14 +310,27 @@ def status() -> int:
         )
     for name, ok, address, log in rows:
         shown = log.removeprefix(f"{REPO}/")
-        table.add_row(name, "[green]up[/]" if ok else "[red]down[/]", address, shown)
+        restarts, last_exit = _supervision_columns(name)
+        table.add_row(
+            name, "[green]up[/]" if ok else "[red]down[/]", address, restarts, last_exit, shown
+        )
     console.print(table)
     return 0 if all(ok for _, ok, _, _ in rows) else 1
 
 
+def _supervision_columns(name: str) -> tuple[str, str]:
+    """Restarts since ``./sanad up`` started it, and how (and when) it last exited."""
+    state = procs.supervision(name)
+    if state is None:
+        return "–", "–"  # not supervised by us (postgres: pg_ctl), or not running
+    last = state.get("last_exit")
+    when = str(state.get("last_exit_at") or "").replace("T", " ")
+    return str(state.get("restarts", 0)), f"{last} at {when}" if last else "–"
+
+
 def dead_letters_command(group: str, replay_all: bool, at: list[str]) -> int:
     """List a consumer group's dead letters, or replay them to their original topics."""
-    bootstrap = f"127.0.0.1:{port(KAFKA_PORT)}"
+    bootstrap = KafkaAccess(f"127.0.0.1:{port(KAFKA_PORT)}", platform_settings().kafka_admin)
     if replay_all or at:
         positions = {_position(text) for text in at} if at else None
         count = asyncio.run(dead_letters.replay(bootstrap, group, positions))
@@ -336,7 +379,7 @@ def test(pytest_args: list[str]) -> int:
     up()
     console.print("[bold]Linting[/] (ruff, mypy)")
     linted = lint()
-    console.print("[bold]Running the tests[/] (unit, integration, e2e)")
+    console.print("[bold]Running the tests[/] (unit, integration, e2e, faults)")
     status = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=REPO)
     return status or (0 if linted else 1)
 
@@ -348,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop what ./sanad up started")
     sub.add_parser("status", help="what is running, where, and its log")
     sub.add_parser("test", help="start the platform if needed, lint, then run every test tier")
+    demo = sub.add_parser(
+        "demo", help="a few citizens through the running platform, step by step (about a minute)"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=None, help="where card pictures go (default .local/demo)"
+    )
     dlq = sub.add_parser("dlq", help="list a consumer group's dead letters, or replay them")
     dlq.add_argument("group", choices=sorted(SUBSCRIPTIONS))
     dlq.add_argument(
@@ -360,12 +409,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PARTITION:OFFSET",
         help="replay only this one (repeatable)",
     )
+    sub.add_parser(
+        "audit",
+        help="python -m sanad.audit against this platform (replay, verify, reproduce, …)",
+        add_help=False,
+    )
     argv = sys.argv[1:] if argv is None else argv
     # The local platform is a development environment: its services and its provisioning
     # use the repo's dev secrets, which settings refuse unless SANAD_ENV says so.
     os.environ.setdefault("SANAD_ENV", "dev")
-    # Everything after `test` belongs to pytest, untouched by argparse.
-    args = parser.parse_args(argv[:1] if argv[:1] == ["test"] else argv)
+    # Everything after `test` belongs to pytest (after `audit`, to the audit's CLI).
+    args = parser.parse_args(argv[:1] if argv[:1] in (["test"], ["audit"]) else argv)
     try:
         if args.command == "up":
             up()
@@ -375,8 +429,18 @@ def main(argv: list[str] | None = None) -> int:
             return status()
         elif args.command == "test":
             return test(argv[1:])
+        elif args.command == "demo":
+            from sanad.platform.demo import demo as run_demo
+
+            return run_demo(args.out)
         elif args.command == "dlq":
             return dead_letters_command(args.group, args.replay, args.at)
+        elif args.command == "audit":
+            return subprocess.call(
+                [sys.executable, "-m", "sanad.audit", *argv[1:]],
+                env=os.environ | platform_env(),
+                cwd=REPO,
+            )
     except PlatformError as exc:
         console.print(f"[bold red]✗ {exc}[/]")
         return 1

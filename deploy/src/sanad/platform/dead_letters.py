@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from sanad.shared import kafka_clients
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.topics import dead_letter_topic
 
 DLQ_PREFIX = "dlq_"
@@ -46,8 +47,8 @@ def _dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
     return DeadLetter(record.offset, record.partition, record.key, record.value or b"", headers)
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _partitions(access: KafkaAccess, topic: str) -> list[TopicPartition]:
+    admin = kafka_clients.admin(access)
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic])
@@ -68,10 +69,10 @@ async def _drain(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) ->
     return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
 
 
-async def read(bootstrap: str, group: str) -> list[DeadLetter]:
+async def read(access: KafkaAccess, group: str) -> list[DeadLetter]:
     """Every dead letter of ``group``, from the beginning to the current end."""
-    partitions = await _partitions(bootstrap, dead_letter_topic(group))
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    partitions = await _partitions(access, dead_letter_topic(group))
+    consumer = kafka_clients.consumer(access, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -85,9 +86,9 @@ def _tp(record: ConsumerRecord[bytes, bytes]) -> TopicPartition:
     return TopicPartition(record.topic, record.partition)
 
 
-async def _republish(bootstrap: str, letters: list[DeadLetter]) -> int:
+async def _republish(access: KafkaAccess, letters: list[DeadLetter]) -> int:
     letters = [letter for letter in letters if letter.original_topic]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = kafka_clients.producer(access, enable_idempotence=True)
     await producer.start()
     try:
         for letter in letters:
@@ -102,7 +103,9 @@ async def _republish(bootstrap: str, letters: list[DeadLetter]) -> int:
     return len(letters)
 
 
-async def replay(bootstrap: str, group: str, positions: set[tuple[int, int]] | None = None) -> int:
+async def replay(
+    access: KafkaAccess, group: str, positions: set[tuple[int, int]] | None = None
+) -> int:
     """Republish the dead letters of ``group`` not replayed before, or exactly those at
     ``positions`` ((partition, offset) pairs). Returns how many.
 
@@ -112,13 +115,13 @@ async def replay(bootstrap: str, group: str, positions: set[tuple[int, int]] | N
     if positions is not None:
         chosen = [
             letter
-            for letter in await read(bootstrap, group)
+            for letter in await read(access, group)
             if (letter.partition, letter.offset) in positions
         ]
-        return await _republish(bootstrap, chosen)
-    partitions = await _partitions(bootstrap, dead_letter_topic(group))
-    cursor = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        return await _republish(access, chosen)
+    partitions = await _partitions(access, dead_letter_topic(group))
+    cursor = kafka_clients.consumer(
+        access,
         group_id=f"sanad-dlq-replay.{group}",
         enable_auto_commit=False,
     )
@@ -132,7 +135,7 @@ async def replay(bootstrap: str, group: str, positions: set[tuple[int, int]] | N
             else:
                 cursor.seek(tp, committed)
         ends = await cursor.end_offsets(partitions)
-        count = await _republish(bootstrap, await _drain(cursor, ends))
+        count = await _republish(access, await _drain(cursor, ends))
         await cursor.commit(ends)  # only after every letter was acknowledged
         return count
     finally:

@@ -1,6 +1,7 @@
-"""The compose stack's one-shot ``init`` job: every service's Postgres role and schema, and
-every Kafka topic. ``python -m sanad.platform.init_stack``; reads ``SANAD_PG_ADMIN_URL`` and
-``SANAD_KAFKA_BOOTSTRAP_SERVERS``, waits (bounded) for each server to answer, exits 0."""
+"""The compose stack's one-shot ``init`` job: every service's Postgres role and schema, every
+Kafka topic and ACL, every Redis user. ``python -m sanad.platform.init_stack``; reads
+``SANAD_PG_ADMIN_URL``, ``SANAD_KAFKA_BOOTSTRAP_SERVERS``, ``SANAD_REDIS_URL`` and the
+platform's secrets (``PlatformSettings``), waits (bounded) for each server to answer, exits 0."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import asyncpg
 from aiokafka.errors import KafkaError
 
 from sanad.platform.provision import provision
+from sanad.platform.redis_users import apply_users
+from sanad.platform.services import platform_settings, redis_users_of_services
+from sanad.shared.kafka_acls import sync_acls
 from sanad.shared.kafka_admin import ensure_topics
 
 ATTEMPTS = 60
@@ -35,10 +39,18 @@ async def retry(what: str, step: Callable[[], Awaitable[list[str]]]) -> list[str
 
 async def main() -> int:
     admin_url = os.environ["SANAD_PG_ADMIN_URL"]
-    bootstrap = os.environ.get("SANAD_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    secrets = platform_settings()
     schemas = await retry("postgres", lambda: provision(admin_url))
-    topics = await retry("kafka", lambda: ensure_topics(bootstrap))
-    print(f"init: schemas {', '.join(schemas)}; topics created: {len(topics)}", flush=True)
+    topics = await retry("kafka", lambda: ensure_topics(secrets.kafka))
+    added, _ = await sync_acls(secrets.kafka)
+    redis_url = os.environ.get("SANAD_REDIS_URL", "redis://redis:6379/0")
+    await apply_users(
+        redis_url, secrets.redis_admin_password.get_secret_value(), redis_users_of_services()
+    )
+    print(
+        f"init: schemas {', '.join(schemas)}; topics created: {len(topics)}; ACLs added: {added}",
+        flush=True,
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import shutil
 import subprocess
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 from sanad.platform import procs
 from sanad.platform.layout import KAFKA_CONTROLLER_PORT, KAFKA_PORT, LOCAL, REPO, port
 from sanad.platform.postgres import PlatformError
+from sanad.shared.kafka_clients import SASL_MECHANISM, KafkaCredentials
 
 NAME = "kafka"
 KAFKA_DIR = LOCAL / "kafka"
@@ -21,6 +23,8 @@ POM = REPO / "deploy" / "kafka" / "pom.xml"
 TEMPLATE = REPO / "deploy" / "kafka" / "server.properties.template"
 LOG4J = REPO / "deploy" / "kafka" / "log4j2.yaml"
 PROPERTIES = KAFKA_DIR / "server.properties"
+# The SCRAM users the storage was formatted with (names and a digest of their passwords).
+USERS_STAMP = KAFKA_DIR / "scram-users.stamp"
 JVM_FLAGS = [
     "-Xms512m",
     "-Xmx1g",
@@ -81,14 +85,23 @@ def _classpath() -> str:
     return f"{LIBS}/*"
 
 
-def _render_properties() -> None:
+def _render_properties(admin: KafkaCredentials) -> None:
+    PROPERTIES.touch(mode=0o600)  # it holds the admin's password
+    PROPERTIES.chmod(0o600)
     PROPERTIES.write_text(
         TEMPLATE.read_text().format(
             port=port(KAFKA_PORT),
             controller_port=port(KAFKA_CONTROLLER_PORT),
             data_dir=DATA,
+            admin_user=admin.username,
+            admin_password=admin.password,
         )
     )
+
+
+def _users_stamp(users: list[KafkaCredentials]) -> str:
+    listed = sorted((user.username, user.password) for user in users)
+    return hashlib.sha256(json.dumps(listed).encode()).hexdigest()
 
 
 def random_cluster_id() -> str:
@@ -100,9 +113,15 @@ def random_cluster_id() -> str:
             return candidate
 
 
-def _format_storage() -> None:
+def _format_storage(users: list[KafkaCredentials]) -> bool:
+    """Format the storage with every principal as a SCRAM user (in the same JVM run, so a cold
+    start pays nothing for them). Storage formatted with other users — or before the broker
+    authenticated — is formatted again: its topics are recreated empty. True if formatted."""
+    stamp = _users_stamp(users)
     if (DATA / "meta.properties").exists():
-        return
+        if USERS_STAMP.exists() and USERS_STAMP.read_text() == stamp:
+            return False
+        shutil.rmtree(DATA)
     cluster_file = KAFKA_DIR / "cluster-id"
     if not cluster_file.exists():
         cluster_file.write_text(random_cluster_id())
@@ -119,6 +138,14 @@ def _format_storage() -> None:
             str(PROPERTIES),
             "--standalone",
             "-g",
+            *(
+                arg
+                for user in users
+                for arg in (
+                    "--add-scram",
+                    f"{SASL_MECHANISM}=[name={user.username},password={user.password}]",
+                )
+            ),
         ],
         capture_output=True,
         text=True,
@@ -128,18 +155,26 @@ def _format_storage() -> None:
         raise PlatformError(
             f"formatting Kafka storage failed: {(result.stderr or result.stdout)[-1500:]}"
         )
+    USERS_STAMP.write_text(stamp)
+    return True
 
 
-def start() -> str:
+def start(users: list[KafkaCredentials], admin: KafkaCredentials) -> str:
     """Returns 'started', 'running' (ours) or 'external' (something else has the port)."""
     if procs.running_pid(NAME):
+        if not USERS_STAMP.exists():
+            raise PlatformError(
+                "the running Kafka was started before the broker authenticated clients: "
+                "`./sanad down && ./sanad up` restarts it with SASL and ACLs (its storage is "
+                "formatted again: topics come back empty)"
+            )
         return "running"
     if procs.port_open(port(KAFKA_PORT)):
         return "external"
     KAFKA_DIR.mkdir(parents=True, exist_ok=True)
     ensure_jars()
-    _render_properties()
-    _format_storage()
+    _render_properties(admin)
+    _format_storage([admin, *users])
     procs.spawn(
         NAME,
         [

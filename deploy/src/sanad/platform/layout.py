@@ -31,7 +31,7 @@ class ServiceInfo:
         return env_port(self.port_variable, self.default_port)
 
 
-# Start order: the gateway last, after what it fronts.
+# Start order: the gateway after what it fronts, the portal (web front end) after the gateway.
 SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("identity", 8001),
     ServiceInfo("profile", 8002),
@@ -41,7 +41,13 @@ SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("cards", 8006),
     ServiceInfo("audit", 8007),
     ServiceInfo("gateway", 8000, uses_database=False),
+    ServiceInfo("portal", 8008, uses_database=False),
 )
+
+
+def service_info(name: str) -> ServiceInfo:
+    return next(info for info in SERVICES if info.name == name)
+
 
 # Infrastructure ports: (environment variable, default).
 KAFKA_PORT = ("SANAD_KAFKA_PORT", 9092)

@@ -2,17 +2,24 @@
 
 Only processes whose pid file this platform wrote are ever stopped, and a stale pid file
 (the process is gone, or the pid now belongs to something else) is ignored.
+
+Every process is started under its own supervisor (``sanad.platform.supervisor``), which
+restarts it with backoff when it dies; the pid file holds the supervisor's pid, and the
+supervisor's state file the program's own pid, its restarts and how it last exited.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from sanad.platform.layout import LOGS, RUN
 
@@ -23,6 +30,28 @@ def log_path(name: str) -> Path:
 
 def pid_path(name: str) -> Path:
     return RUN / f"{name}.pid"
+
+
+def state_path(name: str) -> Path:
+    return RUN / f"{name}.state.json"
+
+
+def supervision(name: str) -> dict[str, Any] | None:
+    """What the supervisor of ``name`` last wrote (pid, restarts, last exit), if running."""
+    if running_pid(name) is None:
+        return None
+    try:
+        state: dict[str, Any] = json.loads(state_path(name).read_text())
+    except (OSError, ValueError):
+        return None
+    return state
+
+
+def program_pid(name: str) -> int | None:
+    """The pid of the supervised program itself (not its supervisor), if it is running."""
+    state = supervision(name)
+    pid = None if state is None else state.get("child_pid")
+    return pid if isinstance(pid, int) and _alive(pid) else None
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
@@ -57,12 +86,18 @@ def running_pid(name: str) -> int | None:
 
 
 def is_alive(name: str) -> bool:
-    """Whether the process we recorded is still alive (used while it starts, before exec)."""
+    """Whether the process we recorded is still alive and has not died since it was started
+    (used while it starts: a program that exits at once is reported, not restarted forever
+    in silence)."""
     try:
         pid = int(pid_path(name).read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return False
-    return _alive(pid)
+    try:
+        restarts = int(json.loads(state_path(name).read_text()).get("restarts", 0))
+    except (OSError, ValueError):
+        restarts = 0
+    return _alive(pid) and restarts == 0
 
 
 def spawn(
@@ -73,9 +108,23 @@ def spawn(
     cwd: Path | None = None,
     marker: str | None = None,
 ) -> int:
-    """Start ``argv`` detached (own session), output appended to its log, pid recorded."""
+    """Start ``argv`` detached (own session) under a supervisor that restarts it, output
+    appended to its log, the supervisor's pid recorded (its command line holds ``argv``, so
+    the marker check still applies)."""
     LOGS.mkdir(parents=True, exist_ok=True)
     RUN.mkdir(parents=True, exist_ok=True)
+    state_path(name).unlink(missing_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "sanad.platform.supervisor",
+        "--name",
+        name,
+        "--state",
+        str(state_path(name)),
+        "--",
+        *argv,
+    ]
     with log_path(name).open("ab") as log:
         log.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {name}\n".encode())
         log.flush()
@@ -101,6 +150,7 @@ def stop(name: str, timeout: float = 15.0) -> bool:
     """SIGTERM the process group, then SIGKILL after ``timeout``. True if it was running."""
     pid = running_pid(name)
     pid_path(name).unlink(missing_ok=True)
+    state_path(name).unlink(missing_ok=True)
     if pid is None:
         return False
     try:

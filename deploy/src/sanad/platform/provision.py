@@ -1,11 +1,18 @@
 """The database ``sanad`` with one schema and one login role per service, each role granted
-only its own schema. Idempotent: run on every ``up`` (and by test fixtures)."""
+only its own schema — except that the ``audit`` role may read (never write) the schemas of
+the services whose decisions it checks (``AUDITED``). Idempotent: run on every ``up`` (and by
+test fixtures)."""
 
 from __future__ import annotations
 
 import asyncpg
 
 from sanad.platform.services import database_services
+
+AUDITOR_ROLE = "audit"
+# The schemas the audit compares its replayed projections with (and reads published rule
+# sets from): SELECT only, on the tables there now and on those their owners create later.
+AUDITED = ("applications", "eligibility", "cards")
 
 
 def _quote_ident(name: str) -> str:
@@ -46,6 +53,18 @@ async def provision(admin_url: str, database: str = "sanad") -> list[str]:
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {role} AUTHORIZATION {role}")
             await conn.execute(f"ALTER ROLE {role} SET search_path = {role}")
             done.append(name)
+        if AUDITOR_ROLE in done:
+            auditor = _quote_ident(AUDITOR_ROLE)
+            for name in AUDITED:
+                if name not in done:
+                    continue
+                schema = _quote_ident(name)
+                await conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {auditor}")
+                await conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {auditor}")
+                await conn.execute(
+                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {schema} IN SCHEMA {schema} "
+                    f"GRANT SELECT ON TABLES TO {auditor}"
+                )
     finally:
         await conn.close()
     return done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from sanad.platform.layout import (
     port,
 )
 from sanad.platform.postgres import server_address
-from sanad.shared.settings import ServiceSettings
+from sanad.shared.kafka_acls import service_principals
+from sanad.shared.kafka_clients import KafkaCredentials
+from sanad.shared.settings import PlatformSettings, ServiceSettings
 
 
 def settings_of(service: ServiceInfo) -> ServiceSettings:
@@ -34,6 +37,32 @@ def database_services() -> list[tuple[str, str]]:
         if service.uses_database:
             settings = settings_of(service)
             result.append((settings.db_role, settings.db_password.get_secret_value()))
+    return result
+
+
+def platform_settings() -> PlatformSettings:
+    """The platform's own secrets; the local platform runs in dev unless told otherwise."""
+    return PlatformSettings(environment=os.environ.get("SANAD_ENV", "dev"))
+
+
+def kafka_users() -> list[KafkaCredentials]:
+    """The SCRAM user of every service that talks to Kafka, with the password its settings
+    hold (so a service and the broker agree)."""
+    by_name = {service.name: service for service in SERVICES}
+    users = []
+    for principal in service_principals():
+        settings = settings_of(by_name[principal])
+        users.append(KafkaCredentials(principal, settings.kafka_password.get_secret_value()))
+    return users
+
+
+def redis_users_of_services() -> list[tuple[str, str]]:
+    """(user, password) of every service that uses Redis."""
+    result = []
+    for service in SERVICES:
+        settings = settings_of(service)
+        if settings.uses_redis:
+            result.append((settings.redis_username, settings.redis_password.get_secret_value()))
     return result
 
 

@@ -19,16 +19,20 @@ from typing import Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sanad.platform.layout import KAFKA_PORT, PG_PORT, REDIS_PORT, port
 from sanad.platform.postgres import admin_url
 from sanad.platform.procs import port_open
+from sanad.shared import kafka_clients
 from sanad.shared.auth import JwksVerifier, TokenSigner, generate_signing_key
 from sanad.shared.db import create_engine
 from sanad.shared.events import Envelope
+from sanad.shared.kafka_clients import KafkaAccess, KafkaCredentials
 from sanad.shared.migrations import MESSAGING_TABLES_V1
+from sanad.shared.settings import REDIS_ADMIN_USER, PlatformSettings, ServiceSettings
 
 T = TypeVar("T")
 
@@ -39,6 +43,23 @@ class Infra:
     pg_admin_url: str  # a superuser, for creating scratch schemas
     redis_url: str
     source: str  # "local platform" or "testcontainers"
+    # The platform's admin principals (tests' fixtures create topics, publish anything, read
+    # any key); a service under test uses its own credentials from its settings.
+    kafka_admin: KafkaCredentials
+    redis_admin_password: str
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """Kafka as the platform's admin."""
+        return KafkaAccess(self.kafka_bootstrap, self.kafka_admin)
+
+    def kafka_as(self, settings: ServiceSettings) -> KafkaAccess:
+        """Kafka as the service whose settings these are."""
+        return KafkaAccess(self.kafka_bootstrap, settings.kafka.credentials)
+
+    def redis_admin(self) -> Redis:
+        """A Redis client logged in as the platform's admin (every key)."""
+        return redis_admin(self.redis_url, self.redis_admin_password)
 
     def database_admin_url(self, database: str = "sanad") -> str:
         """SQLAlchemy URL of ``database`` as the superuser."""
@@ -77,7 +98,26 @@ def local_infra() -> Infra:
         pg_admin_url=admin_url(),
         redis_url=f"redis://127.0.0.1:{port(REDIS_PORT)}/0",
         source="local platform",
+        **platform_admins(),
     )
+
+
+def redis_admin(url: str, password: str | None = None) -> Redis:
+    """A Redis client logged in as the platform's admin (by default with the password the
+    platform's settings hold)."""
+    if password is None:
+        password = PlatformSettings().redis_admin_password.get_secret_value()
+    return Redis.from_url(url, username=REDIS_ADMIN_USER, password=password, decode_responses=True)
+
+
+def platform_admins() -> dict[str, Any]:
+    """The admin credentials the platform gave Kafka and Redis (from the environment, the
+    repo's dev ones under SANAD_ENV=dev/test)."""
+    secrets = PlatformSettings()
+    return {
+        "kafka_admin": secrets.kafka_admin,
+        "redis_admin_password": secrets.redis_admin_password.get_secret_value(),
+    }
 
 
 async def eventually(
@@ -136,9 +176,9 @@ async def _assigned(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
 async def read_topic(infra: Infra, topic: str, key: str) -> list[Envelope]:
     """Every message of one key on a real topic, from offset 0 to its current end, in order
     (no consumer group: nothing is committed)."""
-    consumer = AIOKafkaConsumer(
+    consumer = kafka_clients.consumer(
+        infra.kafka,
         topic,
-        bootstrap_servers=infra.kafka_bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
@@ -175,3 +215,82 @@ async def asgi_client(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClien
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
         yield http
+
+
+@dataclass(frozen=True)
+class Citizen:
+    citizen_id: str
+    national_id: str
+    password: str
+    access_token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def register_citizen(gateway_url: str, sms_sink_url: str, env: dict[str, str]) -> Citizen:
+    """A fresh citizen registered through the running gateway (a synthetic civil-registry
+    record added with identity's CLI, the OTP read from the SMS sink) and signed in."""
+    import random
+    import re
+    import sys
+
+    from sanad.shared.national_id import luhn_valid
+
+    body = "1" + "".join(random.choices("0123456789", k=8))
+    national_id = next(body + d for d in "0123456789" if luhn_valid(body + d))
+    birth_date, mobile = "1990-04-12", f"+96655{random.randrange(10**7):07d}"
+    password = f"Citizen-{uuid.uuid4().hex[:10]}!"
+    added = await asyncio.to_thread(
+        subprocess.run,
+        [
+            *(sys.executable, "-m", "sanad.identity", "add-registry-record"),
+            *("--national-id", national_id, "--name-ar", "مريم سالم", "--name-en", "Maryam Salem"),
+            *("--nationality", "SA", "--sex", "F", "--birth-date", birth_date),
+            *("--marital-status", "married", "--mobile", mobile),
+        ],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=300,  # a cold interpreter on a loaded machine
+    )
+    assert added.returncode == 0, added.stderr
+    async with (
+        httpx.AsyncClient(base_url=gateway_url, timeout=15) as api,
+        httpx.AsyncClient(base_url=sms_sink_url, timeout=10) as sms,
+    ):
+        started = await api.post(
+            "/v1/auth/register",
+            json={
+                "national_id": national_id,
+                "date_of_birth": birth_date,
+                "mobile": mobile,
+                "password": password,
+            },
+        )
+        assert started.status_code == 202, started.text
+
+        async def messages() -> list[dict[str, Any]]:
+            answer = await sms.get("/messages", params={"to": mobile})
+            found: list[dict[str, Any]] = answer.json()["messages"]
+            return found
+
+        sent = await eventually(messages, what=f"an OTP SMS to {mobile}")
+        code = re.search(r"\d{6}", sent[-1]["body"])
+        assert code, sent[-1]
+        verified = await api.post(
+            "/v1/auth/register/verify",
+            json={"registration_id": started.json()["registration_id"], "code": code.group()},
+        )
+        assert verified.status_code == 201, verified.text
+        login = await api.post(
+            "/v1/auth/login", json={"national_id": national_id, "password": password}
+        )
+        assert login.status_code == 200, login.text
+    return Citizen(
+        citizen_id=verified.json()["citizen_id"],
+        national_id=national_id,
+        password=password,
+        access_token=login.json()["access_token"],
+    )

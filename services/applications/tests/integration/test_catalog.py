@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
-
 from sanad.applications.adapters.program_cache import GENERATION_KEY, PREFIX
 from sanad.shared.auth import Role
 
@@ -32,7 +30,7 @@ async def test_the_seeded_catalog_is_public_in_both_languages(world: World) -> N
 
 
 async def test_reads_are_cached_and_an_admin_change_drops_the_cache(world: World) -> None:
-    redis = Redis.from_url(world.infra.redis_url, decode_responses=True)
+    redis = world.infra.redis_admin()
     try:
         await world.client.get("/v1/programs/FOOD-SUPPORT")
         generation = await redis.get(GENERATION_KEY) or "0"

@@ -71,8 +71,9 @@ def test_same_named_schemas_of_two_services_stay_apart_and_refs_follow() -> None
     login = merged["paths"]["/v1/auth/login"]["post"]
     ref = login["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref == "#/components/schemas/identity.Token"
-    assert merged["components"]["securitySchemes"] == {
-        "bearer": {"type": "http", "scheme": "bearer"}
+    assert merged["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
     }
 
 
@@ -87,3 +88,28 @@ def test_the_input_documents_are_not_changed() -> None:
     before = repr(IDENTITY)
     merge(OWN, {"identity": IDENTITY}, unavailable=[])
     assert repr(IDENTITY) == before
+
+
+def test_the_gateway_adds_its_own_answers_and_keeps_one_problem_schema() -> None:
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    login = op("login", "#/components/schemas/Token")
+    login["responses"]["422"] = {"content": {"application/problem+json": {"schema": problem_ref}}}
+    me = op("me", "#/components/schemas/Token")
+    identity = doc(
+        {"/v1/auth/login": {"post": login}, "/v1/auth/me": {"get": me}},
+        {"Token": {"type": "object"}, "Problem": {"type": "object"}},
+    )
+    merged = merge({}, {"identity": identity}, unavailable=[])
+    public = merged["paths"]["/v1/auth/login"]["post"]
+    private = merged["paths"]["/v1/auth/me"]["get"]
+    assert {"422", "429", "503", "504"} <= set(public["responses"])
+    assert "security" not in public and "401" not in public["responses"]
+    assert private["security"] == [{"bearerAuth": []}]
+    assert {"401", "429", "503", "504"} <= set(private["responses"])
+    assert public["responses"]["429"]["headers"]["Retry-After"]
+    # The shared Problem schema is not prefixed with a service name.
+    assert public["responses"]["422"]["content"]["application/problem+json"]["schema"] == (
+        problem_ref
+    )
+    assert "Problem" in merged["components"]["schemas"]
+    assert "identity.Problem" not in merged["components"]["schemas"]

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy.engine import make_url
 
 from sanad.identity.adapters.civil_registry import TableCivilRegistry
@@ -21,7 +20,7 @@ from sanad.identity.domain.registry import CivilRecord, Relation, Relationship
 from sanad.identity.main import MIGRATIONS, create_app
 from sanad.identity.settings import IdentitySettings
 from sanad.platform.testing import Infra, eventually
-from sanad.shared import topics
+from sanad.shared import kafka_clients, topics
 from sanad.shared.clock import FakeClock
 from sanad.shared.crypto import unseal
 from sanad.shared.events import Envelope
@@ -156,9 +155,9 @@ async def events_on(infra: Infra, topic: str, key: str, *, count: int = 1) -> li
     """The envelopes with ``key`` on ``topic``, read from the beginning (no consumer group)."""
 
     async def read() -> list[Envelope]:
-        consumer = AIOKafkaConsumer(
+        consumer = kafka_clients.consumer(
+            infra.kafka,
             topic,
-            bootstrap_servers=infra.kafka_bootstrap,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )

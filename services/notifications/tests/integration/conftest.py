@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -27,9 +27,11 @@ from sanad.notifications.models import contacts, deliveries, delivery_attempts
 from sanad.notifications.settings import NotificationsSettings
 from sanad.platform.layout import MAIL_HTTP_PORT, MAIL_SMTP_PORT, SMS_SINK_PORT, port
 from sanad.platform.testing import Infra, eventually
+from sanad.shared import kafka_clients
 from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
 from sanad.shared.events import CitizenRegistered, Envelope
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.kafka_clients import KafkaAccess, KafkaCredentials
 from sanad.shared.messaging_tables import processed_events
 from sanad.shared.migrations import upgrade
 from sanad.shared.outbox import make_producer
@@ -42,10 +44,16 @@ SMTP_PORT = port(MAIL_SMTP_PORT)
 
 
 class ScratchSettings(NotificationsSettings):
-    """The service's settings, pointed at a throwaway schema (as the superuser)."""
+    """The service's settings, pointed at a throwaway schema (as the superuser) and throwaway
+    topics and group (as Kafka's admin: the notifications principal may touch only its own)."""
 
     scratch_schema: str = ""
     scratch_url: str = ""
+    scratch_kafka_admin: KafkaCredentials | None = None
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        return KafkaAccess(self.kafka_bootstrap_servers, self.scratch_kafka_admin)
 
     @property
     def db_schema(self) -> str:
@@ -147,9 +155,7 @@ class Service:
 
     async def dispatched(self, source_event_id: uuid.UUID, count: int) -> list[Any]:
         """NotificationDispatched records (raw Kafka records) caused by the event."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_auto_commit=False
-        )
+        consumer = kafka_clients.consumer(self.settings.kafka, enable_auto_commit=False)
         await consumer.start()
         try:
             consumer.assign(list(self.dispatched_from))
@@ -175,6 +181,12 @@ async def sms_to(number: str) -> list[dict[str, Any]]:
         return messages
 
 
+async def mail_duplicates() -> int:
+    """Copies the mail catcher received of a Message-ID it already held (and did not keep)."""
+    async with httpx.AsyncClient() as client:
+        return int((await client.get(f"{MAIL_API}/stats")).json()["duplicates"])
+
+
 async def mail_to(address: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient() as client:
         response = await client.get(f"{MAIL_API}/messages", params={"to": address})
@@ -191,8 +203,8 @@ async def plan_sms_failures(status: int, count: int, to: str) -> None:
         response.raise_for_status()
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def end_offsets(access: KafkaAccess, topic: str) -> dict[TopicPartition, int]:
+    consumer = kafka_clients.consumer(access, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in range(EVENT_PARTITIONS)]
@@ -215,7 +227,7 @@ async def service(provisioned: Infra) -> AsyncIterator[Service]:
     )
     topics = {name: f"test.notifications-{name.lower()}-{suffix}" for name in event_types}
     await ensure_topics(
-        provisioned.kafka_bootstrap,
+        provisioned.kafka,
         [TopicSpec(t, partitions=3) for t in topics.values()]
         + [TopicSpec(f"dlq.test-notifications-{suffix}", partitions=1)],
     )
@@ -230,6 +242,7 @@ async def service(provisioned: Infra) -> AsyncIterator[Service]:
         scratch_url=admin_url,
         kafka_bootstrap_servers=provisioned.kafka_bootstrap,
         redis_url=provisioned.redis_url,
+        scratch_kafka_admin=provisioned.kafka_admin,
         consumer_group=f"test-notifications-{suffix}",
         topics=tuple(topics.values()),
         sms_base_url=SMS_SINK,
@@ -242,7 +255,7 @@ async def service(provisioned: Infra) -> AsyncIterator[Service]:
     app = create_app(settings)
     signer = TokenSigner(generate_signing_key())
     app.state.runtime.verifier = JwksVerifier(jwks=signer.jwks())
-    producer = make_producer(provisioned.kafka_bootstrap, f"test-notifications-{suffix}")
+    producer = make_producer(provisioned.kafka, f"test-notifications-{suffix}")
     await producer.start()
     try:
         async with app.router.lifespan_context(app):
@@ -259,7 +272,7 @@ async def service(provisioned: Infra) -> AsyncIterator[Service]:
                     signer,
                     capture,
                     topics,
-                    await end_offsets(provisioned.kafka_bootstrap, NOTIFICATION_DISPATCHED),
+                    await end_offsets(provisioned.kafka, NOTIFICATION_DISPATCHED),
                 )
             root.removeHandler(capture)
     finally:

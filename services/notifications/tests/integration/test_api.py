@@ -24,7 +24,7 @@ def under_review(citizen_id: uuid.UUID) -> Envelope:
             decision_id=uuid.uuid4(),
             application_id=uuid.uuid4(),
             citizen_id=citizen_id,
-            program_code="social_security",
+            program_code="SSP-DEV",
             decision="UNDER_REVIEW",
             reasons=[],
             decided_by="rules",

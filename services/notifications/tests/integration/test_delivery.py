@@ -59,7 +59,7 @@ def decision(citizen_id: uuid.UUID, kind: str, **kw: Any) -> DecisionIssued:
         "decision_id": uuid.uuid4(),
         "application_id": uuid.uuid4(),
         "citizen_id": citizen_id,
-        "program_code": "social_security",
+        "program_code": "SSP-DEV",
         "decision": kind,
         "reasons": [],
         "decided_by": "rules",
@@ -162,7 +162,7 @@ async def test_card_issued_tells_how_to_open_it(service: Service, language: str)
         card_number="6000000000001234",
         citizen_id=citizen_id,
         application_id=uuid.uuid4(),
-        program_code="food_support",
+        program_code="FOOD-SUPPORT",
         issued_at=datetime.now(UTC),
         expires_at=date(2027, 12, 31),
     )
@@ -172,7 +172,7 @@ async def test_card_issued_tells_how_to_open_it(service: Service, language: str)
     assert f"/cards/{card.card_id}" in sms["body"] and "1234" in sms["body"]
     assert ("بطاقاتي" if language == "ar" else "My cards") in sms["body"]
     [mail] = await eventually(lambda: mail_to(str(address)), what="an email")
-    assert ("دعم الغذاء" if language == "ar" else "Food Support") in mail["subject"]
+    assert ("دعم السلة الغذائية" if language == "ar" else "Food support") in mail["subject"]
 
 
 @pytest.mark.parametrize("language", ["ar", "en"])

@@ -46,7 +46,7 @@ def decision(kind: str, **kw: object) -> DecisionIssued:
         "decision_id": uuid.uuid4(),
         "application_id": uuid.uuid4(),
         "citizen_id": CITIZEN,
-        "program_code": "social_security",
+        "program_code": "SSP-DEV",
         "decision": kind,
         "reasons": REASONS if kind == "REJECTED" else [],
         "decided_by": "rules",
@@ -108,7 +108,7 @@ def card() -> CardIssued:
         card_number="6000123412345678",
         citizen_id=CITIZEN,
         application_id=uuid.uuid4(),
-        program_code="social_security",
+        program_code="SSP-DEV",
         issued_at=DECIDED,
         expires_at=date(2027, 5, 1),
     )
@@ -238,17 +238,50 @@ def test_the_holder_of_an_existing_account_is_told_by_sms_that_someone_tried() -
         assert "سند" in body or "Sanad" in body
 
 
-def test_a_decision_v3_plans_the_same_messages_as_v1() -> None:
+def test_a_decision_v3_names_the_program_as_the_catalog_did_when_deciding() -> None:
     from sanad.notifications.handlers import handlers
     from sanad.notifications.settings import NotificationsSettings
     from sanad.shared.events import DecisionIssuedV3
 
     v1 = decision("APPROVED", monthly_benefit="1850.00")
-    program = {"name_ar": "دعم", "name_en": "Support", "card_on_approval": True}
+    program = {"name_ar": "دعم مؤقت", "name_en": "Interim support", "card_on_approval": True}
     v3 = DecisionIssuedV3.model_validate(
         v1.model_dump() | {"program": program | {"card_validity_days": 365}}
     )
-    assert plan_decision(v3, contact("ar"), appeal_window_days=30) == plan_decision(
-        v1, contact("ar"), appeal_window_days=30
-    )
+    for language, name in (("ar", "دعم مؤقت"), ("en", "Interim support")):
+        [sms_v3, *_] = plan_decision(v3, contact(language), appeal_window_days=30)
+        [sms_v1, *_] = plan_decision(v1, contact(language), appeal_window_days=30)
+        assert name in RENDERER.sms(sms_v3.template, sms_v3.language, sms_v3.context).body
+        # v1 carries no names: the seeded catalog's, by code.
+        seeded = "الضمان الاجتماعي المطور" if language == "ar" else "Developed Social Security"
+        assert seeded in RENDERER.sms(sms_v1.template, sms_v1.language, sms_v1.context).body
     assert DecisionIssuedV3 in handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("language", "wanted"),
+    [
+        ("en", "Missing: family register; The household monthly income is unknown"),
+        ("ar", "المطلوب: سجل الأسرة؛ دخل الأسرة الشهري غير معروف"),
+    ],
+)
+def test_needs_completion_names_the_missing_profile_facts_as_well_as_documents(
+    language: str, wanted: str
+) -> None:
+    missing_income = Reason(
+        code="missing.household_income",
+        reason_ar="دخل الأسرة الشهري غير معروف: املأ قسم الدخل في ملفك",
+        reason_en="The household monthly income is unknown: fill the income section of your "
+        "profile",
+    )
+    event = decision(
+        "NEEDS_COMPLETION",
+        reasons=[missing_income],
+        missing_documents=["family_register"],
+        respond_by=date(2026, 12, 31),
+    )
+    [sms, mail] = plan_decision(event, contact(language), appeal_window_days=30)
+    assert wanted in RENDERER.sms(sms.template, sms.language, sms.context).body
+    email = RENDERER.email(mail.template, mail.language, mail.context)
+    assert missing_income.model_dump()[f"reason_{language}"] in email.text
+    assert missing_income.model_dump()[f"reason_{language}"] in email.html

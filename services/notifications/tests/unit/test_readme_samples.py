@@ -20,7 +20,7 @@ START = "## Samples (rendered by the real templates)\n"
 END = "\nThe HTML part carries the same content"
 
 APPLICATION = {"application_id": "5f0c1d2e-0000-4000-8000-000000000001"}
-DECISION = {**APPLICATION, "program_code": "social_security"}
+DECISION = {**APPLICATION, "program_code": "SSP-DEV"}
 REASONS = [
     {
         "code": "income",
@@ -41,13 +41,14 @@ CONTEXTS: dict[Template, dict[str, Any]] = {
     Template.DECISION_NEEDS_COMPLETION: {
         **DECISION,
         "missing_documents": ["family_register", "proof_of_income"],
+        "reasons": [],
         "respond_by": "2026-12-31",
     },
     Template.DECISION_UNDER_REVIEW: DECISION,
     Template.CARD_ISSUED: {
         "card_id": "9b1e4c2a-7d3f-4e8b-a6c5-0f1e2d3c4b5a",
         "card_number_last4": "1234",
-        "program_code": "social_security",
+        "program_code": "SSP-DEV",
         "expires_at": "2027-12-31",
     },
 }

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sanad.platform.testing import Infra, asgi_client, eventually, trust_test_tokens
 from sanad.profile.main import MIGRATIONS, create_app
 from sanad.profile.settings import ProfileSettings
-from sanad.shared import topics
+from sanad.shared import kafka_clients, topics
 from sanad.shared.auth import Role, TokenSigner
 from sanad.shared.events import (
     CitizenRegistered,
@@ -77,9 +77,9 @@ async def _assigned(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
 
 async def profile_updates(infra: Infra, citizen_id: uuid.UUID) -> list[Envelope]:
     """Every ProfileUpdated of one citizen on the real topic, from offset 0, in order."""
-    consumer = AIOKafkaConsumer(
+    consumer = kafka_clients.consumer(
+        infra.kafka,
         topics.PROFILE_UPDATED,
-        bootstrap_servers=infra.kafka_bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sanad.shared.auth import JwksVerifier
 from sanad.shared.db import SessionFactory, asyncpg_dsn, engine_for, session_factory
 from sanad.shared.health import Check, health_router
-from sanad.shared.http import RequestIdMiddleware
+from sanad.shared.http import RequestGuard, RequestIdMiddleware
 from sanad.shared.inbox import Inbox
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.logging import configure_logging, get_logger
+from sanad.shared.media import require_media_type
+from sanad.shared.openapi import install_openapi
 from sanad.shared.outbox import OutboxRelay, make_producer, prune
 from sanad.shared.problems import install_problem_handlers
 from sanad.shared.settings import ServiceSettings
@@ -75,14 +77,17 @@ def build_runtime(settings: ServiceSettings, *, kafka: bool, redis: bool) -> Run
         runtime.engine = engine_for(settings)
         runtime.sessions = session_factory(runtime.engine, producer=settings.service)
         if kafka:
-            runtime.inbox = Inbox(
-                settings.kafka_bootstrap_servers, runtime.sessions, client_id=settings.service
-            )
+            runtime.inbox = Inbox(settings.kafka, runtime.sessions, client_id=settings.service)
     if redis:
         # A burst beyond the pool's connections waits for one (up to 10 s) instead of failing
         # with "Too many connections" (redis-py's default pool holds 100 and then raises).
         pool = BlockingConnectionPool.from_url(
-            settings.redis_url, decode_responses=True, max_connections=100, timeout=10
+            settings.redis_url,
+            username=settings.redis_username,
+            password=settings.redis_password.get_secret_value(),
+            decode_responses=True,
+            max_connections=100,
+            timeout=10,
         )
         runtime.redis_client = Redis(connection_pool=pool)
     return runtime
@@ -159,11 +164,14 @@ def create_service_app(
     startup: Sequence[StartupHook] = (),
     background: Sequence[BackgroundTask] = (),
     downstream_checks: Callable[[Runtime], dict[str, Check]] | None = None,
+    readiness: Callable[[Runtime], dict[str, Check]] | None = None,
 ) -> FastAPI:
     """A service process. It uses its database if its settings say so (``uses_database``),
     Kafka if ``kafka`` (the outbox relay and the consumers ``register_consumers`` adds to
     ``runtime.inbox``; needs the database), Redis if ``redis``. ``downstream_checks`` are
-    reported by ``/readyz`` without deciding it (the gateway's services)."""
+    reported by ``/readyz`` without deciding it (the gateway's services); ``readiness`` adds
+    checks that decide it (what a service uses in its own way: the audit reads Kafka without
+    an inbox or a relay)."""
     runtime = build_runtime(settings, kafka=kafka, redis=redis)
     if register_consumers is not None:
         register_consumers(runtime)
@@ -175,20 +183,24 @@ def create_service_app(
             await hook(runtime)
         inbox = runtime.inbox
         if inbox is not None and (needed := inbox.dead_letter_topics()):
-            await ensure_topics(
-                settings.kafka_bootstrap_servers, [TopicSpec(name) for name in sorted(needed)]
-            )
+            await ensure_topics(settings.kafka, [TopicSpec(name) for name in sorted(needed)])
         if inbox is not None and runtime.engine is not None:
-            runtime.producer = make_producer(
-                settings.kafka_bootstrap_servers, f"{settings.service}-outbox"
-            )
+            runtime.producer = make_producer(settings.kafka, f"{settings.service}-outbox")
             await runtime.producer.start()
             await inbox.start()
+
+            async def new_producer() -> AIOKafkaProducer:
+                producer = make_producer(settings.kafka, f"{settings.service}-outbox")
+                await producer.start()
+                runtime.producer = producer  # readiness checks the one in use
+                return producer
+
             relay = OutboxRelay(
                 runtime.engine,
                 runtime.producer,
                 listen_dsn=asyncpg_dsn(settings.database_url),
                 schema=settings.db_schema,
+                new_producer=new_producer,
             )
             runtime.background.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         if runtime.engine is not None:
@@ -216,13 +228,24 @@ def create_service_app(
                 await _bounded("redis", runtime.redis_client.aclose())
             log.info("service_stopped")
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # require_media_type: 415 for a body the operation cannot read (before it is parsed).
+    app = FastAPI(title=title, lifespan=lifespan, dependencies=[Depends(require_media_type)])
     app.state.runtime = runtime
+    # Outermost first: the request id, then the body and caching rules (its answers carry
+    # the id).
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_read_timeout=settings.body_read_timeout,
+    )
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
+    install_openapi(app)
 
     def checks(request: Request) -> dict[str, Check]:
-        return readiness_checks(runtime_of(request))
+        runtime = runtime_of(request)
+        own = readiness(runtime) if readiness is not None else {}
+        return readiness_checks(runtime) | own
 
     def downstream(request: Request) -> dict[str, Check]:
         assert downstream_checks is not None

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from sanad.shared.logging import configure_logging
 from sanad.shared.migrations import upgrade
+from sanad.shared.server import head_deadline_protocol
 from sanad.shared.settings import ServiceSettings
 
 
@@ -58,6 +59,8 @@ def service_main(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # The request head within header_read_timeout, the body by RequestGuard's deadline.
+        http=head_deadline_protocol(settings.header_read_timeout),
         # X-Forwarded-For is believed only from proxies named in settings (none by default):
         # uvicorn's default trusts loopback, which lets any local client pick its address.
         proxy_headers=bool(settings.forwarded_allow_ips),

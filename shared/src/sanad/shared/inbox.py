@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import contextvars
 import random
-import socket
 import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -44,19 +43,20 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
-from asyncpg import exceptions as pg_errors
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sanad.shared import kafka_clients
 from sanad.shared.db import SessionFactory
 from sanad.shared.events import Envelope, Event, correlation_id_var
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.logging import get_logger
+from sanad.shared.outages import infrastructure_down
 from sanad.shared.topics import dead_letter_topic
 
 log = get_logger(__name__)
@@ -120,8 +120,8 @@ class Subscription:
 class Inbox:
     """A service's consumer groups; started and stopped by ``create_service_app``."""
 
-    def __init__(self, bootstrap_servers: str, sessions: SessionFactory, *, client_id: str):
-        self._bootstrap = bootstrap_servers
+    def __init__(self, access: KafkaAccess, sessions: SessionFactory, *, client_id: str):
+        self._access = access
         self._sessions = sessions
         self._client_id = client_id
         self.subscriptions: list[Subscription] = []
@@ -171,14 +171,14 @@ class Inbox:
     async def start(self) -> None:
         if not self.subscriptions:
             return
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
+        self._producer = kafka_clients.producer(
+            self._access,
             client_id=f"{self._client_id}-dead-letters",
             enable_idempotence=True,
         )
         await self._producer.start()
         for sub in self.subscriptions:
-            loop = _GroupLoop(sub, self._bootstrap, self._client_id, self._sessions, self._producer)
+            loop = _GroupLoop(sub, self._access, self._client_id, self._sessions, self._producer)
             await loop.start()
             self._loops.append(loop)
 
@@ -243,7 +243,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
     def __init__(
         self,
         sub: Subscription,
-        bootstrap: str,
+        access: KafkaAccess,
         client_id: str,
         sessions: SessionFactory,
         producer: AIOKafkaProducer,
@@ -252,8 +252,8 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         self.sub = sub
         self._sessions = sessions
         self._producer = producer
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+        self._consumer = kafka_clients.consumer(
+            access,
             client_id=f"{client_id}-{sub.group_id}",
             group_id=sub.group_id,
             enable_auto_commit=False,
@@ -594,44 +594,3 @@ async def _handle(session: AsyncSession, items: list[_Parsed], consumer: str) ->
                 "a handler caught a database error and went on; the transaction is aborted "
                 "(let it raise, or use ON CONFLICT / a savepoint)"
             ) from exc
-
-
-# The database (or the network to it) is not there: the message is not at fault. asyncpg's
-# own classes reach us unwrapped when a connection is being opened.
-_UNREACHABLE: tuple[type[BaseException], ...] = (
-    ConnectionError,  # refused, reset, aborted
-    socket.gaierror,  # the host name does not resolve
-    pg_errors.PostgresConnectionError,  # SQLSTATE class 08
-    pg_errors.OperatorInterventionError,  # 57P01-03: shutting down, starting up
-    pg_errors.InsufficientResourcesError,  # 53: too many connections, disk full
-    pg_errors.InvalidAuthorizationSpecificationError,  # 28: a password being rotated
-    pg_errors.InterfaceError,  # the connection is closed
-    InterfaceError,
-    PoolTimeout,  # every pooled connection is stuck
-)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and what it wraps (SQLAlchemy's ``orig``, ``__cause__``, ``__context__``)."""
-    seen: list[BaseException] = []
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or any(current is known for known in seen):
-            continue
-        seen.append(current)
-        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
-    return seen
-
-
-def infrastructure_down(exc: BaseException) -> bool:
-    """Whether ``exc`` means Postgres is unreachable (redeliver later) rather than that the
-    message cannot be handled (retry, then dead-letter)."""
-    for cause in _causes(exc):
-        if isinstance(cause, pg_errors.QueryCanceledError):
-            return False  # a statement timeout: about this message, not the database
-        if isinstance(cause, _UNREACHABLE):
-            return True
-        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
-            return True
-    return False

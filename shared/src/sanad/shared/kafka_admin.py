@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
+from sanad.shared import kafka_clients
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.topics import TopicSpec, all_topics
 
 
-async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec] | None = None) -> list[str]:
-    """Create whichever of ``specs`` (default: every Sanad topic) is missing. Returns those."""
+async def ensure_topics(access: KafkaAccess, specs: list[TopicSpec] | None = None) -> list[str]:
+    """Create whichever of ``specs`` (default: every Sanad topic) is missing. Returns those.
+    Only the topics ``access``'s principal may describe are seen (and only those it may create
+    are created)."""
     specs = all_topics() if specs is None else specs
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="sanad-admin")
+    admin = kafka_clients.admin(access, client_id=f"{access.principal}-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -8,6 +8,9 @@ dependents) applies the same rule and the same messages.
 from __future__ import annotations
 
 LENGTH = 10
+# The format for an OpenAPI document (the check digit is beyond a pattern); surrounding
+# spaces are stripped.
+PATTERN = r"^\s*[12][0-9]{9}\s*$"
 CITIZEN_PREFIX = "1"
 RESIDENT_PREFIX = "2"
 

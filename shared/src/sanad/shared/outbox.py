@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 from aiokafka.errors import MessageSizeTooLargeError
 from sqlalchemy import (
     BigInteger,
@@ -40,7 +41,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from sanad.shared import kafka_clients
 from sanad.shared.events import Envelope, Event
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.logging import get_logger
 from sanad.shared.messaging_tables import outbox, processed_events
 from sanad.shared.partitioning import partition_for
@@ -148,10 +151,10 @@ async def publish(
     return wrapped
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(access: KafkaAccess, client_id: str) -> AIOKafkaProducer:
     # Idempotence (acks=all) keeps retries from duplicating or reordering within a partition.
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+    return kafka_clients.producer(
+        access,
         client_id=client_id,
         enable_idempotence=True,
         linger_ms=0,
@@ -167,6 +170,31 @@ class OutboxPublishError(RuntimeError):
     """A row the relay could not publish; the rows after it wait (order per key)."""
 
 
+# Errors after which an idempotent producer cannot go on: its sequence numbers and the
+# broker's no longer agree (seen after a broker restart in the middle of a batch: the relay
+# then failed the same row every minute, forever). A new producer gets a new producer id
+# and starts its sequences afresh; the rows not marked published are sent again, and
+# consumers de-duplicate what had reached the topic.
+_PRODUCER_BROKEN: tuple[type[BaseException], ...] = (
+    kafka_errors.OutOfOrderSequenceNumber,
+    kafka_errors.DuplicateSequenceNumber,
+    kafka_errors.UnknownProducerId,
+    kafka_errors.InvalidProducerIdMapping,
+    kafka_errors.ProducerFenced,
+)
+
+
+def producer_broken(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _PRODUCER_BROKEN):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 class OutboxRelay:
     """Publishes a service's outbox to Kafka, woken by LISTEN/NOTIFY, with a slow poll as a net."""
 
@@ -179,9 +207,12 @@ class OutboxRelay:
         schema: str,
         batch_size: int = 500,
         poll_interval: float = 5.0,
+        new_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None,
     ) -> None:
         self._engine = engine
         self._producer = producer
+        # Makes and starts a replacement when the producer is broken (see producer_broken).
+        self._new_producer = new_producer
         self._listen_dsn = listen_dsn
         self._channel = channel_for(schema)
         self._batch_size = batch_size
@@ -212,6 +243,8 @@ class OutboxRelay:
                     log.warning(
                         "outbox_publish_failed", error=str(exc)[:500], retry_in=failure_delay
                     )
+                    if producer_broken(exc) and self._new_producer is not None:
+                        await self._replace_producer()
                     await asyncio.sleep(failure_delay)
                     failure_delay = min(failure_delay * 2, MAX_FAILURE_DELAY)
                     continue
@@ -223,6 +256,18 @@ class OutboxRelay:
             if listener is not None:
                 with contextlib.suppress(Exception):
                     await listener.close()
+
+    async def _replace_producer(self) -> None:
+        old = self._producer
+        try:
+            assert self._new_producer is not None
+            self._producer = await self._new_producer()
+        except Exception as exc:  # Kafka away: try again after the next failure
+            log.warning("outbox_producer_not_replaced", error=str(exc)[:300])
+            return
+        log.warning("outbox_producer_replaced")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.stop(), 10.0)
 
     async def _listen(self) -> asyncpg.Connection | None:
         try:

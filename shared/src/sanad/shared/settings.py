@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sanad.shared.kafka_clients import ADMIN_PRINCIPAL, KafkaAccess, KafkaCredentials
+
 Environment = Literal["dev", "test", "prod"]
 
 # Values that ship in the repo for local use; refused anywhere but dev/test.
@@ -74,10 +76,22 @@ class ServiceSettings(BaseSettings):
     # its consumers join the same consumer groups, its outbox relay stands by while another
     # holds the schema's publishing lock. Services whose reads are hot default to more.
     workers: int = Field(1, ge=1, le=64)
+    # Every server bounds what a client may hold (sanad.shared.http.RequestGuard,
+    # sanad.shared.server): the body's size (413 before it is parsed), the time to send the
+    # request line and headers, and the time between two pieces of the body (408).
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    header_read_timeout: float = Field(10.0, gt=0)
+    body_read_timeout: float = Field(15.0, gt=0)
     # The service's own Postgres role is named after the service and owns the schema of the
     # same name; this is that role's password.
     db_password: SecretStr = SecretStr("")
     uses_database: bool = True
+    # Kafka authenticates each service as the SASL/SCRAM user named after it (its rights:
+    # sanad.shared.kafka_acls); Redis as the ACL user named after it (its keys: <service>:*).
+    kafka_password: SecretStr = SecretStr("")
+    uses_kafka: bool = True
+    redis_password: SecretStr = SecretStr("")
+    uses_redis: bool = False
 
     @property
     def db_role(self) -> str:
@@ -95,6 +109,16 @@ class ServiceSettings(BaseSettings):
             f"@{self.pg_host}:{self.pg_port}/{self.pg_database}"
         )
 
+    @property
+    def kafka(self) -> KafkaAccess:
+        """How this service reaches Kafka: every client it makes goes through this."""
+        credentials = KafkaCredentials(self.service, self.kafka_password.get_secret_value())
+        return KafkaAccess(self.kafka_bootstrap_servers, credentials)
+
+    @property
+    def redis_username(self) -> str:
+        return self.service
+
     def secret_fields(self) -> dict[str, SecretStr]:
         return {
             name: value
@@ -108,12 +132,21 @@ class ServiceSettings(BaseSettings):
             if self.uses_database and not self.db_password.get_secret_value():
                 # The local platform gives each role this password (see provision.py).
                 self.db_password = SecretStr(dev_db_password(self.service))
+            # The local platform creates these users with these passwords.
+            if not self.kafka_password.get_secret_value():
+                self.kafka_password = SecretStr(dev_kafka_password(self.service))
+            if not self.redis_password.get_secret_value():
+                self.redis_password = SecretStr(dev_redis_password(self.service))
             return self
+        unused = {
+            "db_password": not self.uses_database,
+            "kafka_password": not self.uses_kafka,
+            "redis_password": not self.uses_redis,
+        }
         bad = [
             name
             for name, secret in self.secret_fields().items()
-            if (name != "db_password" or self.uses_database)
-            and is_placeholder(secret.get_secret_value())
+            if not unused.get(name, False) and is_placeholder(secret.get_secret_value())
         ]
         if bad:
             prefix = self.model_config.get("env_prefix", "")
@@ -138,3 +171,63 @@ def service_config(service: str) -> SettingsConfigDict:
 def dev_db_password(service: str) -> str:
     """The password the local platform gives a service's role (refused outside dev)."""
     return f"{service}-dev-password"
+
+
+def dev_kafka_password(principal: str) -> str:
+    """The SCRAM password the local platform gives a Kafka principal (refused outside dev)."""
+    return f"{principal}-kafka-dev-password"
+
+
+def dev_redis_password(user: str) -> str:
+    """The password the local platform gives a Redis ACL user (refused outside dev)."""
+    return f"{user}-redis-dev-password"
+
+
+class PlatformSettings(BaseSettings):
+    """The platform's own secrets (``./sanad``, the docker-compose init job, tests' admin
+    fixtures): Kafka's admin principal — the broker's only super user — and Redis's admin
+    user. No service is given them."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    environment: Environment = Field("prod", validation_alias="SANAD_ENV")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias="SANAD_KAFKA_BOOTSTRAP_SERVERS"
+    )
+    kafka_admin_password: SecretStr = Field(
+        SecretStr(""), validation_alias="SANAD_KAFKA_ADMIN_PASSWORD"
+    )
+    redis_admin_password: SecretStr = Field(
+        SecretStr(""), validation_alias="SANAD_REDIS_ADMIN_PASSWORD"
+    )
+
+    @property
+    def kafka_admin(self) -> KafkaCredentials:
+        return KafkaCredentials(ADMIN_PRINCIPAL, self.kafka_admin_password.get_secret_value())
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        return KafkaAccess(self.kafka_bootstrap_servers, self.kafka_admin)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_dev(self) -> PlatformSettings:
+        if self.environment in ("dev", "test"):
+            if not self.kafka_admin_password.get_secret_value():
+                self.kafka_admin_password = SecretStr(dev_kafka_password(ADMIN_PRINCIPAL))
+            if not self.redis_admin_password.get_secret_value():
+                self.redis_admin_password = SecretStr(dev_redis_password(REDIS_ADMIN_USER))
+            return self
+        bad = [
+            name
+            for name, secret in (
+                ("SANAD_KAFKA_ADMIN_PASSWORD", self.kafka_admin_password),
+                ("SANAD_REDIS_ADMIN_PASSWORD", self.redis_admin_password),
+            )
+            if is_placeholder(secret.get_secret_value())
+        ]
+        if bad:
+            raise ValueError(f"missing or placeholder secret(s) outside dev: {', '.join(bad)}")
+        return self
+
+
+REDIS_ADMIN_USER = "admin"

@@ -7,7 +7,12 @@ Both servers share one asyncio loop (aiosmtpd's protocol served by ``loop.create
 rather than its threaded ``Controller``), so the inbox needs no lock and SIGTERM stops both.
 
 * SMTP: accepts any mail, no AUTH, no STARTTLS, SMTPUTF8 allowed.
-* ``GET /messages[?to=addr]``, ``GET /messages/{id}``, ``DELETE /messages``, ``GET /healthz``.
+* A message whose ``Message-ID`` it already holds is accepted (250) and not stored again,
+  as a mailbox does with a copy it already has (IMAP servers and Gmail fold copies by
+  Message-ID): a sender that resends after losing the server's answer — SMTP has no
+  idempotency key — still leaves one message. ``GET /stats`` counts those duplicates.
+* ``GET /messages[?to=addr]``, ``GET /messages/{id}``, ``DELETE /messages``, ``GET /stats``,
+  ``GET /healthz``.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import sys
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage, Message
@@ -39,6 +45,15 @@ from sanad.platform.sinks.sms_sink import (
 SERVICE = "mail-catcher"
 MAX_STORED = 10_000  # a long-running dev platform must not grow without bound
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(<[^>\r\n]{1,500}>)", re.IGNORECASE | re.MULTILINE)
+
+
+def message_id_of(raw: bytes) -> bytes | None:
+    """The Message-ID in the header block, found without parsing the MIME (which would cost
+    milliseconds a message as it arrives)."""
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    found = _MESSAGE_ID.search(head)
+    return found.group(1) if found else None
 
 
 def clean(text: str) -> str:
@@ -141,12 +156,26 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: deque[Received] = deque(maxlen=MAX_STORED)
+        self._seen: OrderedDict[bytes, None] = OrderedDict()  # Message-IDs, oldest first
+        self.duplicates = 0
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
+        message_id = message_id_of(raw)
+        if message_id is not None:
+            if message_id in self._seen:
+                self.duplicates += 1  # a copy of one it has: accepted, kept once
+                return "250 Message accepted for delivery"
+            self._seen[message_id] = None
+            while len(self._seen) > MAX_STORED:
+                self._seen.popitem(last=False)
         self.messages.append(Received(raw, envelope.mail_from, envelope.rcpt_tos))
         return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self._seen.clear()
 
 
 def matches(message: Received, address: str) -> bool:
@@ -174,8 +203,12 @@ def create_app(inbox: Inbox) -> FastAPI:
 
     @app.delete("/messages", status_code=204)
     async def clear_messages() -> Response:
-        inbox.messages.clear()
+        inbox.clear()
         return Response(status_code=204)
+
+    @app.get("/stats")
+    async def stats() -> dict[str, int]:
+        return {"stored": len(inbox.messages), "duplicates": inbox.duplicates}
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

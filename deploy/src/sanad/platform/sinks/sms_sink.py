@@ -6,7 +6,8 @@ Run: ``python -m sanad.platform.sinks.sms_sink --host 127.0.0.1 --port 8025 [--a
   An ``Idempotency-Key`` header seen before (the last ``MAX_STORED`` keys are remembered)
   answers 202 with the original message's id and stores nothing new, as real providers do,
   so a client that retries after losing the answer does not send the SMS twice.
-* ``GET /messages[?to=+9665...]`` / ``DELETE /messages`` - what was "sent", for tests and people.
+* ``GET /messages[?to=+9665...]`` / ``DELETE /messages`` - what was "sent", for tests and people;
+  ``GET /stats`` - how many are stored and how many calls were idempotent replays.
 * ``POST /control/failures`` ``{"status", "count", "to"?}`` / ``DELETE /control/failures`` - make
   the next calls (only those to ``to``, if given) fail, so tests can exercise retries (5xx) and
   permanent rejections (4xx) without disturbing other senders.
@@ -279,6 +280,7 @@ def create_app(api_key: str) -> FastAPI:
     failures = FailurePlan()
     latency = LatencyPlan()
     expected = api_key.encode()
+    counters = {"replayed": 0}
 
     install_problem_handlers(app)
 
@@ -320,6 +322,7 @@ def create_app(api_key: str) -> FastAPI:
             return problem(400, "Invalid message", detail, "validation-error", errors=errors)
         original = remembered.get(key)
         if original is not None:  # a retry of a message already taken: not sent again
+            counters["replayed"] += 1
             return accepted(original, replayed=True)
         segments = count_segments(fields["body"])
         stored = {
@@ -335,6 +338,10 @@ def create_app(api_key: str) -> FastAPI:
         if latency.take(fields["to"]):
             await asyncio.sleep(latency.seconds)  # taken already; only the answer is late
         return accepted(stored)
+
+    @app.get("/stats")
+    async def stats() -> dict[str, int]:
+        return {"stored": len(messages), "replayed": counters["replayed"]}
 
     @app.get("/messages")
     async def list_messages(to: str | None = None) -> dict[str, list[dict[str, Any]]]:

@@ -20,6 +20,8 @@ from sanad.shared.app import runtime_of
 from sanad.shared.auth import Principal, authenticate
 from sanad.shared.clock import Clock
 from sanad.shared.db import SessionFactory
+from sanad.shared.openapi import problems
+from sanad.shared.text import PLAIN_MULTILINE
 
 router = APIRouter(prefix="/v1/cards", tags=["cards"])
 
@@ -55,7 +57,11 @@ class CardRequest(Strict):
 
 
 class StatusChange(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=3, max_length=500),
+        PLAIN_MULTILINE,
+    ]
 
 
 class TokenCheck(Strict):
@@ -110,7 +116,7 @@ async def verify(body: TokenCheck, sessions: Sessions, ctx: Ctx) -> dict[str, ob
     }
 
 
-@router.post("", operation_id="request_card", status_code=201)
+@router.post("", operation_id="request_card", status_code=201, responses=problems(409))
 async def request_card(
     body: CardRequest, caller: Caller, sessions: Sessions, ctx: Ctx, response: Response
 ) -> dict[str, Any]:
@@ -147,7 +153,7 @@ async def card(card_id: UUID, caller: Caller, sessions: Sessions, ctx: Ctx) -> d
     return card_json(found) | {"qr_token": token}
 
 
-@router.post("/{card_id}/suspend", operation_id="suspend_card")
+@router.post("/{card_id}/suspend", operation_id="suspend_card", responses=problems(409))
 async def suspend(
     card_id: UUID, body: StatusChange, caller: Caller, sessions: Sessions, ctx: Ctx
 ) -> dict[str, Any]:
@@ -157,7 +163,7 @@ async def suspend(
     return card_json(card)
 
 
-@router.post("/{card_id}/reinstate", operation_id="reinstate_card")
+@router.post("/{card_id}/reinstate", operation_id="reinstate_card", responses=problems(409))
 async def reinstate(
     card_id: UUID, body: StatusChange, caller: Caller, sessions: Sessions, ctx: Ctx
 ) -> dict[str, Any]:
@@ -168,7 +174,7 @@ async def reinstate(
     return card_json(card)
 
 
-@router.post("/{card_id}/revoke", operation_id="revoke_card")
+@router.post("/{card_id}/revoke", operation_id="revoke_card", responses=problems(409))
 async def revoke(
     card_id: UUID, body: StatusChange, caller: Caller, sessions: Sessions, ctx: Ctx
 ) -> dict[str, Any]:

@@ -4,8 +4,8 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
+from sanad.gateway.cors import install_cors
 from sanad.gateway.openapi_catalog import OpenApiCatalog, openapi_router
 from sanad.gateway.proxy import proxy_router
 from sanad.gateway.ratelimit import RateLimiter
@@ -54,14 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     limiter = RateLimiter(
         app.state.runtime.redis, window_seconds=settings.rate_limit_window_seconds
     )
-    app.include_router(proxy_router(settings, upstreams, limiter))
+    app.include_router(proxy_router(settings, upstreams, limiter, catalog))
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Accept-Language"],
-            expose_headers=["X-Request-ID", "Retry-After"],
-            max_age=600,
-        )
+        install_cors(app, settings.cors_origins)
     return app

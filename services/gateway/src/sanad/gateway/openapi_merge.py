@@ -11,12 +11,15 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sanad.gateway.routes import service_for
+from sanad.gateway.routes import is_public, service_for
+from sanad.shared.openapi import SECURITY_SCHEME, add_problem, install_components
 
 OPENAPI_VERSION = "3.1.0"
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 # Security requirements name schemes directly (not by $ref), so these stay unprefixed.
 UNPREFIXED_COMPONENTS = frozenset({"securitySchemes"})
+# Shared by every service (sanad.shared.openapi): one copy, under its own name.
+SHARED_SCHEMAS = frozenset({"Problem", "FieldError"})
 
 Document = dict[str, Any]
 
@@ -39,7 +42,8 @@ def _ref_renamer(service: str) -> Callable[[str], str]:
         parts = ref.split("/")
         # "#/components/<section>/<name>"
         if len(parts) == 4 and parts[:2] == ["#", "components"]:
-            if parts[2] not in UNPREFIXED_COMPONENTS:
+            shared = parts[2] == "schemas" and parts[3] in SHARED_SCHEMAS
+            if parts[2] not in UNPREFIXED_COMPONENTS and not shared:
                 return f"#/components/{parts[2]}/{service}.{parts[3]}"
         return ref
 
@@ -59,11 +63,28 @@ def _prefix_operations(service: str, item: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _gateway_answers(path: str, item: dict[str, Any]) -> dict[str, Any]:
+    """What the gateway itself may answer for every operation it forwards: 429 (rate
+    limits), 503 (the service or Redis down), 504 (no answer in time), and — where it asks
+    for a token — 401 with the bearer security requirement. A public route is public."""
+    for method, operation in item.items():
+        if method not in HTTP_METHODS or not isinstance(operation, dict):
+            continue
+        for status in (429, 503, 504):
+            add_problem(operation, status)
+        if is_public(method, path):
+            operation.pop("security", None)
+        else:
+            operation["security"] = [{SECURITY_SCHEME: []}]
+            add_problem(operation, 401)
+    return item
+
+
 def service_part(service: str, doc: Mapping[str, Any]) -> tuple[Document, Document]:
     """(paths, components) of one service's document, as the merged document holds them."""
     rename = _ref_renamer(service)
     paths = {
-        path: _prefix_operations(service, _rewrite_refs(item, rename))
+        path: _gateway_answers(path, _prefix_operations(service, _rewrite_refs(item, rename)))
         for path, item in doc.get("paths", {}).items()
         if service_for(path) == service
     }
@@ -75,7 +96,10 @@ def service_part(service: str, doc: Mapping[str, Any]) -> tuple[Document, Docume
             components[section] = copy.deepcopy(entries)
         else:
             components[section] = {
-                f"{service}.{name}": _rewrite_refs(entry, rename) for name, entry in entries.items()
+                (
+                    name if section == "schemas" and name in SHARED_SCHEMAS else f"{service}.{name}"
+                ): (_rewrite_refs(entry, rename))
+                for name, entry in entries.items()
             }
     return paths, components
 
@@ -124,4 +148,8 @@ def merge(
         )
     if tags:
         merged["tags"] = tags
+    install_components(merged)
+    merged["components"].setdefault("securitySchemes", {}).setdefault(
+        SECURITY_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
     return merged

@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from sanad.gateway import headers
+from sanad.gateway.openapi_catalog import OpenApiCatalog
 from sanad.gateway.ratelimit import RateLimiter
 from sanad.gateway.routes import route
 from sanad.gateway.settings import GatewaySettings
@@ -17,7 +18,8 @@ from sanad.shared.logging import get_logger
 from sanad.shared.problems import Problem
 
 log = get_logger(__name__)
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Every method reaches the route, so an undocumented one (TRACE too) gets the right 405.
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 # Answers up to this size (declared by Content-Length) are relayed whole, larger ones streamed.
 SMALL_BODY = 64 * 1024
 
@@ -75,8 +77,19 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def method_not_allowed(method: str, allowed: frozenset[str]) -> Problem:
+    allow = ", ".join(sorted(allowed))
+    return Problem(
+        405,
+        "Method Not Allowed",
+        f"{method} is not allowed here; allowed: {allow}.",
+        "method-not-allowed",
+        headers={"Allow": allow},
+    )
+
+
 def proxy_router(
-    settings: GatewaySettings, upstreams: Upstreams, limiter: RateLimiter
+    settings: GatewaySettings, upstreams: Upstreams, limiter: RateLimiter, catalog: OpenApiCatalog
 ) -> APIRouter:
     router = APIRouter()
 
@@ -84,6 +97,13 @@ def proxy_router(
     async def forward(request: Request) -> Response:
         ip = client_ip(request)
         path = request.url.path
+        # 405 (with what is allowed) before anything else: the gateway's own paths too.
+        index = await catalog.operations(request.app.openapi)
+        allowed = index.allowed(path)
+        if allowed is not None and request.method not in allowed:
+            # Still counted against the address, as every request is.
+            await limiter.hit("ip", ip, settings.rate_limit_per_ip)
+            raise method_not_allowed(request.method, allowed)
         matched = route(request.method, path)
         # The token is checked (offline; a known token from the cache) before counting, so
         # the address and the user are counted in one Redis round trip; a refusal keeps the

@@ -22,6 +22,8 @@ class GatewaySettings(ServiceSettings):
     port: int = 8000
     workers: int = Field(default_factory=hot_path_workers, ge=1, le=64)
     uses_database: bool = False
+    uses_kafka: bool = False
+    uses_redis: bool = True  # rate limits
 
     identity_url: str = Field("http://127.0.0.1:8001", validation_alias="SANAD_IDENTITY_URL")
     profile_url: str = Field("http://127.0.0.1:8002", validation_alias="SANAD_PROFILE_URL")
@@ -42,7 +44,7 @@ class GatewaySettings(ServiceSettings):
     readiness_timeout: float = 1.5
 
     # Largest request body forwarded (document uploads are the big ones).
-    max_body_bytes: int = 10 * MiB
+    max_body_bytes: int = Field(10 * MiB, ge=1)
 
     # Fixed-window rate limits, counted in Redis so every gateway replica shares them.
     rate_limit_window_seconds: int = 60

@@ -14,6 +14,7 @@ class IdentitySettings(ServiceSettings):
     model_config = service_config("identity")
 
     service: str = "identity"
+    uses_redis: bool = True  # OTP codes, throttles, lockouts
     port: int = 8001
 
     # Tokens

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from sanad.notifications import repository
 from sanad.shared.app import runtime_of
@@ -39,7 +39,7 @@ class NotificationPage(BaseModel):
 class PreferencesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email_enabled: bool
+    email_enabled: StrictBool  # true or false, never 0/"no" (the schema says boolean)
     language: Literal["ar", "en"]
 
 

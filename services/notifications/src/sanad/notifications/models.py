@@ -77,7 +77,8 @@ deliveries = Table(
     # New for every claim: only the worker holding it may start the send or record it.
     Column("claim_token", UUID(as_uuid=True)),
     # Committed just before the provider call. An abandoned row without it was never sent
-    # (back to pending); with it, the provider may have the message (outcome unknown).
+    # (back to pending); with it, the provider may have the message (resent with the same
+    # Idempotency-Key / Message-ID, which keep it to one).
     Column("send_started_at", DateTime(timezone=True)),
     Column("segments", Integer),
     Column("encoding", String(10)),

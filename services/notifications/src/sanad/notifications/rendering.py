@@ -12,7 +12,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
 from sanad.notifications.domain.planning import Template
 from sanad.notifications.domain.segments import SegmentCount, count_segments
@@ -20,17 +27,13 @@ from sanad.shared.events.base import Language
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
-# Human names of the seeded program codes; an unknown code is shown as it is.
+# Names of the catalog's seeded programs, for events that do not carry the names the catalog
+# held when deciding (DecisionIssued v1/v2, CardIssued); an unknown code is shown as it is.
 PROGRAMS: dict[str, dict[str, str]] = {
-    "social_security": {"ar": "الضمان الاجتماعي المطور", "en": "Developed Social Security"},
-    "food_support": {"ar": "دعم الغذاء", "en": "Food Support"},
-    "electricity_support": {"ar": "دعم الكهرباء", "en": "Electricity Support"},
-    "poor_families": {"ar": "دعم الأسر الفقيرة", "en": "Support for Poor Families"},
-    "orphans": {"ar": "رعاية الأيتام", "en": "Orphans Support"},
-    "widows_divorcees": {"ar": "دعم الأرامل والمطلقات", "en": "Widows and Divorcees Support"},
-    "elderly": {"ar": "رعاية كبار السن", "en": "Elderly Without a Provider"},
-    "disability": {"ar": "دعم ذوي الإعاقة", "en": "People with Disabilities"},
-    "unemployed": {"ar": "دعم العاطلين عن العمل", "en": "Unemployment Support"},
+    "SSP-DEV": {"ar": "الضمان الاجتماعي المطور", "en": "Developed Social Security"},
+    "FOOD-SUPPORT": {"ar": "دعم السلة الغذائية", "en": "Food support"},
+    "ELECTRICITY-SUPPORT": {"ar": "دعم فاتورة الكهرباء", "en": "Electricity support"},
+    "IQ-SPN": {"ar": "شبكة الحماية الاجتماعية", "en": "Social protection network"},
 }
 DOCUMENTS: dict[str, dict[str, str]] = {
     "national_id": {"ar": "الهوية الوطنية", "en": "national ID"},
@@ -40,6 +43,13 @@ DOCUMENTS: dict[str, dict[str, str]] = {
     "bank_account": {"ar": "بيانات الحساب البنكي", "en": "bank account details"},
 }
 CURRENCY = {"ar": "ريال", "en": "SAR"}
+
+
+@pass_context
+def program(context: Context, code: str, language: Language) -> str:
+    """The program's name: as the event carried it (DecisionIssued v3), else the table's."""
+    carried: dict[str, str] = context.get("program_names") or {}
+    return carried.get(language) or str(_named(PROGRAMS)(code, language))
 
 
 def _named(table: dict[str, dict[str, str]]) -> Any:
@@ -81,7 +91,7 @@ class Renderer:
             keep_trailing_newline=False,
             auto_reload=False,  # templates are part of the release: compile once, never stat
         )
-        self._env.filters.update(program=_named(PROGRAMS), document=_named(DOCUMENTS), money=money)
+        self._env.filters.update(program=program, document=_named(DOCUMENTS), money=money)
         self._env.globals["portal_url"] = portal_url.rstrip("/")
 
     def _render(

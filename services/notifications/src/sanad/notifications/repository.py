@@ -426,14 +426,19 @@ async def release_unstarted(db: Db, claim_tokens: Collection[UUID]) -> Sequence[
     return list(released.scalars())
 
 
-async def reclaim_abandoned(
-    db: Db, *, limit: int = 100
-) -> tuple[Sequence[UUID], Sequence[Row[Any]]]:
-    """Deliveries whose worker died (lease expired): ``(back to pending, given up)``.
+INTERRUPTED = "interrupted: the sending worker stopped; resent with the same idempotency key"
 
-    A row whose send never started was not handed to a provider: it is tried again. A row
-    whose send started may be with the provider, and sending again could send it twice, so
-    it is failed ("outcome unknown") and never resent.
+
+async def reclaim_abandoned(db: Db, *, limit: int = 100) -> tuple[Sequence[UUID], Sequence[UUID]]:
+    """Deliveries whose worker died (lease expired): ``(never started, interrupted)``, both
+    back to pending and due now.
+
+    A row whose send never started was not handed to a provider: it is simply tried again
+    (its attempt count unchanged). A row whose send started may be with the provider: it is
+    sent again under the same keys — the SMS with the same ``Idempotency-Key``, the email
+    with the same ``Message-ID`` (both the delivery id) — so a provider that took it the
+    first time answers with the original instead of sending it twice, and one that did not
+    sends it now. The interrupted attempt stays counted.
     """
 
     def stale(started: bool) -> CTE:
@@ -458,19 +463,18 @@ async def reclaim_abandoned(
         .values(**_BACK_TO_PENDING)
         .returning(deliveries.c.id)
     )
-    failed = await db.execute(
+    resumed = await db.execute(
         update(deliveries)
         .where(deliveries.c.id == started.c.id)
         .values(
-            status="failed",
-            lease_until=None,
-            claim_token=None,
-            finished_at=func.now(),
-            last_error="interrupted: the sending worker stopped; outcome unknown",
+            **_BACK_TO_PENDING,
+            send_started_at=None,
+            next_attempt_at=func.now(),
+            last_error=INTERRUPTED,
         )
-        .returning(*deliveries.c)
+        .returning(deliveries.c.id)
     )
-    return list(returned.scalars()), failed.all()
+    return list(returned.scalars()), list(resumed.scalars())
 
 
 async def list_for_citizen(

@@ -59,12 +59,13 @@ class NotificationsSettings(ServiceSettings):
     # The whole provider call (connect, TLS, every read and write), not one operation.
     send_timeout: float = 10.0
     # A claimed delivery's hold; renewed when its send starts. A 'sending' row past it
-    # belonged to a worker that died: never started → pending, started → outcome unknown.
-    lease_seconds: float = 60.0
+    # belonged to a worker that died and is sent again (same idempotency key / Message-ID):
+    # it bounds how long a crash delays those messages. Keep it well above send_timeout.
+    lease_seconds: float = 40.0  # at least 4 × send_timeout
     worker_batch: int = 100  # at most this many claimed at once, never more than free slots
     # Sends in flight. A claimed batch's sends start (commit send_started_at) together, so
     # keep this near the connections below: a started send waiting for a connection that a
-    # crash interrupts ends "outcome unknown" like one that reached the provider.
+    # crash interrupts is resent after the lease, like one that reached the provider.
     worker_concurrency: int = 100
     sms_connections: int = 50  # kept-alive HTTP connections to the SMS provider
     smtp_connections: int = 50  # SMTP sessions kept open and reused

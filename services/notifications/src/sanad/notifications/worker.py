@@ -8,8 +8,10 @@ renewing the lease) for the rows whose claim is still its own, and sends only th
 whole call is bounded well below the lease; the attempt, the new state and
 NotificationDispatched then commit in one transaction, again only if the claim is still
 its own. A row abandoned before its send started goes back to pending; one abandoned after
-(a crash mid-send) is failed "outcome unknown", never resent. A graceful stop returns the
-rows not yet started to pending and lets the started sends finish and be recorded.
+(a crash mid-send) is sent again with the same keys (SMS ``Idempotency-Key``, email
+``Message-ID``: the delivery id), which the provider uses to keep it to one message. A
+graceful stop returns the rows not yet started to pending and lets the started sends
+finish and be recorded.
 
 Each step works on many rows at once: one transaction claims a batch, one starts the sends
 of the batch, and outcomes are recorded by a group commit (every outcome that arrives while
@@ -420,13 +422,11 @@ class DeliveryWorker:
             return
         self._last_reap = now
         async with self._sessions() as session, session.begin():
-            returned, failed = await repository.reclaim_abandoned(session)
-            for row in failed:
-                await repository.report(session, row)
+            returned, interrupted = await repository.reclaim_abandoned(session)
         for delivery_id in returned:
             log.info("delivery_returned_unsent", delivery_id=str(delivery_id))
-        for row in failed:
-            log.warning("delivery_abandoned", delivery_id=str(row.id), channel=row.channel)
+        for delivery_id in interrupted:
+            log.warning("delivery_interrupted_resending", delivery_id=str(delivery_id))
 
 
 def build_worker(runtime: Runtime) -> DeliveryWorker:

@@ -30,13 +30,31 @@ from sanad.shared.etags import json_answer
 from sanad.shared.events import profile as wire
 from sanad.shared.events.profile import SectionName
 from sanad.shared.logging import security_event
+from sanad.shared.openapi import ETAG_HEADER, etag_response, problems
 from sanad.shared.problems import FieldError, Problem
 
 router = APIRouter(prefix="/v1/profile", tags=["profile"])
 
 Caller = Annotated[Principal, Depends(authenticate)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The `ETag` of the profile as last read: the change is made only if "
+        "nobody changed the profile since (412 otherwise).",
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="The `ETag` of the profile as last read: 304 and no body if it has "
+        "not changed since.",
+    ),
+]
+# Every answer carries the profile's ETag.
+READ: dict[int | str, dict[str, Any]] = {200: etag_response()}
+CHANGED: dict[int | str, dict[str, Any]] = {200: etag_response(), **problems(412)}
 SECTION_NAMES: tuple[str, ...] = get_args(SectionName)
 # Who may read any citizen's profile (read-only); admins are deliberately not among them.
 PROFILE_READERS = (Role.CASEWORKER, Role.AUDITOR)
@@ -58,7 +76,10 @@ def profile_answer(profile: Profile, if_none_match: str | None) -> Response:
 
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not Modified: the profile is still the version named in If-None-Match"}
+    304: {
+        "description": "Not Modified: the profile is still the version named in If-None-Match",
+        "headers": dict(ETAG_HEADER),
+    }
 }
 
 
@@ -157,7 +178,7 @@ async def _change_household(
     "",
     operation_id="get_own_profile",
     response_model=wire.ProfileUpdated,
-    responses=NOT_MODIFIED,
+    responses={**READ, **NOT_MODIFIED},
 )
 async def get_own_profile(
     request: Request, principal: Caller, if_none_match: IfNoneMatch = None
@@ -172,7 +193,7 @@ async def get_own_profile(
     "/citizens/{citizen_id}",
     operation_id="get_citizen_profile",
     response_model=wire.ProfileUpdated,
-    responses=NOT_MODIFIED,
+    responses={**READ, **NOT_MODIFIED},
 )
 async def get_citizen_profile(
     citizen_id: UUID, request: Request, principal: Caller, if_none_match: IfNoneMatch = None
@@ -183,7 +204,7 @@ async def get_citizen_profile(
     return profile_answer(profile, if_none_match)
 
 
-@router.get("/dependents", operation_id="list_dependents")
+@router.get("/dependents", operation_id="list_dependents", responses=READ)
 async def list_dependents(
     principal: Caller, request: Request, response: Response
 ) -> list[wire.Dependent]:
@@ -192,7 +213,12 @@ async def list_dependents(
     return list(profile.dependents)
 
 
-@router.post("/dependents", status_code=201, operation_id="add_dependent")
+@router.post(
+    "/dependents",
+    status_code=201,
+    operation_id="add_dependent",
+    responses={201: etag_response("Added; `Location` names it"), **problems(409, 412)},
+)
 async def add_dependent(
     body: DependentInput,
     principal: Caller,
@@ -214,7 +240,7 @@ async def add_dependent(
     return profile.dependent(dependent_id)
 
 
-@router.get("/dependents/{dependent_id}", operation_id="get_dependent")
+@router.get("/dependents/{dependent_id}", operation_id="get_dependent", responses=READ)
 async def get_dependent(
     dependent_id: UUID, principal: Caller, request: Request, response: Response
 ) -> wire.Dependent:
@@ -226,7 +252,11 @@ async def get_dependent(
         raise dependent_not_found(dependent_id) from None
 
 
-@router.put("/dependents/{dependent_id}", operation_id="replace_dependent")
+@router.put(
+    "/dependents/{dependent_id}",
+    operation_id="replace_dependent",
+    responses={**CHANGED, **problems(409)},
+)
 async def replace_dependent(
     dependent_id: UUID,
     body: DependentInput,
@@ -249,7 +279,12 @@ async def replace_dependent(
     return profile.dependent(dependent_id)
 
 
-@router.delete("/dependents/{dependent_id}", status_code=204, operation_id="remove_dependent")
+@router.delete(
+    "/dependents/{dependent_id}",
+    status_code=204,
+    operation_id="remove_dependent",
+    responses={204: etag_response("Removed"), **problems(412)},
+)
 async def remove_dependent(
     dependent_id: UUID,
     principal: Caller,
@@ -266,7 +301,7 @@ async def remove_dependent(
     with_etag(response, profile)
 
 
-@router.put("/{section}", operation_id="replace_section")
+@router.put("/{section}", operation_id="replace_section", responses={**CHANGED, **problems(428)})
 async def replace_section(
     section: str,
     principal: Caller,

@@ -13,6 +13,7 @@ from typing import Any
 
 from sanad.shared.events.catalog import EVENT_MODELS
 from sanad.shared.events.envelope import Envelope, Event
+from sanad.shared.personal_data import description
 from sanad.shared.topics import SUBSCRIPTIONS, dead_letter_topic
 
 OUTPUT = Path(__file__).resolve().parents[5] / "docs" / "asyncapi.json"
@@ -61,7 +62,10 @@ def document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     for model in models:
         channel = _channel_id(model.TOPIC)
-        channels.setdefault(channel, {"address": model.TOPIC, "messages": {}})
+        channels.setdefault(
+            channel,
+            {"address": model.TOPIC, "description": description(model.TOPIC), "messages": {}},
+        )
         channels[channel]["messages"][_message_name(model)] = {
             "$ref": f"#/components/messages/{_message_name(model)}"
         }
@@ -81,19 +85,40 @@ def document() -> dict[str, Any]:
         dlq = dead_letter_topic(group)
         channels[_channel_id(dlq)] = {
             "address": dlq,
-            "description": f"Messages `{group}` could not process, with dlq_* error headers.",
+            "description": (
+                f"Messages `{group}` could not process, with dlq_* error headers: the "
+                "personal data of the topics it consumes. Readable by: audit, admin."
+            ),
         }
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "Sanad events",
             "version": "1",
-            "description": "Every topic is kept forever (retention.ms=-1), 6 partitions.",
+            "description": (
+                "Every topic is kept forever (retention.ms=-1), 6 partitions. Every client "
+                "authenticates (SASL/SCRAM-SHA-512, one principal per service); ACLs let a "
+                "service write only its own topics and read only its subscriptions."
+            ),
         },
-        "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka"}},
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "security": [{"$ref": "#/components/securitySchemes/scram"}],
+            }
+        },
         "channels": dict(sorted(channels.items())),
         "operations": dict(sorted(operations.items())),
-        "components": {"messages": messages},
+        "components": {
+            "messages": messages,
+            "securitySchemes": {
+                "scram": {
+                    "type": "scramSha512",
+                    "description": "The service's own user; see sanad.shared.kafka_acls.",
+                }
+            },
+        },
     }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, File, Form, Header, Query, Request, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.applications.api.deps import Caller, Ctx, Sessions, parse
@@ -18,11 +18,12 @@ from sanad.applications.service.applications import Limits, citizen_id_of
 from sanad.shared.app import Runtime, runtime_of
 from sanad.shared.etags import JSON, json_answer
 from sanad.shared.problems import Problem
+from sanad.shared.text import FreeText
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{1,200}$"
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = FreeText  # multi-line, no bidi/zero-width characters (sanad.shared.text)
 
 
 def engine_of(runtime: Runtime) -> AsyncEngine:

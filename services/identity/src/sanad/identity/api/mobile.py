@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from sanad.identity.api.deps import CallerDep, IdentityDep, client_ip
+from sanad.identity.api.rules import MOBILE_RULE, OTP, OTP_RULE
 from sanad.identity.service import mobile
+from sanad.shared.openapi import problems
 
 router = APIRouter(prefix="/v1/auth/mobile", tags=["mobile"])
 
@@ -17,7 +19,7 @@ router = APIRouter(prefix="/v1/auth/mobile", tags=["mobile"])
 class ChangeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mobile: str = Field(max_length=32, examples=["0551234567"])
+    mobile: str = Field(max_length=32, examples=["0551234567"], description=MOBILE_RULE)
 
 
 class ChangePending(BaseModel):
@@ -31,15 +33,15 @@ class ConfirmRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     change_id: uuid.UUID
-    old_code: str = Field(max_length=16)
-    new_code: str = Field(max_length=16)
+    old_code: str = Field(max_length=16, description=OTP_RULE, json_schema_extra={"pattern": OTP})
+    new_code: str = Field(max_length=16, description=OTP_RULE, json_schema_extra={"pattern": OTP})
 
 
 class Changed(BaseModel):
     mobile: str
 
 
-@router.post("", status_code=202, response_model=ChangePending)
+@router.post("", status_code=202, response_model=ChangePending, responses=problems(409, 429, 503))
 async def start_change(
     body: ChangeRequest, request: Request, principal: CallerDep, identity: IdentityDep
 ) -> ChangePending:
@@ -56,7 +58,7 @@ async def start_change(
     )
 
 
-@router.post("/verify", response_model=Changed)
+@router.post("/verify", response_model=Changed, responses=problems(404, 409, 429))
 async def confirm_change(
     body: ConfirmRequest, principal: CallerDep, identity: IdentityDep
 ) -> Changed:

@@ -9,9 +9,12 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sanad.identity.api.deps import CallerDep, IdentityDep, client_ip
+from sanad.identity.api.rules import NATIONAL_ID_RULE
 from sanad.identity.service import sessions
 from sanad.identity.service.sessions import Tokens
+from sanad.shared import national_id
 from sanad.shared.auth import Role
+from sanad.shared.openapi import problems
 
 router = APIRouter(tags=["sessions"])
 
@@ -19,7 +22,11 @@ router = APIRouter(tags=["sessions"])
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    national_id: str = Field(max_length=32)
+    national_id: str = Field(
+        max_length=32,
+        description=NATIONAL_ID_RULE,
+        json_schema_extra={"pattern": national_id.PATTERN},
+    )
     password: str = Field(max_length=1024)
 
 
@@ -59,7 +66,8 @@ class Me(BaseModel):
     language: str
 
 
-@router.post("/v1/auth/login", response_model=TokenPair)
+# 423: the account is locked after repeated failures (Retry-After).
+@router.post("/v1/auth/login", response_model=TokenPair, responses=problems(401, 423, 429, 503))
 async def login(body: LoginRequest, request: Request, identity: IdentityDep) -> TokenPair:
     address = client_ip(request, identity.settings.trusted_proxies)
     return TokenPair.of(
@@ -67,7 +75,7 @@ async def login(body: LoginRequest, request: Request, identity: IdentityDep) -> 
     )
 
 
-@router.post("/v1/auth/refresh", response_model=TokenPair)
+@router.post("/v1/auth/refresh", response_model=TokenPair, responses=problems(401))
 async def refresh(body: RefreshRequest, identity: IdentityDep) -> TokenPair:
     return TokenPair.of(await sessions.refresh(identity, body.refresh_token))
 

@@ -16,6 +16,7 @@ from uuid import UUID
 from sanad.shared.events import (
     CardIssued,
     DecisionIssued,
+    DecisionIssuedV3,
     OtpRequested,
     OtpRequestedV2,
     RegistrationAttempted,
@@ -138,6 +139,8 @@ def plan_decision(
         "monthly_benefit": None if event.monthly_benefit is None else str(event.monthly_benefit),
         "respond_by": None if respond_by is None else respond_by.isoformat(),
     }
+    if isinstance(event, DecisionIssuedV3):  # the catalog's names when it decided
+        context["program_names"] = {"ar": event.program.name_ar, "en": event.program.name_en}
     return _to_citizen(template, event.citizen_id, contact, context)
 
 

@@ -15,14 +15,17 @@ from sanad.profile.domain.fields import BirthDate, LongText, Money
 from sanad.profile.domain.sections import disability_type_matches
 from sanad.shared.events import profile as wire
 from sanad.shared.events.profile import DisabilityType, Relationship
-from sanad.shared.national_id import validate_national_id
+from sanad.shared.national_id import PATTERN, validate_national_id
 
 
 class DependentInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     full_name: LongText
-    national_id: str
+    national_id: str = Field(
+        description="10 digits, starting with 1 or 2, the last a Luhn check digit",
+        json_schema_extra={"pattern": PATTERN},
+    )
     relationship: Relationship
     birth_date: BirthDate | None = None
     has_disability: bool = False

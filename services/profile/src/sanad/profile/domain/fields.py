@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field
+
+from sanad.shared import text
 
 # SAR with halalas; the ceiling only rejects absurd input, it is not a policy.
 MAX_AMOUNT = Decimal("1000000000000")
@@ -26,23 +27,9 @@ Money = Annotated[
 ]
 
 
-def printable(value: str) -> str:
-    # Control characters (NUL above all, which Postgres refuses in JSON) are never text.
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-ShortText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(printable),
-]
-LongText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(printable),
-]
+# Text a person typed: no control, bidi or zero-width characters (sanad.shared.text).
+ShortText = text.ShortText
+LongText = text.Name
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 

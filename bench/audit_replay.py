@@ -1,0 +1,310 @@
+"""Benchmark: the audit's replay against the bare read of the same topics, in the same run.
+
+A history of ``--cases`` cases is published to scratch copies of the event topics (6
+partitions each, like every event topic): per case a submission (with its household
+snapshot), the eligibility evaluation of it (SSP-DEV, made once by the eligibility domain
+and copied), the decision, the card and two notification outcomes — 6 events, ~6 KB.
+Then, per run:
+- bare read: a group-less consumer, ``getmany``, every message counted, nothing parsed;
+- replay: ``sanad.audit.service.replay`` on those topics — read, parse, order, build every
+  projection and write the generation with COPY into the ``audit`` schema.
+The scratch topics and the generations are deleted afterwards. Run with the platform up:
+    uv run python bench/audit_replay.py [--cases 10000] [--runs 3]
+Writes bench/results/audit_replay.json and bench/results/audit_replay.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from sanad.audit import repository, service
+from sanad.audit.adapters import kafka_reader
+from sanad.audit.domain.records import Scope
+from sanad.audit.settings import AuditSettings
+from sanad.eligibility.domain.evaluation import evaluate, policy_date
+from sanad.eligibility.domain.facts import facts_of
+from sanad.eligibility.domain.rules import compile_rule_set
+from sanad.eligibility.rulesets import shipped
+from sanad.eligibility.service import Subject, submission_inputs, to_event
+from sanad.platform.services import platform_env
+from sanad.shared.events import (
+    ApplicationSubmittedV2,
+    CardIssued,
+    DecisionIssuedV3,
+    Envelope,
+    Event,
+    NotificationDispatched,
+)
+from sanad.shared.events.applications import ProgramTerms, Reason
+from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.logging import configure_logging
+from sanad.shared.topics import EVENT_TOPICS, TopicSpec
+
+RESULTS = Path(__file__).parent / "results"
+DOCUMENTS = ["national_id", "family_register", "proof_of_income", "bank_account"]
+SNAPSHOT: dict[str, Any] = {
+    "registry": {"sex": "F", "birth_date": "1984-09-30", "full_name_en": "Hind Abdullah"},
+    "sections": {
+        "personal": {"nationality": "SA", "marital_status": "widowed", "has_disability": False},
+        "housing": {"region": "riyadh", "city": "Riyadh", "housing_type": "rented"},
+        "income": {"sources": [{"type": "salary", "monthly_amount": "900", "payer": "Gulf Co"}]},
+        "property": {"assets": [{"kind": "vehicle", "estimated_value": "18000"}]},
+        "employment": {"status": "employed", "employer": "Gulf Trading Co"},
+    },
+    "dependents": [],
+    "household": {
+        "household_size": 1,
+        "total_monthly_income": "900",
+        "total_property_value": "18000",
+    },
+    "completeness": {},
+}
+
+
+def one_case(at: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """One case's envelopes, as the services would publish them (JSON-ready dicts)."""
+    citizen, application = uuid.uuid4(), uuid.uuid4()
+
+    def wrap(event: Event, cause: dict[str, Any] | None, seconds: int) -> dict[str, Any]:
+        envelope = Envelope.wrap(
+            event,
+            producer="bench",
+            correlation_id=str(uuid.uuid4()),
+            causation_id=None if cause is None else uuid.UUID(cause["event_id"]),
+        ).model_copy(update={"occurred_at": at + timedelta(seconds=seconds)})
+        return envelope.model_dump(mode="json")
+
+    submitted = ApplicationSubmittedV2(
+        application_id=application,
+        submission_id=uuid.uuid4(),
+        submission_number=1,
+        citizen_id=citizen,
+        program_code="SSP-DEV",
+        submitted_at=at,
+        form={"monthly_income": "900.00", "family_size": 1, "employment_status": "employed"},
+        documents=[
+            {"kind": k, "content_type": "application/pdf", "size_bytes": 52000, "sha256": "a" * 64}
+            for k in DOCUMENTS
+        ],
+        profile_version=4,
+        household_snapshot=SNAPSHOT,
+    )
+    subject = Subject(application, citizen, "SSP-DEV", "submission", at, submitted.submission_id)
+    on = policy_date(at)
+    result = evaluate(
+        SSP, facts_of(submission_inputs(SNAPSHOT, submitted.form, DOCUMENTS, []), on), on
+    )
+    evaluated = to_event(uuid.uuid4(), subject, result, at)
+    decided = DecisionIssuedV3(
+        decision_id=uuid.uuid4(),
+        application_id=application,
+        citizen_id=citizen,
+        program_code="SSP-DEV",
+        decision="APPROVED",
+        reasons=[
+            Reason(code=c.code, reason_ar=c.reason_ar, reason_en=c.reason_en)
+            for c in evaluated.criteria
+        ],
+        monthly_benefit=evaluated.monthly_benefit,
+        decided_by="auto",
+        decided_at=at,
+        rule_set_version=evaluated.rule_set_version,
+        evaluation_id=evaluated.evaluation_id,
+        program=ProgramTerms(
+            name_ar="الضمان", name_en="SSP", card_on_approval=True, card_validity_days=365
+        ),
+    )
+    card = CardIssued(
+        card_id=uuid.uuid4(),
+        card_number="4000000000000002",
+        citizen_id=citizen,
+        application_id=application,
+        program_code="SSP-DEV",
+        issued_at=at,
+        expires_at=(at + timedelta(days=365)).date(),
+    )
+    e1 = wrap(submitted, None, 0)
+    e2 = wrap(evaluated, e1, 1)
+    e3 = wrap(decided, e2, 2)
+    e4 = wrap(card, e3, 3)
+    out = [(submitted.TOPIC, e1), (evaluated.TOPIC, e2), (decided.TOPIC, e3), (card.TOPIC, e4)]
+    for channel in ("sms", "email"):
+        sent = NotificationDispatched(
+            delivery_id=uuid.uuid4(),
+            source_event_id=uuid.UUID(e3["event_id"]),
+            citizen_id=citizen,
+            channel=channel,
+            template="decision_approved",
+            language="ar",
+            status="sent",
+            attempts=1,
+        )
+        out.append((sent.TOPIC, wrap(sent, e3, 4)))
+    return out
+
+
+SSP = compile_rule_set(next(d for d in shipped() if d["program"] == "SSP-DEV"))
+
+
+async def publish(settings: AuditSettings, prefix: str, cases: int) -> tuple[int, int]:
+    producer = AIOKafkaProducer(
+        **kafka_reader.client_options(settings),
+        linger_ms=20,
+        max_batch_size=1 << 20,
+        request_timeout_ms=120_000,  # a crowded machine answers slowly
+    )
+    await producer.start()
+    sent = size = 0
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        pending = []
+        for n in range(cases):
+            for topic, envelope in one_case(start + timedelta(minutes=n)):
+                value = orjson.dumps(envelope)
+                size += len(value)
+                pending.append(
+                    await producer.send(prefix + topic, value, key=envelope["key"].encode())
+                )
+                sent += 1
+            if len(pending) > 5000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return sent, size
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    os.environ.update(platform_env())
+    os.environ.setdefault("SANAD_ENV", "dev")
+    settings = AuditSettings()
+    prefix = f"bench-audit-{uuid.uuid4().hex[:8]}."
+    topics = [prefix + t for t in EVENT_TOPICS]
+    await ensure_topics(settings.kafka, [TopicSpec(t) for t in topics])
+    runs = []
+    generations = []
+    try:
+        sent, size = await publish(settings, prefix, args.cases)
+        print(f"published {sent} events ({size / sent:.0f} bytes each)", flush=True)
+        for n in range(args.runs):
+            cpu = time.process_time()
+            _, bare = await kafka_reader.read(settings, topics=topics, parse_records=False)
+            bare_cpu = time.process_time() - cpu
+            cpu = time.process_time()
+            report, projections = await service.replay(settings, Scope(), topics=topics)
+            replay_cpu = time.process_time() - cpu
+            generations.append(uuid.UUID(str(report.generation)))
+            seconds = float(report.figures["replay seconds"])
+            replayed = int(report.figures["messages read"])
+            assert replayed == sent, (replayed, sent)
+            run = {
+                "bare_read_events_per_s": round(bare.rate),
+                "bare_read_seconds": round(bare.seconds, 3),
+                "replay_events_per_s": round(replayed / seconds),
+                "replay_seconds": round(seconds, 3),
+                "read_seconds_within_replay": report.figures["read seconds"],
+                # This process's CPU only (Kafka and Postgres work on the other core): what
+                # the rates would approach on a machine nobody else is using.
+                "bare_read_events_per_cpu_s": round(sent / bare_cpu),
+                "replay_events_per_cpu_s": round(sent / replay_cpu),
+                "rows": projections.counts(),
+                "load_average": os.getloadavg()[0],
+            }
+            print(f"run {n + 1}: {json.dumps(run)}", flush=True)
+            runs.append(run)
+    finally:
+        conn = await service.connect(settings)
+        try:
+            for generation in generations:
+                await repository.drop_generation(conn, generation)
+        finally:
+            await conn.close()
+        admin = AIOKafkaAdminClient(**kafka_reader.client_options(settings))
+        await admin.start()
+        try:
+            await admin.delete_topics(topics)
+        finally:
+            await admin.close()
+    replay_rate = statistics.median(r["replay_events_per_s"] for r in runs)
+    replay_cpu_rate = statistics.median(r["replay_events_per_cpu_s"] for r in runs)
+    bare_rate = statistics.median(r["bare_read_events_per_s"] for r in runs)
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "events": sent,
+        "bytes_per_event": round(size / sent),
+        "runs": runs,
+        "replay_events_per_s": replay_rate,
+        "bare_read_events_per_s": bare_rate,
+        "ratio": round(replay_rate / bare_rate, 3),
+        "replay_events_per_cpu_s": replay_cpu_rate,
+        "bare_read_events_per_cpu_s": statistics.median(
+            r["bare_read_events_per_cpu_s"] for r in runs
+        ),
+        "target_events_per_s": 20000,
+        "load_average_at_end": os.getloadavg(),
+        "command": f"uv run python bench/audit_replay.py --cases {args.cases} --runs {args.runs}",
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [
+        "# Audit replay",
+        "",
+        f"{result['events']} events ({result['bytes_per_event']} bytes each) on 13 topics × 6 "
+        f"partitions; {result['machine']}; {result['measured_at']}.",
+        "",
+        "| run | bare read events/s | replay events/s | replay s | replay events per CPU s "
+        "| load average |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for n, run in enumerate(result["runs"], 1):
+        lines.append(
+            f"| {n} | {run['bare_read_events_per_s']} | {run['replay_events_per_s']} | "
+            f"{run['replay_seconds']} | {run['replay_events_per_cpu_s']} | "
+            f"{run['load_average']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Median: replay **{result['replay_events_per_s']} events/s** (target "
+        f"{result['target_events_per_s']}), bare read {result['bare_read_events_per_s']} "
+        f"events/s, ratio {result['ratio']}; replay per CPU second of the audit process "
+        f"{result['replay_events_per_cpu_s']} events (bare read "
+        f"{result['bare_read_events_per_cpu_s']}).",
+        "",
+        f"`{result['command']}`",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=10000, help="6 events each")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    configure_logging("bench", "WARNING")
+    result = asyncio.run(main_async(args))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "audit_replay.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "audit_replay.md").write_text(report(result))
+    print(report(result))
+
+
+if __name__ == "__main__":
+    main()

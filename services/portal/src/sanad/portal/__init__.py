@@ -1,0 +1,1 @@
+"""Sanad portal: the citizen portal and the caseworker console, over the gateway's API."""

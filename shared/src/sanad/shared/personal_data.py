@@ -1,0 +1,59 @@
+"""What personal data each topic carries and who may read it, declared once: the AsyncAPI
+document and the README's Security section show it, and a test keeps every topic covered.
+
+Who may read a topic is what the ACLs allow (``sanad.shared.kafka_acls``): the consumer
+groups that subscribe to it, ``audit`` (every topic) and the platform's ``admin``.
+"""
+
+from __future__ import annotations
+
+from sanad.shared import topics
+from sanad.shared.kafka_acls import AUDIT_PRINCIPAL
+from sanad.shared.kafka_clients import ADMIN_PRINCIPAL
+
+PERSONAL_DATA: dict[str, str] = {
+    topics.CITIZEN_REGISTERED: (
+        "the citizen's national ID, names (Arabic, English), sex, birth date, nationality, "
+        "marital status, mobile, email, language; from version 2 each family member's "
+        "national ID, names, sex and birth date"
+    ),
+    topics.OTP_REQUESTED: (
+        "a mobile number and language; the one-time code only sealed for notifications "
+        "(X25519), never in clear"
+    ),
+    topics.STAFF_ACCOUNT_CREATED: "the staff member's national ID and role",
+    topics.REGISTRATION_ATTEMPTED: "the account's mobile number and language",
+    topics.MOBILE_CHANGED: "the citizen's new mobile number",
+    topics.PROFILE_UPDATED: (
+        "the whole household profile: names, sex, birth date, mobile, email, housing and "
+        "national address, income sources, employer, licences, property, disability; each "
+        "dependent's name, national ID, birth date, income and disability"
+    ),
+    topics.APPLICATION_SUBMITTED: (
+        "the form (payment destination as method and last four characters only) and the "
+        "household snapshot without names or contact details, but with dependents' names and "
+        "national IDs, income, property and disability"
+    ),
+    topics.ELIGIBILITY_EVALUATED: (
+        "the citizen id and each criterion's observed values (income, household size, ages)"
+    ),
+    topics.DECISION_ISSUED: "the citizen id, the decision, its reasons and the benefit",
+    topics.APPEAL_FILED: "the citizen id and the citizen's free-text reason",
+    topics.CARD_ISSUED: "the citizen id and the card number",
+    topics.CARD_STATUS_CHANGED: "the citizen id, the card's status and the reason",
+    topics.NOTIFICATION_DISPATCHED: (
+        "the citizen id, channel and template: no address, no message text"
+    ),
+}
+
+
+def readers(topic: str) -> tuple[str, ...]:
+    """The principals Kafka lets read ``topic``."""
+    groups = sorted(
+        group for group, subscribed in topics.SUBSCRIPTIONS.items() if topic in subscribed
+    )
+    return (*groups, AUDIT_PRINCIPAL, ADMIN_PRINCIPAL)
+
+
+def description(topic: str) -> str:
+    return f"Personal data: {PERSONAL_DATA[topic]}. Readable by: {', '.join(readers(topic))}."

@@ -1,0 +1,561 @@
+"""The workload every fault test runs: a thousand citizens, each with one application in
+flight through the running platform, and the checks that nothing was lost or doubled.
+
+Seeding, in bulk (registering a thousand citizens through OTP would take minutes):
+- each citizen's ``CitizenRegistered`` is published on identity's topic, as identity does
+  when an account is verified (profile creates the profile, notifications the contact);
+- each citizen's filled-in household is published as ``ProfileUpdated`` (version 100, so
+  profile's own version 1 from the registration is older and ignored), as profile does once
+  the citizen has filled in the sections — the way the services' own integration tests seed
+  profiles. Half earn 900 SAR alone (SSP-DEV approves: a 200 SAR top-up, and a card), half
+  5,000 SAR (rejected on income);
+- one SSP-DEV draft with the form and the four documents is made through the applications
+  API, and copied in the applications schema for every citizen (rows only: same documents);
+- every draft is then submitted through the applications HTTP API (directly, not through the
+  gateway, whose per-address rate limit is for citizens, not a load generator) with an
+  ``Idempotency-Key``, retried on a refused connection or a 503 as any client would.
+Tokens are signed with identity's dev signing key, so every service accepts them as
+identity's own.
+
+What is counted afterwards, from the topics (read from where they ended before the test)
+and from what the SMS sink and the mail catcher hold: see ``Outcome``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sanad.identity.settings import IdentitySettings
+from sanad.platform.layout import MAIL_HTTP_PORT, SERVICES, SMS_SINK_PORT, port
+from sanad.shared import topics
+from sanad.shared.auth import Role, TokenSigner
+from sanad.shared.events import CitizenRegistered, Envelope, ProfileUpdated
+from sanad.shared.settings import reveal
+
+PROGRAM = "SSP-DEV"
+DOCUMENTS = ("national_id", "family_register", "proof_of_income", "bank_account")
+PDF = b"%PDF-1.4\n% a scanned document for the fault tests\n%%EOF\n"
+IBAN = "SA0380000000608010167519"
+APPROVED_INCOME, REJECTED_INCOME = "900.00", "5000.00"
+PROFILE_VERSION = 100
+SMS_SINK = f"http://127.0.0.1:{port(SMS_SINK_PORT)}"
+MAIL_API = f"http://127.0.0.1:{port(MAIL_HTTP_PORT)}"
+URL = {service.name: f"http://127.0.0.1:{service.port}" for service in SERVICES}
+# Every topic whose events this workload causes, and every consumer group's dead letters.
+COUNTED = (
+    topics.CITIZEN_REGISTERED,
+    topics.PROFILE_UPDATED,
+    topics.APPLICATION_SUBMITTED,
+    topics.ELIGIBILITY_EVALUATED,
+    topics.DECISION_ISSUED,
+    topics.CARD_ISSUED,
+    topics.NOTIFICATION_DISPATCHED,
+    *(topics.dead_letter_topic(group) for group in topics.SUBSCRIPTIONS),
+)
+
+
+def signer() -> TokenSigner:
+    """Identity's own dev key: every service verifies these tokens through identity's JWKS."""
+    return TokenSigner(reveal(IdentitySettings().signing_key.get_secret_value()))
+
+
+@dataclass
+class Citizen:
+    citizen_id: uuid.UUID
+    national_id: str
+    mobile: str
+    email: str
+    language: str
+    approved: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    application_id: uuid.UUID | None = None
+
+
+def national_id(number: int) -> str:
+    """A Saudi-format ID (starts with 1) with a valid Luhn check digit."""
+    body = f"1{number:08d}"
+    for digit in "0123456789":
+        candidate = body + digit
+        total = 0
+        for i, ch in enumerate(reversed(candidate)):
+            d = int(ch) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
+        if total % 10 == 0:
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def citizens(count: int, tokens: TokenSigner) -> list[Citizen]:
+    """``count`` new citizens, every other one with an income SSP-DEV approves. Their mobiles
+    are distinct among themselves; the sinks are read only from the test's start on."""
+    numbers = random.sample(range(10**8), count)
+    found = []
+    for i, number in enumerate(numbers):
+        citizen_id = uuid.uuid4()
+        token, _, _ = tokens.issue(str(citizen_id), Role.CITIZEN, ttl_seconds=3600)
+        found.append(
+            Citizen(
+                citizen_id=citizen_id,
+                national_id=national_id(number),
+                mobile=f"+9665{number:08d}",
+                email=f"c{citizen_id.hex[:12]}@faults.example",
+                language="ar" if i % 2 else "en",
+                approved=i % 2 == 0,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        )
+    assert len({c.mobile for c in found}) == count, "mobiles must be distinct"
+    return found
+
+
+def registered(citizen: Citizen) -> CitizenRegistered:
+    return CitizenRegistered(
+        citizen_id=citizen.citizen_id,
+        national_id=citizen.national_id,
+        full_name_ar="ليلى خالد",
+        full_name_en="Layla Khaled",
+        nationality="SA",
+        sex="F",
+        birth_date=date(1980, 1, 2),
+        marital_status="widowed",
+        mobile=citizen.mobile,
+        email=citizen.email,
+        language=citizen.language,  # type: ignore[arg-type]
+        registered_at=datetime.now(UTC),
+    )
+
+
+def household(citizen: Citizen) -> ProfileUpdated:
+    income = APPROVED_INCOME if citizen.approved else REJECTED_INCOME
+    return ProfileUpdated.model_validate(
+        {
+            "citizen_id": citizen.citizen_id,
+            "version": PROFILE_VERSION,
+            "registry": {
+                "full_name_ar": "ليلى خالد",
+                "full_name_en": "Layla Khaled",
+                "sex": "F",
+                "birth_date": "1980-01-02",
+            },
+            "contact": {
+                "mobile": citizen.mobile,
+                "email": citizen.email,
+                "language": citizen.language,
+            },
+            "sections": {
+                "personal": {"marital_status": "widowed", "nationality": "SA"},
+                "housing": {
+                    "region": "riyadh",
+                    "city": "Riyadh",
+                    "district": "Olaya",
+                    "national_address": "RRRD2929",
+                    "housing_type": "rented",
+                    "monthly_rent": "1500",
+                },
+                "income": {"sources": [{"type": "other", "monthly_amount": income, "payer": "x"}]},
+                "employment": {"status": "unemployed"},
+                "property": {"assets": []},
+            },
+            "dependents": [],
+            "household": {
+                "household_size": 1,
+                "total_monthly_income": income,
+                "total_property_value": "0",
+            },
+            "completeness": {
+                "personal": True,
+                "housing": True,
+                "income": True,
+                "education": False,
+                "employment": True,
+                "licenses": False,
+                "property": True,
+                "dependents": True,
+                "complete": False,
+            },
+        }
+    )
+
+
+async def publish(producer: AIOKafkaProducer, envelopes: Iterable[Envelope]) -> None:
+    sent = [
+        await producer.send(e.topic, e.to_bytes(), key=e.key.encode(), headers=e.headers())
+        for e in envelopes
+    ]
+    await asyncio.gather(*sent)
+
+
+async def seed_profiles(producer: AIOKafkaProducer, people: list[Citizen]) -> None:
+    await publish(
+        producer,
+        (
+            Envelope.wrap(registered(c), producer="identity", correlation_id="faults")
+            for c in people
+        ),
+    )
+    await publish(
+        producer,
+        (Envelope.wrap(household(c), producer="profile", correlation_id="faults") for c in people),
+    )
+
+
+async def template_draft(http: httpx.AsyncClient, owner: Citizen) -> uuid.UUID:
+    """One SSP-DEV draft, form and documents complete, made through the applications API."""
+    started = await http.post(
+        f"{URL['applications']}/v1/applications",
+        json={"program_code": PROGRAM},
+        headers=owner.headers,
+    )
+    assert started.status_code == 201, started.text
+    application_id = started.json()["application_id"]
+    form = {
+        "monthly_income": APPROVED_INCOME,
+        "family_size": 1,
+        "employment_status": "unemployed",
+        "payment": {"method": "iban", "iban": IBAN},
+    }
+    saved = await http.put(
+        f"{URL['applications']}/v1/applications/{application_id}", json=form, headers=owner.headers
+    )
+    assert saved.status_code == 200, saved.text
+    for number, kind in enumerate(DOCUMENTS):
+        uploaded = await http.post(
+            f"{URL['applications']}/v1/applications/{application_id}/documents",
+            data={"kind": kind},
+            files={"file": (f"{kind}.pdf", PDF + bytes([number]), "application/pdf")},
+            headers=owner.headers,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    return uuid.UUID(application_id)
+
+
+async def copy_drafts(db: AsyncEngine, template: uuid.UUID, people: list[Citizen]) -> None:
+    """The template draft copied for every citizen (their own form income), in one
+    transaction: the application, its four documents and its DRAFT history entry."""
+    for citizen in people:
+        citizen.application_id = uuid.uuid4()
+    params = {
+        "template": template,
+        "ids": [c.application_id for c in people],
+        "citizens": [c.citizen_id for c in people],
+        "incomes": [APPROVED_INCOME if c.approved else REJECTED_INCOME for c in people],
+    }
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                """
+                INSERT INTO applications.applications (application_id, citizen_id,
+                    program_code, status, status_since, form, submission_number,
+                    created_at, updated_at)
+                SELECT n.id, n.citizen, t.program_code, t.status, now(),
+                    jsonb_set(t.form, '{monthly_income}', to_jsonb(n.income)), 0, now(), now()
+                FROM applications.applications t,
+                    unnest(CAST(:ids AS uuid[]), CAST(:citizens AS uuid[]),
+                           CAST(:incomes AS text[])) AS n(id, citizen, income)
+                WHERE t.application_id = :template
+                """
+            ),
+            params,
+        )
+        await conn.execute(
+            text(
+                """
+                INSERT INTO applications.documents (document_id, application_id, kind,
+                    content_type, size_bytes, sha256, filename, uploaded_at)
+                SELECT gen_random_uuid(), n.id, d.kind, d.content_type, d.size_bytes,
+                    d.sha256, d.filename, now()
+                FROM applications.documents d, unnest(CAST(:ids AS uuid[])) AS n(id)
+                WHERE d.application_id = :template
+                ORDER BY n.id, d.position
+                """
+            ),
+            params,
+        )
+        await conn.execute(
+            text(
+                """
+                INSERT INTO applications.status_history (application_id, from_status,
+                    to_status, at, actor, actor_role, reasons)
+                SELECT n.id, NULL, 'DRAFT', now(), n.citizen::text, 'citizen', '[]'::jsonb
+                FROM unnest(CAST(:ids AS uuid[]), CAST(:citizens AS uuid[])) AS n(id, citizen)
+                """
+            ),
+            params,
+        )
+
+
+async def submit_all(
+    http: httpx.AsyncClient, people: list[Citizen], *, concurrency: int = 12, deadline: float = 240
+) -> Counter[int]:
+    """Submit every draft through the applications API; a refused connection, a timeout or
+    a 503 is retried with the same Idempotency-Key. The statuses seen, retries included."""
+    seen: Counter[int] = Counter()
+    gate = asyncio.Semaphore(concurrency)
+    loop = asyncio.get_running_loop()
+    stop_at = loop.time() + deadline
+
+    async def one(citizen: Citizen) -> None:
+        key = f"faults-{citizen.application_id}"
+        async with gate:
+            while True:
+                try:
+                    response = await http.post(
+                        f"{URL['applications']}/v1/applications/{citizen.application_id}/submit",
+                        json={"declaration_accepted": True},
+                        headers=citizen.headers | {"Idempotency-Key": key},
+                    )
+                except httpx.TransportError:
+                    seen[0] += 1  # the service is away (being restarted): retry
+                else:
+                    seen[response.status_code] += 1
+                    if response.status_code == 200:
+                        return
+                    assert response.status_code in (502, 503), response.text
+                assert loop.time() < stop_at, f"{citizen.application_id} never submitted"
+                await asyncio.sleep(0.5)
+
+    await asyncio.gather(*(one(c) for c in people))
+    return seen
+
+
+async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    spec = {t.name: t.partitions for t in topics.all_topics()}  # what the platform creates
+    try:
+        partitions = [TopicPartition(topic, p) for topic in COUNTED for p in range(spec[topic])]
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def read_since(
+    bootstrap: str, since: dict[TopicPartition, int]
+) -> list[tuple[str, Envelope]]:
+    """Every message (topic, envelope) on the counted topics after ``since``, up to their
+    current ends."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = list(since)
+        consumer.assign(partitions)
+        for tp, offset in since.items():
+            consumer.seek(tp, offset)
+        ends = await consumer.end_offsets(partitions)
+        found: list[tuple[str, Envelope]] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for tp, records in batches.items():
+                for record in records:
+                    if record.offset < ends[tp] and record.value is not None:
+                        if tp.topic.startswith("dlq."):
+                            found.append((tp.topic, _dead_letter(record.value, tp.topic)))
+                        else:
+                            found.append((tp.topic, Envelope.from_bytes(record.value)))
+        return found
+    finally:
+        await consumer.stop()
+
+
+def _dead_letter(value: bytes, topic: str) -> Envelope:
+    try:
+        return Envelope.from_bytes(value)
+    except Exception:  # a dead letter that is not even an envelope: still counted
+        return Envelope.model_validate(
+            {
+                "event_id": uuid.uuid4(),
+                "event_type": f"unreadable on {topic}",
+                "schema_version": 1,
+                "occurred_at": datetime.now(UTC),
+                "producer": "?",
+                "key": "?",
+                "payload": {"raw": value[:200].decode("utf-8", "replace")},
+            }
+        )
+
+
+@dataclass
+class Outcome:
+    """What the platform did with the workload's citizens, counted where others see it."""
+
+    per_application: dict[str, Counter[str]]  # application id → event type → distinct events
+    cards_per_citizen: Counter[str]  # distinct CardIssued events
+    dispatched: int  # distinct NotificationDispatched events for our citizens
+    dead_letters: list[str]
+    raw_messages: int  # every message counted, duplicates (redeliveries) included
+    distinct_events: int
+    sms: dict[str, int]  # mobile → messages at the SMS sink
+    email: dict[str, int]  # address → messages at the mail catcher
+    statuses: Counter[str]
+    deliveries: Counter[str]  # status of notifications' deliveries for our citizens
+
+
+async def outcome(
+    bootstrap: str,
+    since: dict[TopicPartition, int],
+    people: list[Citizen],
+    db: AsyncEngine,
+    http: httpx.AsyncClient,
+    started_at: str,
+) -> Outcome:
+    ours_citizens = {str(c.citizen_id) for c in people}
+    ours_apps = {str(c.application_id) for c in people}
+    messages = await read_since(bootstrap, since)
+    # Any dead letter while the workload ran is a failure, ours or not.
+    dead = [f"{topic}: {m.event_type} {m.key}" for topic, m in messages if topic.startswith("dlq.")]
+    distinct: dict[uuid.UUID, Envelope] = {
+        m.event_id: m for topic, m in messages if not topic.startswith("dlq.")
+    }
+    per_application: dict[str, Counter[str]] = defaultdict(Counter)
+    cards: Counter[str] = Counter()
+    dispatched = 0
+    for event in distinct.values():
+        payload = event.payload
+        application = str(payload.get("application_id", ""))
+        citizen = str(payload.get("citizen_id", ""))
+        if application in ours_apps and event.event_type in (
+            "ApplicationSubmitted",
+            "EligibilityEvaluated",
+            "DecisionIssued",
+        ):
+            per_application[application][event.event_type] += 1
+        elif event.event_type == "CardIssued" and citizen in ours_citizens:
+            cards[citizen] += 1
+        elif event.event_type == "NotificationDispatched" and citizen in ours_citizens:
+            dispatched += 1
+    async with db.connect() as conn:
+        statuses = Counter(
+            row.status
+            for row in await conn.execute(
+                text(
+                    "SELECT status FROM applications.applications "
+                    "WHERE application_id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": [c.application_id for c in people]},
+            )
+        )
+        deliveries = Counter(
+            f"{row.channel}:{row.status}"
+            for row in await conn.execute(
+                text(
+                    "SELECT channel, status FROM notifications.deliveries "
+                    "WHERE citizen_id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": [c.citizen_id for c in people]},
+            )
+        )
+    mobiles = {c.mobile for c in people}
+    emails = {c.email for c in people}
+    sms = Counter(
+        m["to"]
+        for m in (await http.get(f"{SMS_SINK}/messages")).json()["messages"]
+        if m["to"] in mobiles and m["received_at"] >= started_at
+    )
+    mail = Counter(
+        rcpt
+        for m in (await http.get(f"{MAIL_API}/messages")).json()["messages"]
+        if m["received_at"] >= started_at
+        for rcpt in m["to"]
+        if rcpt in emails
+    )
+    return Outcome(
+        per_application=dict(per_application),
+        cards_per_citizen=cards,
+        dispatched=dispatched,
+        dead_letters=dead,
+        raw_messages=len(messages),
+        distinct_events=len(distinct),
+        sms={m: sms.get(m, 0) for m in mobiles},
+        email={e: mail.get(e, 0) for e in emails},
+        statuses=statuses,
+        deliveries=deliveries,
+    )
+
+
+def summary(outcome: Outcome) -> str:
+    return json.dumps(
+        {
+            "statuses": outcome.statuses,
+            "deliveries": outcome.deliveries,
+            "raw_messages": outcome.raw_messages,
+            "distinct_events": outcome.distinct_events,
+            "dead_letters": outcome.dead_letters[:5],
+        },
+        default=str,
+    )
+
+
+def assert_exactly_once(outcome: Outcome, people: list[Citizen]) -> None:
+    """Every application one submission, one evaluation, one decision; every approved
+    citizen one card; every citizen one SMS and one email per notification (the decision,
+    and the card for the approved); nothing dead-lettered."""
+    assert outcome.dead_letters == [], outcome.dead_letters
+    approved = [c for c in people if c.approved]
+    assert outcome.statuses == Counter(
+        {"APPROVED": len(approved), "REJECTED": len(people) - len(approved)}
+    ), summary(outcome)
+    wanted = Counter({"ApplicationSubmitted": 1, "EligibilityEvaluated": 1, "DecisionIssued": 1})
+    wrong = {
+        str(c.application_id): outcome.per_application.get(str(c.application_id))
+        for c in people
+        if outcome.per_application.get(str(c.application_id)) != wanted
+    }
+    assert not wrong, f"{len(wrong)} applications off: {list(wrong.items())[:3]}"
+    wrong_cards = [
+        c
+        for c in people
+        if outcome.cards_per_citizen.get(str(c.citizen_id), 0) != (1 if c.approved else 0)
+    ]
+    assert not wrong_cards, f"{len(wrong_cards)} citizens with a wrong card count"
+    for citizen in people:
+        expected = 2 if citizen.approved else 1  # the decision, and the card
+        assert outcome.sms[citizen.mobile] == expected, (citizen, outcome.sms[citizen.mobile])
+        assert outcome.email[citizen.email] == expected, (citizen, outcome.email[citizen.email])
+    messages = len(approved) * 2 + (len(people) - len(approved))
+    assert outcome.deliveries == Counter({"sms:sent": messages, "email:sent": messages}), summary(
+        outcome
+    )
+    assert outcome.dispatched == 2 * messages, summary(outcome)
+
+
+async def finished(db: AsyncEngine, people: list[Citizen]) -> tuple[int, int]:
+    """(applications decided, deliveries ended) of the workload: what recovery waits for."""
+    async with db.connect() as conn:
+        decided = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM applications.applications "
+                    "WHERE application_id = ANY(CAST(:ids AS uuid[])) "
+                    "AND status IN ('APPROVED', 'REJECTED')"
+                ),
+                {"ids": [c.application_id for c in people]},
+            )
+        ).scalar_one()
+        ended = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM notifications.deliveries "
+                    "WHERE citizen_id = ANY(CAST(:ids AS uuid[])) AND status IN ('sent', 'failed')"
+                ),
+                {"ids": [c.citizen_id for c in people]},
+            )
+        ).scalar_one()
+    return int(decided), int(ended)
+
+
+def expected_deliveries(people: list[Citizen]) -> int:
+    approved = sum(1 for c in people if c.approved)
+    return 2 * (2 * approved + (len(people) - approved))
