@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from sanad.audit import repository, service
 from sanad.audit.adapters import kafka_reader
@@ -41,6 +39,8 @@ from sanad.eligibility.domain.rules import compile_rule_set
 from sanad.eligibility.rulesets import shipped
 from sanad.eligibility.service import Subject, submission_inputs, to_event
 from sanad.platform.services import platform_env
+from sanad.platform.testing import local_infra
+from sanad.shared import kafka_clients
 from sanad.shared.events import (
     ApplicationSubmittedV2,
     CardIssued,
@@ -51,6 +51,7 @@ from sanad.shared.events import (
 )
 from sanad.shared.events.applications import ProgramTerms, Reason
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.logging import configure_logging
 from sanad.shared.topics import EVENT_TOPICS, TopicSpec
 
@@ -160,9 +161,9 @@ def one_case(at: datetime) -> list[tuple[str, dict[str, Any]]]:
 SSP = compile_rule_set(next(d for d in shipped() if d["program"] == "SSP-DEV"))
 
 
-async def publish(settings: AuditSettings, prefix: str, cases: int) -> tuple[int, int]:
-    producer = AIOKafkaProducer(
-        **kafka_reader.client_options(settings),
+async def publish(kafka: KafkaAccess, prefix: str, cases: int) -> tuple[int, int]:
+    producer = kafka_clients.producer(
+        kafka,
         linger_ms=20,
         max_batch_size=1 << 20,
         request_timeout_ms=120_000,  # a crowded machine answers slowly
@@ -192,14 +193,16 @@ async def publish(settings: AuditSettings, prefix: str, cases: int) -> tuple[int
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.update(platform_env())
     os.environ.setdefault("SANAD_ENV", "dev")
-    settings = AuditSettings()
+    settings = AuditSettings()  # the replay reads as the audit principal (read-only)
+    # Scratch topics are made, filled and deleted by the platform's admin principal.
+    kafka = local_infra().kafka
     prefix = f"bench-audit-{uuid.uuid4().hex[:8]}."
     topics = [prefix + t for t in EVENT_TOPICS]
-    await ensure_topics(settings.kafka, [TopicSpec(t) for t in topics])
+    await ensure_topics(kafka, [TopicSpec(t) for t in topics])
     runs = []
     generations = []
     try:
-        sent, size = await publish(settings, prefix, args.cases)
+        sent, size = await publish(kafka, prefix, args.cases)
         print(f"published {sent} events ({size / sent:.0f} bytes each)", flush=True)
         for n in range(args.runs):
             cpu = time.process_time()
@@ -234,7 +237,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 await repository.drop_generation(conn, generation)
         finally:
             await conn.close()
-        admin = AIOKafkaAdminClient(**kafka_reader.client_options(settings))
+        admin = kafka_clients.admin(kafka)
         await admin.start()
         try:
             await admin.delete_topics(topics)

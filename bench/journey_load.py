@@ -51,13 +51,13 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from sanad.platform.journey import DOCUMENTS, IBAN, JPEG, PDF, SECTIONS, new_mobile, salary
 from sanad.platform.layout import LOCAL
 from sanad.platform.services import platform_env
 from sanad.platform.testing import Infra, local_infra
-from sanad.shared import topics
+from sanad.shared import kafka_clients, topics
 from sanad.shared.db import asyncpg_dsn
 from sanad.shared.events import Envelope
 from sanad.shared.kafka_admin import ensure_topics
@@ -347,9 +347,7 @@ class Watcher:
         self.infra, self.tracked = infra, tracked
         self.by_decision_event: dict[str, str] = {}
         self.dispatched: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False
-        )
+        self.consumer = kafka_clients.consumer(infra.kafka, enable_auto_commit=False)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -486,7 +484,7 @@ async def bare_chain(infra: Infra, messages: int, hops: int = 3) -> dict[str, fl
     await admin.execute(f'CREATE SCHEMA "{schema}"')
     for n in range(hops):
         await admin.execute(f'CREATE TABLE "{schema}".hop{n} (id uuid PRIMARY KEY)')
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, linger_ms=5)
+    producer = kafka_clients.producer(infra.kafka, linger_ms=5)
     await producer.start()
     done = asyncio.Event()
     arrived = 0
@@ -495,10 +493,10 @@ async def bare_chain(infra: Infra, messages: int, hops: int = 3) -> dict[str, fl
         nonlocal arrived
         insert = f'INSERT INTO "{schema}".hop{n} (id) VALUES ($1) ON CONFLICT DO NOTHING'  # noqa: S608
         pg = await asyncpg.connect(pg_dsn)
-        out = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, linger_ms=5)
-        consumer = AIOKafkaConsumer(
+        out = kafka_clients.producer(infra.kafka, linger_ms=5)
+        consumer = kafka_clients.consumer(
+            infra.kafka,
             names[n],
-            bootstrap_servers=infra.kafka_bootstrap,
             group_id=f"bench-chain{n}-{suffix}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",

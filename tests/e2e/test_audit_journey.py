@@ -17,43 +17,41 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sanad.platform.testing import eventually
-from sanad.shared import topics
-
-from .test_applications_journey import (  # fixtures and helpers
+from sanad.platform.journey import (
     DOCUMENTS,
-    ENV,
-    JPEG,
-    PDF,
-    PROFILE_SECTIONS,
+    IBAN,
+    SECTIONS,
+    Citizen,
     Person,
-    admin_db,
-    api,
-    applications_has_profile,
-    caseworker,
-    fill_profile,
-    identity_cli,
-    login,
+    Platform,
+    add_to_registry,
+    applications_knows,
+    new_mobile,
     new_national_id,
-    register_citizen,
     salary,
-    sms,
-    status_becomes,
 )
-
-__all__ = ["admin_db", "api", "sms"]
+from sanad.platform.services import platform_env
+from sanad.platform.testing import Infra, eventually
+from sanad.shared import kafka_clients, topics
+from sanad.shared.kafka_clients import KafkaAccess
 
 PROJECTIONS = ("applications", "status_history", "evaluations", "decisions", "cards", "events")
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[Platform]:
+    async with Platform(wait=60) as client:
+        yield client
 
 
 def audit(*args: str, out: Path) -> tuple[int, dict[str, Any]]:
@@ -61,7 +59,7 @@ def audit(*args: str, out: Path) -> tuple[int, dict[str, Any]]:
     out = out / uuid.uuid4().hex  # runs side by side: a folder each
     result = subprocess.run(
         [sys.executable, "-m", "sanad.audit", *args, "--out", str(out), "--quiet"],
-        env=os.environ | ENV,
+        env=os.environ | platform_env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -82,73 +80,39 @@ def failed(report: dict[str, Any]) -> dict[str, list[str]]:
 
 
 async def apply(
-    api: httpx.AsyncClient,
-    citizen: Person,
+    platform: Platform,
+    citizen: Citizen,
     program: str,
     income: str,
     documents: tuple[str, ...] = DOCUMENTS,
 ) -> str:
-    started = await api.post(
-        "/v1/applications", json={"program_code": program}, headers=citizen.headers
-    )
-    assert started.status_code == 201, started.text
-    url = f"/v1/applications/{started.json()['application_id']}"
     form = {
         "monthly_income": income,
         "family_size": 1,
         "employment_status": "employed",
-        "payment": {"method": "iban", "iban": "SA03 8000 0000 6080 1016 7519"},
+        "payment": {"method": "iban", "iban": IBAN},
     }
-    assert (await api.put(url, json=form, headers=citizen.headers)).status_code == 200
-    for number, kind in enumerate(documents):
-        uploaded = await api.post(
-            f"{url}/documents",
-            data={"kind": kind},
-            files={
-                "file": (f"{kind}.bin", (JPEG if kind == "bank_account" else PDF) + bytes([number]))
-            },
-            headers=citizen.headers,
-        )
-        assert uploaded.status_code == 201, uploaded.text
-    submitted = await api.post(
-        f"{url}/submit", json={"declaration_accepted": True}, headers=citizen.headers
+    application_id = await platform.draft(citizen, program, form, documents)
+    await platform.submit(citizen, application_id)
+    return application_id
+
+
+async def citizen_with_income(platform: Platform, db: AsyncEngine, income: str) -> Citizen:
+    """A widow living alone, registered, her profile filled in with one salary and known to
+    applications."""
+    person = Person(
+        new_national_id(), "Hind Abdullah", "هند عبدالله", "1984-09-30", mobile=new_mobile()
     )
-    assert submitted.status_code == 200, submitted.text
-    return str(started.json()["application_id"])
-
-
-async def citizen_with_income(
-    api: httpx.AsyncClient, sms: httpx.AsyncClient, db: AsyncEngine, income: str
-) -> Person:
-    citizen = await register_citizen(api, sms)
-    version = await fill_profile(api, citizen, PROFILE_SECTIONS | {"income": salary(income)})
-    await applications_has_profile(db, citizen, version)
+    await add_to_registry(person)
+    citizen = await platform.register(person, language="en")
+    sections = {k: SECTIONS[k] for k in ("housing", "employment", "property")}
+    version = await platform.fill_profile(citizen, sections | {"income": salary(income)})
+    await applications_knows(db, citizen, version, platform.wait)
     return citizen
 
 
-async def cards_of(api: httpx.AsyncClient, citizen: Person, count: int) -> None:
-    await eventually(
-        lambda: api.get("/v1/cards/me", headers=citizen.headers),
-        until=lambda r: r.status_code == 200 and len(r.json()["items"]) == count,
-        timeout=60,
-        what=f"{count} card(s)",
-    )
-
-
-async def auditor(api: httpx.AsyncClient) -> dict[str, str]:
-    national_id, password = new_national_id(), f"Audit-{uuid.uuid4().hex[:12]}!"
-    await asyncio.to_thread(
-        identity_cli,
-        "create-user",
-        "--role",
-        "auditor",
-        "--national-id",
-        national_id,
-        "--name",
-        "Auditor",
-        stdin=password + "\n",
-    )
-    return await login(api, national_id, password)
+async def cards_of(platform: Platform, citizen: Citizen, count: int) -> None:
+    assert len(await platform.cards(citizen, count)) == count
 
 
 async def publish(producer: AIOKafkaProducer, topic: str, envelope: dict[str, Any]) -> None:
@@ -157,28 +121,33 @@ async def publish(producer: AIOKafkaProducer, topic: str, envelope: dict[str, An
 
 @pytest.mark.timeout(1800)  # a dozen audit processes and a history made through the gateway
 async def test_the_audit_replays_verifies_reproduces_a_real_history_and_catches_tampering(
-    api: httpx.AsyncClient, sms: httpx.AsyncClient, admin_db: AsyncEngine, tmp_path: Path
+    platform: Platform,
+    admin_db: AsyncEngine,
+    provisioned: Infra,
+    producer: AIOKafkaProducer,
+    tmp_path: Path,
 ) -> None:
-    staff = await caseworker(api)
+    api = platform.api
+    staff = await platform.caseworker()
     # A: SSP-DEV approved (a card on approval), then food and electricity support.
-    a = await citizen_with_income(api, sms, admin_db, "900")
-    a_ssp = await apply(api, a, "SSP-DEV", "900.00")
-    await status_becomes(api, a, a_ssp, "APPROVED")
-    await cards_of(api, a, 1)
-    a_food = await apply(api, a, "FOOD-SUPPORT", "900.00", DOCUMENTS[:3])
-    await status_becomes(api, a, a_food, "APPROVED")
+    a = await citizen_with_income(platform, admin_db, "900")
+    a_ssp = await apply(platform, a, "SSP-DEV", "900.00")
+    await platform.status_becomes(a, a_ssp, "APPROVED")
+    await cards_of(platform, a, 1)
+    a_food = await apply(platform, a, "FOOD-SUPPORT", "900.00", DOCUMENTS[:3])
+    await platform.status_becomes(a, a_food, "APPROVED")
     a_power = await apply(
-        api,
+        platform,
         a,
         "ELECTRICITY-SUPPORT",
         "900.00",
         ("national_id", "electricity_bill", "proof_of_income"),
     )
-    await status_becomes(api, a, a_power, "APPROVED")
+    await platform.status_becomes(a, a_power, "APPROVED")
     # B: rejected, appeals, a caseworker approves on the re-evaluation; a card follows.
-    b = await citizen_with_income(api, sms, admin_db, "4200")
-    b_ssp = await apply(api, b, "SSP-DEV", "4200.00")
-    await status_becomes(api, b, b_ssp, "REJECTED")
+    b = await citizen_with_income(platform, admin_db, "4200")
+    b_ssp = await apply(platform, b, "SSP-DEV", "4200.00")
+    await platform.status_becomes(b, b_ssp, "REJECTED")
     appealed = await api.post(
         f"/v1/applications/{b_ssp}/appeal", json={"reason": "My salary stopped."}, headers=b.headers
     )
@@ -186,6 +155,7 @@ async def test_the_audit_replays_verifies_reproduces_a_real_history_and_catches_
     await eventually(
         lambda: api.get(f"/v1/review/{b_ssp}", headers=staff),
         until=lambda r: r.status_code == 200 and len(r.json()["evaluations"]) >= 2,
+        timeout=platform.wait,
         what="the appeal's re-evaluation",
     )
     decided = await api.post(
@@ -194,20 +164,20 @@ async def test_the_audit_replays_verifies_reproduces_a_real_history_and_catches_
         headers=staff,
     )
     assert decided.status_code == 200, decided.text
-    await status_becomes(api, b, b_ssp, "APPROVED")
+    await platform.status_becomes(b, b_ssp, "APPROVED")
     # C: the form's income disagrees with the profile's → review → a caseworker rejects.
-    c = await citizen_with_income(api, sms, admin_db, "900")
-    c_ssp = await apply(api, c, "SSP-DEV", "2500.00")
-    await status_becomes(api, c, c_ssp, "UNDER_REVIEW")
+    c = await citizen_with_income(platform, admin_db, "900")
+    c_ssp = await apply(platform, c, "SSP-DEV", "2500.00")
+    await platform.status_becomes(c, c_ssp, "UNDER_REVIEW")
     rejected = await api.post(
         f"/v1/review/{c_ssp}/decision",
         json={"decision": "REJECTED", "reason": "Income not as declared."},
         headers=staff,
     )
     assert rejected.status_code == 200, rejected.text
-    await status_becomes(api, c, c_ssp, "REJECTED")
-    await cards_of(api, b, 1)
-    await cards_of(api, a, 2)  # SSP-DEV and food support (electricity issues none)
+    await platform.status_becomes(c, c_ssp, "REJECTED")
+    await cards_of(platform, b, 1)
+    await cards_of(platform, a, 2)  # SSP-DEV and food support (electricity issues none)
 
     scope = [arg for person in (a, b, c) for arg in ("--citizen", person.id)]
     out = tmp_path / "reports"
@@ -279,7 +249,7 @@ async def test_the_audit_replays_verifies_reproduces_a_real_history_and_catches_
     assert "AppealFiled" in kinds and all(i["correlation_id"] for i in story[1]["timeline"])
 
     # The same through the gateway, for auditors only.
-    inspector = await auditor(api)
+    inspector = await platform.staff("auditor")
     body = {"citizens": [a.id, b.id, c.id]}
     answered = await api.post("/v1/audit/verify", json=body, headers=inspector, timeout=120)
     assert answered.status_code == 200, answered.text
@@ -290,7 +260,7 @@ async def test_the_audit_replays_verifies_reproduces_a_real_history_and_catches_
     bad = await api.post("/v1/audit/verify", json={"citizens": ["x"]}, headers=inspector)
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
-    assert bad.json()["errors"][0]["field"] == "body.citizens[0]"
+    assert bad.json()["errors"][0]["field"] == "body.citizens.0"
 
     # Tampering, each in a scope of its own, each caught.
     raw = await _raw_events(admin_db, first["generation"])
@@ -298,14 +268,14 @@ async def test_the_audit_replays_verifies_reproduces_a_real_history_and_catches_
     food = next(
         e for e in raw if e["event_type"] == "DecisionIssued" and e["application_id"] == a_food
     )
-    forged = await _envelope_of(food)
+    forged = await _envelope_of(provisioned.kafka, food)
     forged |= {"event_id": str(uuid.uuid4())}
     forged["payload"] |= {"decision_id": str(uuid.uuid4()), "decision": "REJECTED"}
     # 2. An event id used again for another event (one of B's decisions, other reasons).
     decision = next(
         e for e in raw if e["event_type"] == "DecisionIssued" and e["application_id"] == b_ssp
     )
-    copy = await _envelope_of(decision)
+    copy = await _envelope_of(provisioned.kafka, decision)
     copy["payload"] |= {"reasons": []}
     # 3. A card for C's rejected application.
     card = {
@@ -332,15 +302,13 @@ async def test_the_audit_replays_verifies_reproduces_a_real_history_and_catches_
     future = card | {"event_id": str(uuid.uuid4()), "schema_version": 99, "key": stranger}
     future["payload"] = card["payload"] | {"citizen_id": stranger, "hologram": True}
 
-    producer = AIOKafkaProducer(bootstrap_servers=ENV["SANAD_KAFKA_BOOTSTRAP_SERVERS"])
-    await producer.start()
-    try:
-        await publish(producer, topics.DECISION_ISSUED, forged)
-        await publish(producer, topics.DECISION_ISSUED, copy)
-        await publish(producer, topics.CARD_ISSUED, card)
-        await publish(producer, topics.CARD_ISSUED, future)
-    finally:
-        await producer.stop()
+    for topic, envelope in (
+        (topics.DECISION_ISSUED, forged),
+        (topics.DECISION_ISSUED, copy),
+        (topics.CARD_ISSUED, card),
+        (topics.CARD_ISSUED, future),
+    ):
+        await publish(producer, topic, envelope)
     contradicted, duplicated, carded, unknown = await asyncio.gather(
         *(
             asyncio.to_thread(audit, "verify", "--citizen", who, out=out)
@@ -370,13 +338,9 @@ async def _raw_events(db: AsyncEngine, generation: str) -> list[dict[str, Any]]:
         ]
 
 
-async def _envelope_of(indexed: dict[str, Any]) -> dict[str, Any]:
+async def _envelope_of(kafka: KafkaAccess, indexed: dict[str, Any]) -> dict[str, Any]:
     """The envelope as it is on its topic (the audit's index keeps no payloads)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=ENV["SANAD_KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False
-    )
+    consumer = kafka_clients.consumer(kafka, enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(indexed["topic"], indexed["partition"])

@@ -50,7 +50,7 @@ async def test_an_unknown_path_is_a_404_problem_and_a_private_one_needs_a_token(
     request_id = f"e2e-{uuid.uuid4()}"
     async with httpx.AsyncClient(base_url=GATEWAY, timeout=10) as client:
         unknown = await client.get("/v1/no-such-thing", headers={"X-Request-ID": request_id})
-        private = await client.get("/v1/profile/me")
+        private = await client.get("/v1/profile")
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == PROBLEM
     assert unknown.headers["x-request-id"] == request_id

@@ -17,6 +17,7 @@ USES = {
     "gateway": {"redis"},
     "identity": {"database", "kafka", "redis"},
     "applications": {"database", "kafka", "redis"},
+    "portal": set(),  # no database, no Kafka: it calls the gateway only
 }
 
 

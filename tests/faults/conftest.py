@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sanad.platform import procs
 from sanad.platform.layout import SERVICES
 from sanad.platform.testing import Infra, eventually, local_infra
+from sanad.shared import kafka_clients
 
 from .workload import (
     URL,
@@ -76,7 +77,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def kafka(platform: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, linger_ms=20)
+    producer = kafka_clients.producer(platform.kafka, linger_ms=20)
     await producer.start()
     try:
         yield producer
@@ -132,7 +133,7 @@ async def run_workload(
     clock = asyncio.get_running_loop().time
     began = clock()
     phases: dict[str, float] = {}
-    since = await end_offsets(platform.kafka_bootstrap)
+    since = await end_offsets(platform.kafka)
     started_at = datetime.now(UTC).isoformat()
     tokens = signer()
     from .workload import citizens
@@ -175,7 +176,7 @@ async def run_workload(
             fault_task.cancel()
     # Recovered without a manual step: every service answers ready again.
     await eventually(lambda: all_ready(http), until=lambda down: not down, timeout=120)
-    found = await outcome(platform.kafka_bootstrap, since, people, db, http, started_at)
+    found = await outcome(platform.kafka, since, people, db, http, started_at)
     phases["counted"] = clock() - began
     run.notes["seconds"] = {k: round(v, 1) for k, v in phases.items()}
     print(f"\n{count} applications: {run.notes}")

@@ -33,15 +33,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.identity.settings import IdentitySettings
 from sanad.platform.layout import MAIL_HTTP_PORT, SERVICES, SMS_SINK_PORT, port
-from sanad.shared import topics
+from sanad.shared import kafka_clients, topics
 from sanad.shared.auth import Role, TokenSigner
 from sanad.shared.events import CitizenRegistered, Envelope, ProfileUpdated
+from sanad.shared.kafka_clients import KafkaAccess
 from sanad.shared.settings import reveal
 
 PROGRAM = "SSP-DEV"
@@ -330,8 +331,8 @@ async def submit_all(
     return seen
 
 
-async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def end_offsets(kafka: KafkaAccess) -> dict[TopicPartition, int]:
+    consumer = kafka_clients.consumer(kafka, enable_auto_commit=False)
     await consumer.start()
     spec = {t.name: t.partitions for t in topics.all_topics()}  # what the platform creates
     try:
@@ -343,11 +344,11 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
 
 
 async def read_since(
-    bootstrap: str, since: dict[TopicPartition, int]
+    kafka: KafkaAccess, since: dict[TopicPartition, int]
 ) -> list[tuple[str, Envelope]]:
     """Every message (topic, envelope) on the counted topics after ``since``, up to their
     current ends."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_clients.consumer(kafka, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = list(since)
@@ -404,7 +405,7 @@ class Outcome:
 
 
 async def outcome(
-    bootstrap: str,
+    kafka: KafkaAccess,
     since: dict[TopicPartition, int],
     people: list[Citizen],
     db: AsyncEngine,
@@ -413,7 +414,7 @@ async def outcome(
 ) -> Outcome:
     ours_citizens = {str(c.citizen_id) for c in people}
     ours_apps = {str(c.application_id) for c in people}
-    messages = await read_since(bootstrap, since)
+    messages = await read_since(kafka, since)
     # Any dead letter while the workload ran is a failure, ours or not.
     dead = [f"{topic}: {m.event_type} {m.key}" for topic, m in messages if topic.startswith("dlq.")]
     distinct: dict[uuid.UUID, Envelope] = {

@@ -292,18 +292,23 @@ class Platform:
 
     async def caseworker(self) -> dict[str, str]:
         """A new caseworker account, created as identity's staff command does, signed in."""
+        return await self.staff("caseworker")
+
+    async def staff(self, role: str) -> dict[str, str]:
+        """A new staff account of ``role`` (caseworker, auditor, admin), created as
+        identity's staff command does, signed in."""
         from sanad.identity.service.staff import create_staff
 
-        national_id, password = new_national_id(), f"Case-{uuid.uuid4().hex[:12]}!"
+        national_id, password = new_national_id(), f"Staff-{uuid.uuid4().hex[:12]}!"
         settings = _identity_settings()
         engine = engine_for(settings)
         try:
             await create_staff(
                 session_factory(engine, producer=settings.service),
                 national_id=national_id,
-                role="caseworker",
+                role=role,
                 password=password,
-                name="Case Worker",
+                name=role.title(),
             )
         finally:
             await engine.dispose()
