@@ -40,8 +40,20 @@ def service_main(
         upgrade(migrations_dir, settings.database_url, settings.db_schema)
         print(f"{settings.service}: schema {settings.db_schema} is at the newest migration")
         return 0
+    # One process builds the app itself; several are spawned by uvicorn, each building it
+    # from the factory's import path with the same environment (so the same settings).
+    app: FastAPI | str = (
+        f"{app_factory.__module__}:{app_factory.__qualname__}"
+        if settings.workers > 1
+        else app_factory(settings)
+    )
     uvicorn.run(
-        app_factory(settings),
+        app,
+        factory=settings.workers > 1,
+        workers=settings.workers,
+        # A worker busy starting up on a loaded machine is not dead: uvicorn's 5 s default
+        # restarted healthy ones in a loop on the shared dev box.
+        timeout_worker_healthcheck=60,
         host=settings.host,
         port=settings.port,
         log_config=None,

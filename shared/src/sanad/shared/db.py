@@ -24,7 +24,9 @@ def create_engine(
         pool_size=pool_size,
         # Bursts: the inbox holds up to two connections per topic it consumes (see inbox).
         max_overflow=2 * pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it is a round trip on every checkout. A connection that died (Postgres
+        # restarted) fails its statement once, and SQLAlchemy then discards the whole pool.
+        pool_pre_ping=False,
         connect_args={
             "server_settings": {"search_path": schema, "application_name": application_name}
         },

@@ -7,6 +7,7 @@ is read with that service's prefix, e.g. ``SANAD_IDENTITY_PORT``.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -71,6 +72,10 @@ class ServiceSettings(BaseSettings):
     # Addresses of proxies (a load balancer) whose X-Forwarded-For uvicorn may believe,
     # comma-separated; empty: the peer address is the client's.
     forwarded_allow_ips: str = ""
+    # HTTP worker processes (uvicorn workers sharing the port). Each runs the whole app:
+    # its consumers join the same consumer groups, its outbox relay stands by while another
+    # holds the schema's publishing lock. Services whose reads are hot default to more.
+    workers: int = Field(1, ge=1, le=64)
     # Every server bounds what a client may hold (sanad.shared.http.RequestGuard,
     # sanad.shared.server): the body's size (413 before it is parsed), the time to send the
     # request line and headers, and the time between two pieces of the body (408).
@@ -148,6 +153,12 @@ class ServiceSettings(BaseSettings):
             names = ", ".join(f"{prefix}{name.upper()}" for name in bad)
             raise ValueError(f"missing or placeholder secret(s) outside dev: {names}")
         return self
+
+
+def hot_path_workers() -> int:
+    """Default worker processes of a service on the hot read path (gateway, profile,
+    applications): one per core, at most 2 (a 2-core dev box runs every service at once)."""
+    return min(2, os.cpu_count() or 1)
 
 
 def service_config(service: str) -> SettingsConfigDict:

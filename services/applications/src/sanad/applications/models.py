@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
@@ -59,6 +61,35 @@ applications = Table(
     Column("appeal_until", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The status read model: each application as its citizen reads it, encoded once when it
+# changes (``service/views.py``), so reading it is one indexed row. ``next`` depends on the
+# clock and is added at read time from the fields kept beside the JSON.
+application_views = Table(
+    "application_views",
+    metadata,
+    Column(
+        "application_id",
+        UUID(as_uuid=True),
+        ForeignKey("applications.application_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("citizen_id", UUID(as_uuid=True), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("complete_by", DateTime(timezone=True), nullable=True),
+    Column("appeal_until", DateTime(timezone=True), nullable=True),
+    Column("appealed", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),  # the ETag's part that changes on a write
+    Column("detail", Text, nullable=False),  # JSON, without "next"
+    Column("summary", Text, nullable=False),  # JSON of the list's item, without "next"
+    Index(
+        "ix_application_views_citizen",
+        "citizen_id",
+        text("created_at DESC"),
+        "application_id",
+    ),
 )
 
 documents = Table(

@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sanad.applications.domain.application import Appeal, Application
 from sanad.applications.domain.catalog import Program, ProgramDefinition
@@ -20,6 +20,7 @@ from sanad.applications.domain.form import ApplicationForm
 from sanad.applications.domain.states import OPEN, REVIEWABLE, Status
 from sanad.applications.models import (
     appeals,
+    application_views,
     applications,
     citizen_profiles,
     documents,
@@ -28,6 +29,114 @@ from sanad.applications.models import (
     status_history,
     submit_keys,
 )
+
+# -- the status read model ---------------------------------------------------------------
+
+# Applications changed in a session's transaction, whose views must be stored again before
+# it commits (``service.views.refresh_touched``; a commit without it fails: see views).
+TOUCHED = "applications_touched"
+
+
+def touch(session: AsyncSession, application_id: UUID) -> None:
+    session.info.setdefault(TOUCHED, set()).add(application_id)
+
+
+def touched(session: AsyncSession) -> list[UUID]:
+    return sorted(session.info.pop(TOUCHED, set()))
+
+
+async def store_view(
+    session: AsyncSession,
+    application: Application,
+    *,
+    appealed: bool,
+    detail: str,
+    summary: str,
+) -> None:
+    values = {
+        "citizen_id": application.citizen_id,
+        "status": application.status.value,
+        "created_at": application.created_at,
+        "complete_by": application.complete_by,
+        "appeal_until": application.appeal_until,
+        "appealed": appealed,
+        "detail": detail,
+        "summary": summary,
+    }
+    statement = pg_insert(application_views).values(
+        application_id=application.application_id, version=1, **values
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[application_views.c.application_id],
+            set_={**values, "version": application_views.c.version + 1},
+        )
+    )
+
+
+async def view_of(conn: AsyncConnection, application_id: UUID) -> Row[Any] | None:
+    """The stored view: one primary-key read."""
+    return (
+        await conn.execute(
+            select(
+                application_views.c.citizen_id,
+                application_views.c.status,
+                application_views.c.complete_by,
+                application_views.c.appeal_until,
+                application_views.c.appealed,
+                application_views.c.version,
+                application_views.c.detail,
+            ).where(application_views.c.application_id == application_id)
+        )
+    ).first()
+
+
+async def views_of_citizen(
+    conn: AsyncConnection, citizen_id: UUID, *, status: Status | None, offset: int, limit: int
+) -> list[Row[Any]]:
+    """One page of a citizen's views, newest first, each with the total count."""
+    where = [application_views.c.citizen_id == citizen_id]
+    if status is not None:
+        where.append(application_views.c.status == status.value)
+    return list(
+        await conn.execute(
+            select(
+                application_views.c.status,
+                application_views.c.complete_by,
+                application_views.c.appeal_until,
+                application_views.c.summary,
+                func.count().over().label("total"),
+            )
+            .where(*where)
+            .order_by(application_views.c.created_at.desc(), application_views.c.application_id)
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+async def count_views_of_citizen(
+    conn: AsyncConnection, citizen_id: UUID, *, status: Status | None
+) -> int:
+    where = [application_views.c.citizen_id == citizen_id]
+    if status is not None:
+        where.append(application_views.c.status == status.value)
+    found = await conn.execute(select(func.count()).select_from(application_views).where(*where))
+    return int(found.scalar_one())
+
+
+async def without_view(session: AsyncSession, citizen_id: UUID | None = None) -> list[UUID]:
+    """Applications (of one citizen, or one given by id elsewhere) stored before the read
+    model existed: their views are built on first read."""
+    query = select(applications.c.application_id).where(
+        ~select(application_views.c.application_id)
+        .where(application_views.c.application_id == applications.c.application_id)
+        .exists()
+    )
+    if citizen_id is not None:
+        query = query.where(applications.c.citizen_id == citizen_id)
+    return list((await session.execute(query)).scalars())
+
 
 # -- programs ------------------------------------------------------------------------------
 
@@ -136,6 +245,7 @@ class OpenApplicationExists(Exception):
 async def insert_application(session: AsyncSession, application: Application) -> None:
     """Raises ``OpenApplicationExists`` when the citizen has an open one to the program
     (the database's partial unique index decides, so two racing requests cannot both win)."""
+    touch(session, application.application_id)
     try:
         async with session.begin_nested():
             await session.execute(
@@ -181,6 +291,7 @@ async def load(
 
 
 async def save(session: AsyncSession, application: Application) -> None:
+    touch(session, application.application_id)
     await session.execute(
         update(applications)
         .where(applications.c.application_id == application.application_id)
@@ -271,6 +382,7 @@ async def record_transition(
     reasons: Sequence[dict[str, Any]] = (),
     note: str | None = None,
 ) -> None:
+    touch(session, application_id)
     await session.execute(
         insert(status_history).values(
             application_id=application_id,
@@ -309,6 +421,7 @@ async def history(session: AsyncSession, application_id: UUID) -> list[dict[str,
 
 
 async def add_document(session: AsyncSession, **values: Any) -> None:
+    touch(session, values["application_id"])
     await session.execute(insert(documents).values(**values))
 
 
@@ -337,6 +450,7 @@ async def remove_document(
     session: AsyncSession, application_id: UUID, document_id: UUID
 ) -> str | None:
     """The removed document's hash, or None if the application has no such document."""
+    touch(session, application_id)
     return (
         await session.execute(
             delete(documents)
@@ -366,6 +480,7 @@ async def content_referenced(session: AsyncSession, sha256: str) -> bool:
 
 async def store_evaluation(session: AsyncSession, evaluation: Evaluation, at: datetime) -> bool:
     """False when this evaluation id was stored already (a duplicate)."""
+    touch(session, evaluation.application_id)
     result = await session.execute(
         pg_insert(evaluations)
         .values(
@@ -437,6 +552,7 @@ async def appeal_of(session: AsyncSession, application_id: UUID) -> Appeal | Non
 
 
 async def insert_appeal(session: AsyncSession, appeal: Appeal) -> None:
+    touch(session, appeal.application_id)
     await session.execute(
         insert(appeals).values(
             appeal_id=appeal.appeal_id,

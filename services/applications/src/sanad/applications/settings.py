@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from sanad.shared.settings import ServiceSettings, service_config
+from sanad.shared.settings import ServiceSettings, hot_path_workers, service_config
 
 
 class ApplicationsSettings(ServiceSettings):
@@ -13,6 +13,7 @@ class ApplicationsSettings(ServiceSettings):
     service: str = "applications"
     uses_redis: bool = True  # the program catalog cache
     port: int = 8003
+    workers: int = Field(default_factory=hot_path_workers, ge=1, le=64)
     # Where uploaded documents are stored, content-addressed (SANAD_APPLICATIONS_DOCUMENT_ROOT).
     document_root: Path = Path(".local/applications/documents")
     # 10 MB: under the gateway's 10 MiB body limit with the multipart framing.

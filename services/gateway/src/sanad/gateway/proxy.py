@@ -20,6 +20,8 @@ from sanad.shared.problems import Problem
 log = get_logger(__name__)
 # Every method reaches the route, so an undocumented one (TRACE too) gets the right 405.
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+# Answers up to this size (declared by Content-Length) are relayed whole, larger ones streamed.
+SMALL_BODY = 64 * 1024
 
 
 def not_found() -> Problem:
@@ -94,20 +96,33 @@ def proxy_router(
     @router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
     async def forward(request: Request) -> Response:
         ip = client_ip(request)
-        await limiter.hit("ip", ip, settings.rate_limit_per_ip)
         path = request.url.path
         # 405 (with what is allowed) before anything else: the gateway's own paths too.
         index = await catalog.operations(request.app.openapi)
         allowed = index.allowed(path)
         if allowed is not None and request.method not in allowed:
+            # Still counted against the address, as every request is.
+            await limiter.hit("ip", ip, settings.rate_limit_per_ip)
             raise method_not_allowed(request.method, allowed)
         matched = route(request.method, path)
+        # The token is checked (offline; a known token from the cache) before counting, so
+        # the address and the user are counted in one Redis round trip; a refusal keeps the
+        # order it always had: the address's limit, 404, the token, then the user's limit.
+        principal: Principal | None = None
+        refused: Problem | None = None
+        if matched is not None and not matched.public:
+            try:
+                principal = await authenticate(request)
+            except Problem as exc:
+                refused = exc
+        hits = [("ip", ip, settings.rate_limit_per_ip)]
+        if principal is not None:
+            hits.append(("user", principal.subject, settings.rate_limit_per_user))
+        await limiter.hit_all(hits)
         if matched is None:
             raise not_found()
-        principal: Principal | None = None
-        if not matched.public:
-            principal = await authenticate(request)
-            await limiter.hit("user", principal.subject, settings.rate_limit_per_user)
+        if refused is not None:
+            raise refused
         body = await read_body(request, settings.max_body_bytes)
 
         # The path as the client encoded it, so the service decodes exactly what we routed.
@@ -136,18 +151,34 @@ def proxy_router(
         except httpx.TransportError as exc:
             log.warning("upstream_down", service=matched.service, error_type=type(exc).__name__)
             raise unavailable(matched.service) from None
-        response = StreamingResponse(
-            answer.aiter_raw(),
-            status_code=answer.status_code,
-            background=BackgroundTask(answer.aclose),
-        )
         # Raw pairs, not a dict: repeated headers (Set-Cookie) must all pass.
-        response.raw_headers = [
+        raw_headers = [
             (name.encode("latin-1"), value.encode("latin-1"))
             for name, value in headers.downstream_response_headers(
                 answer.headers.multi_items(), upstreams.urls[matched.service]
             )
         ]
+        response: Response
+        declared = answer.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) <= SMALL_BODY:
+            # A small answer of known size (most are) is read and sent whole: streaming it
+            # would cost a task per response for nothing.
+            try:
+                # Raw, as the service sent it (any content-encoding kept, like the stream).
+                content = b"".join([chunk async for chunk in answer.aiter_raw()])
+            except httpx.TransportError as exc:
+                log.warning("upstream_down", service=matched.service, error_type=type(exc).__name__)
+                raise unavailable(matched.service) from None
+            finally:
+                await answer.aclose()
+            response = Response(content, status_code=answer.status_code)
+        else:
+            response = StreamingResponse(
+                answer.aiter_raw(),
+                status_code=answer.status_code,
+                background=BackgroundTask(answer.aclose),
+            )
+        response.raw_headers = raw_headers
         return response
 
     return router

@@ -1,4 +1,8 @@
-"""Fixed-window rate limits counted in Redis, shared by every gateway replica."""
+"""Fixed-window rate limits counted in Redis, shared by every gateway replica.
+
+Every counter a request touches (its address's, then its user's) is counted by one Lua
+script: one Redis round trip per request, stopping at the first limit exceeded (so a request
+refused for its address does not count against its user either)."""
 
 from __future__ import annotations
 
@@ -38,19 +42,41 @@ def too_many_requests(scope: str, retry_after: int) -> Problem:
     )
 
 
+# KEYS: the windows' keys; ARGV[1]: their time to live; ARGV[2..]: each key's limit.
+# Returns the 1-based index of the first key past its limit, or 0.
+_COUNT = """
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  if count > tonumber(ARGV[i + 1]) then return i end
+end
+return 0
+"""
+
+# (scope, who, limit): e.g. ("ip", "203.0.113.7", 600).
+Hit = tuple[str, str, int]
+
+
 class RateLimiter:
     def __init__(self, redis: Redis, *, window_seconds: int) -> None:
         self._redis = redis
         self._size = window_seconds
+        self._count = redis.register_script(_COUNT)
 
     async def hit(self, scope: str, who: str, limit: int) -> None:
         """Count one request by ``who``; raise 429 (with Retry-After) past ``limit``."""
-        window = window_for(scope, who, size=self._size, now=time.time())
+        await self.hit_all([(scope, who, limit)])
+
+    async def hit_all(self, hits: list[Hit]) -> None:
+        """Count one request against each of ``hits`` in order, in one round trip; raise 429
+        (with Retry-After) for the first past its limit (later ones are then not counted)."""
+        now = time.time()
+        windows = [window_for(scope, who, size=self._size, now=now) for scope, who, _ in hits]
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(window.key)
-                pipe.expire(window.key, self._size + 1, nx=True)
-                count, _ = await pipe.execute()
+            exceeded = await self._count(
+                keys=[w.key for w in windows],
+                args=[self._size + 1, *(limit for _, _, limit in hits)],
+            )
         except RedisError as exc:
             # Fail closed: without counting, limits would silently vanish.
             log.warning("rate_limiter_unavailable", error_type=type(exc).__name__)
@@ -61,5 +87,6 @@ class RateLimiter:
                 "rate-limiter-unavailable",
                 headers={"Retry-After": "5"},
             ) from None
-        if int(count) > limit:
-            raise too_many_requests(scope, window.seconds_left)
+        if int(exceeded):
+            index = int(exceeded) - 1
+            raise too_many_requests(hits[index][0], windows[index].seconds_left)

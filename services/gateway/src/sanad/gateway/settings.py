@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from sanad.shared.settings import ServiceSettings, service_config
+from sanad.shared.settings import ServiceSettings, hot_path_workers, service_config
 
 MiB = 1024 * 1024
 
@@ -20,6 +20,7 @@ class GatewaySettings(ServiceSettings):
 
     service: str = "gateway"
     port: int = 8000
+    workers: int = Field(default_factory=hot_path_workers, ge=1, le=64)
     uses_database: bool = False
     uses_kafka: bool = False
     uses_redis: bool = True  # rate limits

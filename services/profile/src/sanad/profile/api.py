@@ -14,6 +14,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from pydantic import ValidationError
+from pydantic_core import to_json
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.profile import service
 from sanad.profile.domain.dependents import DependentInput
@@ -24,10 +26,11 @@ from sanad.profile.settings import ProfileSettings
 from sanad.shared.app import runtime_of
 from sanad.shared.auth import Principal, Role, authenticate, forbidden, require_self_or_staff
 from sanad.shared.db import SessionFactory
+from sanad.shared.etags import json_answer
 from sanad.shared.events import profile as wire
 from sanad.shared.events.profile import SectionName
 from sanad.shared.logging import security_event
-from sanad.shared.openapi import etag_response, problems
+from sanad.shared.openapi import ETAG_HEADER, etag_response, problems
 from sanad.shared.problems import FieldError, Problem
 
 router = APIRouter(prefix="/v1/profile", tags=["profile"])
@@ -41,6 +44,14 @@ IfMatch = Annotated[
         "nobody changed the profile since (412 otherwise).",
     ),
 ]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="The `ETag` of the profile as last read: 304 and no body if it has "
+        "not changed since.",
+    ),
+]
 # Every answer carries the profile's ETag.
 READ: dict[int | str, dict[str, Any]] = {200: etag_response()}
 CHANGED: dict[int | str, dict[str, Any]] = {200: etag_response(), **problems(412)}
@@ -51,6 +62,25 @@ PROFILE_READERS = (Role.CASEWORKER, Role.AUDITOR)
 
 def sessions_of(request: Request) -> SessionFactory:
     return runtime_of(request).require_sessions()
+
+
+def engine_of(request: Request) -> AsyncEngine:
+    engine = runtime_of(request).engine
+    assert engine is not None
+    return engine
+
+
+def profile_answer(profile: Profile, if_none_match: str | None) -> Response:
+    """The whole profile encoded once by its wire model, with its ETag (304 if unchanged)."""
+    return json_answer(to_json(profile.to_event()), profile.etag, if_none_match)
+
+
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {
+        "description": "Not Modified: the profile is still the version named in If-None-Match",
+        "headers": dict(ETAG_HEADER),
+    }
+}
 
 
 def settings_of(request: Request) -> ProfileSettings:
@@ -144,32 +174,41 @@ async def _change_household(
         raise rule_broken(exc) from None
 
 
-@router.get("", operation_id="get_own_profile", responses=READ)
+@router.get(
+    "",
+    operation_id="get_own_profile",
+    response_model=wire.ProfileUpdated,
+    responses={**READ, **NOT_MODIFIED},
+)
 async def get_own_profile(
-    principal: Caller, sessions: Sessions, response: Response
-) -> wire.ProfileUpdated:
-    """The whole profile, derived household figures and completeness per section."""
-    profile = await service.read(sessions, own_citizen_id(principal))
-    with_etag(response, profile)
-    return profile.to_event()
+    request: Request, principal: Caller, if_none_match: IfNoneMatch = None
+) -> Response:
+    """The whole profile, derived household figures and completeness per section. Send
+    back its ETag in ``If-None-Match`` to get 304 when it has not changed."""
+    profile = await service.read(engine_of(request), own_citizen_id(principal))
+    return profile_answer(profile, if_none_match)
 
 
-@router.get("/citizens/{citizen_id}", operation_id="get_citizen_profile", responses=READ)
+@router.get(
+    "/citizens/{citizen_id}",
+    operation_id="get_citizen_profile",
+    response_model=wire.ProfileUpdated,
+    responses={**READ, **NOT_MODIFIED},
+)
 async def get_citizen_profile(
-    citizen_id: UUID, principal: Caller, sessions: Sessions, response: Response
-) -> wire.ProfileUpdated:
+    citizen_id: UUID, request: Request, principal: Caller, if_none_match: IfNoneMatch = None
+) -> Response:
     """Any citizen's profile, for caseworkers and auditors (and the citizen themself)."""
     require_self_or_staff(principal, str(citizen_id), *PROFILE_READERS)
-    profile = await service.read(sessions, citizen_id)
-    with_etag(response, profile)
-    return profile.to_event()
+    profile = await service.read(engine_of(request), citizen_id)
+    return profile_answer(profile, if_none_match)
 
 
 @router.get("/dependents", operation_id="list_dependents", responses=READ)
 async def list_dependents(
-    principal: Caller, sessions: Sessions, response: Response
+    principal: Caller, request: Request, response: Response
 ) -> list[wire.Dependent]:
-    profile = await service.read(sessions, own_citizen_id(principal))
+    profile = await service.read(engine_of(request), own_citizen_id(principal))
     with_etag(response, profile)
     return list(profile.dependents)
 
@@ -203,9 +242,9 @@ async def add_dependent(
 
 @router.get("/dependents/{dependent_id}", operation_id="get_dependent", responses=READ)
 async def get_dependent(
-    dependent_id: UUID, principal: Caller, sessions: Sessions, response: Response
+    dependent_id: UUID, principal: Caller, request: Request, response: Response
 ) -> wire.Dependent:
-    profile = await service.read(sessions, own_citizen_id(principal))
+    profile = await service.read(engine_of(request), own_citizen_id(principal))
     with_etag(response, profile)
     try:
         return profile.dependent(dependent_id)

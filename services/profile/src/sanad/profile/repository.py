@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.profile import Profile
@@ -45,6 +45,47 @@ async def load(
         contact=wire.Contact.model_validate(row.contact),
         sections=wire.Sections.model_validate(row.sections),
         dependents=tuple(wire.Dependent.model_validate(data) for data in dependents),
+    )
+
+
+async def read(conn: AsyncConnection, citizen_id: UUID) -> Profile | None:
+    """The citizen's profile in one indexed query (the hot read: no session, no lock)."""
+    ordered = (
+        select(
+            func.coalesce(
+                func.jsonb_agg(
+                    aggregate_order_by(profile_dependents.c.data, profile_dependents.c.position)
+                ),
+                text("'[]'::jsonb"),
+                type_=JSONB,
+            )
+        )
+        .where(profile_dependents.c.citizen_id == profiles.c.citizen_id)
+        .scalar_subquery()
+    )
+    row = (
+        await conn.execute(
+            select(
+                profiles.c.citizen_id,
+                profiles.c.national_id,
+                profiles.c.version,
+                profiles.c.registry,
+                profiles.c.contact,
+                profiles.c.sections,
+                ordered.label("dependents"),
+            ).where(profiles.c.citizen_id == citizen_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Profile(
+        citizen_id=row.citizen_id,
+        national_id=row.national_id,
+        version=row.version,
+        registry=wire.Registry.model_validate(row.registry),
+        contact=wire.Contact.model_validate(row.contact),
+        sections=wire.Sections.model_validate(row.sections),
+        dependents=tuple(wire.Dependent.model_validate(data) for data in row.dependents),
     )
 
 

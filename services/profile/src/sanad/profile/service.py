@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from sanad.profile import repository
 from sanad.profile.domain.household import PersonFacts
 from sanad.profile.domain.profile import Profile
@@ -52,9 +54,10 @@ def _check_precondition(profile: Profile, if_match: str | None, *, required: boo
         )
 
 
-async def read(sessions: SessionFactory, citizen_id: UUID) -> Profile:
-    async with sessions() as session:
-        profile = await repository.load(session, citizen_id)
+async def read(engine: AsyncEngine, citizen_id: UUID) -> Profile:
+    """The hot read: one query on a pooled connection, no session."""
+    async with engine.connect() as conn:
+        profile = await repository.read(conn, citizen_id)
     if profile is None:
         raise not_found()
     return profile

@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from sanad.shared.settings import ServiceSettings, service_config
+from sanad.shared.settings import ServiceSettings, hot_path_workers, service_config
 
 
 class ProfileSettings(ServiceSettings):
@@ -10,5 +10,6 @@ class ProfileSettings(ServiceSettings):
 
     service: str = "profile"
     port: int = 8002
+    workers: int = Field(default_factory=hot_path_workers, ge=1, le=64)
     # The citizen plus their dependents (SANAD_PROFILE_MAX_HOUSEHOLD_SIZE).
     max_household_size: int = Field(20, ge=1, le=100)

@@ -6,14 +6,17 @@ import re
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, Body, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.applications.api.deps import Caller, Ctx, Sessions, parse
 from sanad.applications.domain.form import ApplicationForm
 from sanad.applications.domain.states import Status
-from sanad.applications.service import applications, decisions
-from sanad.applications.service.applications import Limits
+from sanad.applications.service import applications, decisions, views
+from sanad.applications.service.applications import Limits, citizen_id_of
+from sanad.shared.app import Runtime, runtime_of
+from sanad.shared.etags import JSON, json_answer
 from sanad.shared.problems import Problem
 from sanad.shared.text import FreeText
 
@@ -21,6 +24,11 @@ router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{1,200}$"
 Reason = FreeText  # multi-line, no bidi/zero-width characters (sanad.shared.text)
+
+
+def engine_of(runtime: Runtime) -> AsyncEngine:
+    assert runtime.engine is not None
+    return runtime.engine
 
 
 class Strict(BaseModel):
@@ -56,25 +64,47 @@ async def start(
 
 @router.get("", operation_id="list_my_applications")
 async def list_mine(
+    request: Request,
     principal: Caller,
-    sessions: Sessions,
     ctx: Ctx,
     status: Status | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> dict[str, Any]:
-    """My requests, newest first."""
-    return await applications.list_mine(
-        sessions, ctx.clock, principal, status=status, page=page, page_size=page_size
+) -> Response:
+    """My requests, newest first (from the status read model: one query)."""
+    runtime = runtime_of(request)
+    body = await views.list_mine(
+        engine_of(runtime),
+        runtime.require_sessions(),
+        ctx.clock,
+        citizen_id_of(principal),
+        status=status,
+        page=page,
+        page_size=page_size,
     )
+    return Response(body, media_type=JSON)
 
 
-@router.get("/{application_id}", operation_id="get_application")
+@router.get(
+    "/{application_id}",
+    operation_id="get_application",
+    responses={304: {"description": "Not Modified: unchanged since the ETag sent"}},
+)
 async def get_application(
-    application_id: UUID, principal: Caller, sessions: Sessions, ctx: Ctx
-) -> dict[str, Any]:
-    """The application with its full status history, eligibility result and next step."""
-    return await applications.read(sessions, ctx.clock, principal, application_id)
+    application_id: UUID,
+    request: Request,
+    principal: Caller,
+    ctx: Ctx,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    """The application with its full status history, eligibility result and next step
+    (from the status read model: one query). Send its ETag back in ``If-None-Match`` to
+    get 304 while it has not changed."""
+    runtime = runtime_of(request)
+    found = await views.read(
+        engine_of(runtime), runtime.require_sessions(), ctx.clock, principal, application_id
+    )
+    return json_answer(found.body, found.etag, if_none_match)
 
 
 @router.put("/{application_id}", operation_id="save_form")

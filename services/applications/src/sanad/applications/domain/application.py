@@ -55,20 +55,34 @@ class Next:
 def next_step(application: Application, appeal: Appeal | None, now: datetime) -> Next:
     """What the citizen can do now: submit a draft, complete by a date, appeal until a
     date, or nothing (waiting for a decision, or decided for good)."""
-    match application.status:
+    return next_action(
+        application.status,
+        complete_by=application.complete_by,
+        appeal_until=application.appeal_until,
+        appealed=appeal is not None,
+        now=now,
+    )
+
+
+def next_action(
+    status: Status,
+    *,
+    complete_by: datetime | None,
+    appeal_until: datetime | None,
+    appealed: bool,
+    now: datetime,
+) -> Next:
+    """``next_step`` from the few fields it depends on (what the status read model keeps)."""
+    match status:
         case Status.DRAFT:
             return Next("submit")
         case Status.NEEDS_COMPLETION:
-            if application.complete_by is not None and now <= application.complete_by:
-                return Next("complete_and_submit", application.complete_by)
+            if complete_by is not None and now <= complete_by:
+                return Next("complete_and_submit", complete_by)
             return Next("none")
         case Status.REJECTED:
-            if (
-                appeal is None
-                and application.appeal_until is not None
-                and now <= application.appeal_until
-            ):
-                return Next("appeal", application.appeal_until)
+            if not appealed and appeal_until is not None and now <= appeal_until:
+                return Next("appeal", appeal_until)
             return Next("none")
         case _:
             return Next("none")

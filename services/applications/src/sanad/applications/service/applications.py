@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.applications import repository
 from sanad.applications.adapters.storage import DocumentStore
-from sanad.applications.domain.application import Application, next_step
+from sanad.applications.domain.application import Application, next_action
 from sanad.applications.domain.catalog import Program
 from sanad.applications.domain.documents import FORMAT_OF, sniff
 from sanad.applications.domain.form import ApplicationForm, missing_for_submission
 from sanad.applications.domain.states import IllegalTransition, Status, check_move
+from sanad.applications.service import views
 from sanad.applications.service.catalog import program_not_found
 from sanad.applications.service.common import (
     Actor,
@@ -97,6 +98,7 @@ async def start(
             actor=principal.subject,
             actor_role=principal.role.value,
         )
+        await views.refresh_touched(session)
     return application
 
 
@@ -125,6 +127,7 @@ async def save_form(
             )
         updated = replace(application, form=form, updated_at=clock.now())
         await repository.save(session, updated)
+        await views.refresh_touched(session)
     return updated
 
 
@@ -228,6 +231,7 @@ async def upload_document(
             await repository.lock_content(session, digest)
             await repository.add_document(session, **document)
             await repository.save(session, replace(application, updated_at=now))
+            await views.refresh_touched(session)
             created = await store.put(digest, content)
     except BaseException:
         if created:
@@ -273,6 +277,7 @@ async def remove_document(
                 errors=[FieldError("path.document_id", "is not a document of it", "unknown")],
             )
         await repository.save(session, replace(application, updated_at=clock.now()))
+        await views.refresh_touched(session)
         # Under the content's lock: no upload of the same content can slip in between.
         await repository.lock_content(session, digest)
         if not await repository.content_referenced(session, digest):
@@ -388,47 +393,23 @@ async def submit(
                 household_snapshot=household_snapshot(snapshot),
             ),
         )
+        await views.refresh_touched(session)
     return Submitted(moved, replayed=False)
 
 
 async def view(session: AsyncSession, application: Application, clock: Clock) -> dict[str, Any]:
-    """Everything the citizen (or a caseworker) sees of an application."""
-    appeal = await repository.appeal_of(session, application.application_id)
-    evaluations = await repository.evaluations_of(session, application.application_id)
-    submission_evaluations = [e for e in evaluations if e["appeal_id"] is None]
-    appeal_view = None
-    if appeal is not None:
-        appeal_view = {
-            "appeal_id": appeal.appeal_id,
-            "reason": appeal.reason,
-            "filed_at": appeal.filed_at,
-            "decided": appeal.decided,
-            "evaluation": next(
-                (e for e in evaluations if e["evaluation_id"] == appeal.evaluation_id), None
-            ),
-        }
-    step = next_step(application, appeal, clock.now())
-    return {
-        "application_id": application.application_id,
-        "citizen_id": application.citizen_id,
-        "program_code": application.program_code,
-        "status": application.status.value,
-        "status_since": application.status_since,
-        "created_at": application.created_at,
-        "updated_at": application.updated_at,
-        "form": application.form.public(),
-        "submission_id": application.submission_id,
-        "submission_number": application.submission_number,
-        "submitted_at": application.submitted_at,
-        "documents": await repository.list_documents(session, application.application_id),
-        "decision": application.decision,
-        "eligibility": submission_evaluations[-1] if submission_evaluations else None,
-        "appeal": appeal_view,
-        "complete_by": application.complete_by,
-        "appeal_until": application.appeal_until,
-        "next": {"action": step.action, "until": step.until},
-        "history": await repository.history(session, application.application_id),
-    }
+    """Everything the citizen (or a caseworker) sees of an application, ``next`` included,
+    assembled from the tables (the read model stores the same, see ``views``)."""
+    found = await views.assemble(session, application)
+    step = next_action(
+        application.status,
+        complete_by=application.complete_by,
+        appeal_until=application.appeal_until,
+        appealed=found["appeal"] is not None,
+        now=clock.now(),
+    )
+    found["next"] = {"action": step.action, "until": step.until}
+    return found
 
 
 async def read(
@@ -443,39 +424,3 @@ async def read(
         else:
             application = owned(application, principal, application_id)
         return await view(session, application, clock)
-
-
-async def list_mine(
-    sessions: SessionFactory,
-    clock: Clock,
-    principal: Principal,
-    *,
-    status: Status | None,
-    page: int,
-    page_size: int,
-) -> dict[str, Any]:
-    citizen_id = citizen_id_of(principal)
-    async with sessions() as session:
-        items, total = await repository.list_of_citizen(
-            session, citizen_id, status=status, offset=(page - 1) * page_size, limit=page_size
-        )
-    now = clock.now()
-    return {
-        "items": [summary(a, now) for a in items],
-        "page": page,
-        "page_size": page_size,
-        "total": total,
-    }
-
-
-def summary(application: Application, now: Any) -> dict[str, Any]:
-    step = next_step(application, None, now)
-    return {
-        "application_id": application.application_id,
-        "program_code": application.program_code,
-        "status": application.status.value,
-        "status_since": application.status_since,
-        "created_at": application.created_at,
-        "decision": application.decision,
-        "next": {"action": step.action, "until": step.until},
-    }

@@ -22,6 +22,7 @@ from sanad.applications.domain.decision import (
     effect_of,
 )
 from sanad.applications.domain.states import REVIEWABLE, Status
+from sanad.applications.service import views
 from sanad.applications.service.applications import view
 from sanad.applications.service.common import (
     AUTO,
@@ -69,10 +70,12 @@ async def apply_evaluation(session: AsyncSession, evaluation: Evaluation, clock:
         case AttachToAppeal(appeal_id):
             await repository.store_evaluation(session, evaluation, now)
             await repository.attach_appeal_evaluation(session, appeal_id, evaluation.evaluation_id)
+            await views.refresh_touched(session)
             return "attached to the appeal"
         case Decide():
             await repository.store_evaluation(session, evaluation, now)
             await _decide(session, application, evaluation, effect, clock)
+            await views.refresh_touched(session)
             return "decided " + effect.to.value
     raise AssertionError(effect)  # pragma: no cover
 
@@ -156,6 +159,7 @@ async def expire_overdue(sessions: SessionFactory, clock: Clock, *, batch: int =
                     reasons=[DEADLINE_PASSED],
                     appeal_until=deadlines.appeal_until,
                 )
+            await views.refresh_touched(session)
         expired += len(overdue)
         if len(overdue) < batch:
             return expired
@@ -211,6 +215,7 @@ async def appeal(
             appeal_until=None,
         )
         await repository.insert_appeal(session, filed)
+        await views.refresh_touched(session)
         await outbox.publish(
             session,
             AppealFiled(
@@ -333,4 +338,5 @@ async def decide_review(
         )
         if from_appeal and appeal is not None:
             await repository.close_appeal(session, appeal.appeal_id)
+        await views.refresh_touched(session)
         return await view(session, moved, clock)

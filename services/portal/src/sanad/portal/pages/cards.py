@@ -4,6 +4,7 @@ so the portal relays them)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 from urllib.parse import quote
 
@@ -91,8 +92,12 @@ async def card_qr(request: Request, card_id: str) -> Response:
     if answer.status_code != 200:
         return Response(status_code=answer.status_code)
     code = segno.make(answer.json()["qr_token"], error="m")
+    # A standalone SVG document needs its namespace (svg_inline omits it: the browser then
+    # shows no image).
+    svg = io.BytesIO()
+    code.save(svg, kind="svg", scale=4, border=2, xmldecl=False)
     return Response(
-        code.svg_inline(scale=4, border=2),
+        svg.getvalue(),
         media_type="image/svg+xml",
         headers={"Cache-Control": "private, no-store"},
     )
