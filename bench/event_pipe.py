@@ -445,6 +445,8 @@ async def offer_main(url: str, schema: str, topic: str, rate: str, events: str) 
 
 
 def main() -> None:
+    # The local platform's dev credentials (settings refuse them outside dev/test).
+    os.environ.setdefault("SANAD_ENV", "dev")
     if sys.argv[1:2] == ["--relay"]:
         asyncio.run(relay_main(*sys.argv[2:5]))
         return

@@ -356,6 +356,8 @@ async def prepare(instances: Instances, drafts: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    # The local platform's dev credentials (settings refuse them outside dev/test).
+    os.environ.setdefault("SANAD_ENV", "dev")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tree", type=Path, default=REPO, help="source tree to run")
     parser.add_argument("--label", default="after")

@@ -280,6 +280,8 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    # The local platform's dev credentials (settings refuse them outside dev/test).
+    os.environ.setdefault("SANAD_ENV", "dev")
     if len(sys.argv) == 3 and sys.argv[1] == "--attack":
         spec = json.loads(sys.argv[2])
         print(json.dumps(asyncio.run(attack(spec["base"], spec["addresses"], spec["seconds"]))))

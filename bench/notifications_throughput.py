@@ -312,6 +312,8 @@ def report(runs: list[dict[str, Any]], citizens: int) -> tuple[dict[str, Any], s
 
 
 def main() -> None:
+    # The local platform's dev credentials (settings refuse them outside dev/test).
+    os.environ.setdefault("SANAD_ENV", "dev")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--citizens", type=int, default=2500)
     parser.add_argument("--runs", type=int, default=3)
