@@ -80,22 +80,28 @@ def form_values_of(application: dict[str, Any]) -> dict[str, str]:
 
 @router.get("/applications", response_class=HTMLResponse)
 async def mine(request: Request) -> Response:
-    session = await citizen(request)
-    answer = await session.call("GET", "/v1/applications", params={"page_size": 100})
+    return await application_list(
+        request, await citizen(request), "/v1/applications", "applications.html"
+    )
+
+
+async def application_list(
+    request: Request, session: Session, path: str, template: str
+) -> Response:
+    """A page listing applications (a citizen's, or the review queue) with their programs;
+    the gateway's problem shown on the page if it refuses."""
+    answer = await session.call("GET", path, params={"page_size": 100})
     if answer.status_code != 200:
         return render(
             request,
-            "applications.html",
+            template,
             status=answer.status_code,
             errors=from_response(answer),
             items=[],
             programs={},
         )
     return render(
-        request,
-        "applications.html",
-        items=answer.json()["items"],
-        programs=await programs_by_code(request),
+        request, template, items=answer.json()["items"], programs=await programs_by_code(request)
     )
 
 

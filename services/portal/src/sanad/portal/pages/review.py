@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from sanad.portal.pages.applications import programs_by_code
+from sanad.portal.pages.applications import application_list, programs_by_code
 from sanad.portal.pages.forms import form_values
 from sanad.portal.problems import FormErrors, from_response
 from sanad.portal.security import check_csrf
@@ -31,22 +31,8 @@ async def caseworker(request: Request) -> Session:
 
 @router.get("/review", response_class=HTMLResponse)
 async def queue(request: Request) -> Response:
-    session = await caseworker(request)
-    answer = await session.call("GET", "/v1/review/queue", params={"page_size": 100})
-    if answer.status_code != 200:
-        return render(
-            request,
-            "review_queue.html",
-            status=answer.status_code,
-            errors=from_response(answer),
-            items=[],
-            programs={},
-        )
-    return render(
-        request,
-        "review_queue.html",
-        items=answer.json()["items"],
-        programs=await programs_by_code(request),
+    return await application_list(
+        request, await caseworker(request), "/v1/review/queue", "review_queue.html"
     )
 
 
