@@ -374,14 +374,16 @@ class Platform:
         return added
 
     async def check(self, citizen: Citizen, program: str) -> dict[str, Any]:
-        """The eligibility check before applying, on the profile eligibility knows."""
+        """The eligibility check before applying, once eligibility knows the profile as it
+        is now (it learns of each change from ``ProfileUpdated``, a moment later)."""
+        version = (await self.profile(citizen)).json()["version"]
         response = await eventually(
             lambda: self.api.get(
                 "/v1/eligibility/check", params={"program": program}, headers=citizen.headers
             ),
-            until=lambda r: r.status_code == 200 and r.json()["outcome"] != "incomplete",
+            until=lambda r: r.status_code == 200 and r.json()["profile_version"] >= version,
             timeout=self.wait,
-            what=f"the {program} check on the filled-in profile",
+            what=f"the {program} check on profile version {version}",
         )
         result: dict[str, Any] = response.json()
         return result

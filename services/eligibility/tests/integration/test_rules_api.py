@@ -175,12 +175,12 @@ async def test_publishing_rules(world: World) -> None:
 
 async def test_the_check_before_applying(world: World) -> None:
     citizen = uuid.uuid4()
-    await world.profile(citizen, income="1000.00", children=2)
+    kept = await world.profile(citizen, income="1000.00", children=2)
     headers = world.headers(Role.CITIZEN, str(citizen))
     response = await world.client.get("/v1/eligibility/check?program=SSP-DEV", headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["outcome"] == "eligible"
+    assert (body["outcome"], body["profile_version"]) == ("eligible", kept["version"])
     assert body["monthly_benefit"] == "1200.00"
     statuses = {c["code"]: c["status"] for c in body["criteria"]}
     assert statuses["documents"] == "not_applicable"

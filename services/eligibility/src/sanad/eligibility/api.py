@@ -51,14 +51,17 @@ async def check(
 ) -> dict[str, Any]:
     """دراسة الأهلية: what the logged-in citizen would get from ``program`` today, from
     their current profile, without applying (criteria on the form and documents are
-    ``not_applicable``; ``category`` fills the form's category for IQ-SPN)."""
+    ``not_applicable``; ``category`` fills the form's category for IQ-SPN).
+    ``profile_version`` is the version of the profile the answer was computed on: this
+    service learns of profile changes from events, a moment after they are saved."""
     if principal.role is not Role.CITIZEN:
         raise forbidden("Only citizens check their own eligibility; staff use /simulate.")
     try:
         citizen_id = UUID(principal.subject)
     except ValueError:
         raise forbidden("The token names no citizen.") from None
-    return shown(await service.check(sessions, citizen_id, program, category, clock))
+    result, profile_version = await service.check(sessions, citizen_id, program, category, clock)
+    return shown(result) | {"profile_version": profile_version}
 
 
 class SimulateBody(BaseModel):

@@ -94,13 +94,16 @@ async def keep_profile(
     return (await session.execute(upsert)).first() is not None
 
 
-async def profile(session: AsyncSession, citizen_id: UUID) -> dict[str, Any] | None:
+async def profile(session: AsyncSession, citizen_id: UUID) -> tuple[int, dict[str, Any]] | None:
+    """The citizen's latest profile known here, with its version."""
     found = (
         await session.execute(
-            select(citizen_profiles.c.profile).where(citizen_profiles.c.citizen_id == citizen_id)
+            select(citizen_profiles.c.version, citizen_profiles.c.profile).where(
+                citizen_profiles.c.citizen_id == citizen_id
+            )
         )
-    ).scalar()
-    return found if isinstance(found, dict) else None
+    ).first()
+    return None if found is None else (found.version, found.profile)
 
 
 async def profiles_page(

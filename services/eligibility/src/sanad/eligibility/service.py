@@ -315,7 +315,8 @@ async def on_appeal(
     is what the citizen stated back then, and an appeal is typically about a change since
     (the criteria comparing it with the profile's are not applicable)."""
     submitted = await repository.submission(session, subject.application_id)
-    current = await repository.profile(session, subject.citizen_id)
+    known = await repository.profile(session, subject.citizen_id)
+    current = known[1] if known is not None else None
     if current is None and submitted is not None:
         current = submitted.profile
     form = (
@@ -348,16 +349,18 @@ async def check(
     program: str,
     category: str | None,
     clock: Clock,
-) -> Result:
+) -> tuple[Result, int]:
     """What the citizen would get from ``program`` today, from their current profile
-    (criteria on the form and documents are not applicable)."""
+    (criteria on the form and documents are not applicable), and that profile's version:
+    this service's copy follows ``ProfileUpdated``, so a client that has just written
+    version N knows the answer is about its write once the version is N or later."""
     on = policy_date(clock.now())
     async with sessions() as session:
         rule_set = await in_force(session, program, on)
         if rule_set is None:
             raise unknown_program(program, "query.program")
-        profile = await repository.profile(session, citizen_id)
-        if profile is None:
+        known = await repository.profile(session, citizen_id)
+        if known is None:
             raise Problem(
                 409,
                 "Profile not known yet",
@@ -365,9 +368,10 @@ async def check(
                 "profile-not-known",
             )
         active = await repository.active_programs(session, citizen_id)
+    version, profile = known
     form = {"category": category} if category is not None else None
     facts = facts_of(submission_inputs(profile, form, None, active), on)
-    return evaluate(rule_set, facts, on)
+    return evaluate(rule_set, facts, on), version
 
 
 def given_facts(raw: dict[str, Any]) -> Facts:
