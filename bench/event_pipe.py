@@ -38,6 +38,7 @@ from sanad.platform.testing import Infra, local_infra, scratch_schema
 from sanad.shared import kafka_clients, outbox
 from sanad.shared.db import asyncpg_dsn, create_engine, session_factory
 from sanad.shared.events import CitizenRegistered, Envelope
+from sanad.shared.heap import freeze_startup_heap
 from sanad.shared.inbox import Inbox
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.logging import configure_logging
@@ -180,6 +181,7 @@ class Pipe:
         async with self.sink.engine.begin() as conn:
             await conn.execute(text(EFFECTS))
         await self.inbox.start()
+        freeze_startup_heap()  # as create_service_app does once a service has started
         # The consumer has joined its group when a first event makes the trip.
         await self.commit([event(-1)])
         async with relay_process(self.infra, self.source.schema, "drain") as relay:
@@ -398,6 +400,7 @@ async def relay_main(mode: str, url: str, schema: str) -> None:
         relay = OutboxRelay(engine, producer, listen_dsn=asyncpg_dsn(url), schema=schema)
         async with engine.connect() as conn:  # the pool holds a connection already
             await conn.execute(text("SELECT 1"))
+        freeze_startup_heap()
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         cpu = time.process_time()

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sanad.shared.auth import JwksVerifier
 from sanad.shared.db import SessionFactory, asyncpg_dsn, engine_for, session_factory
 from sanad.shared.health import Check, health_router
+from sanad.shared.heap import freeze_startup_heap
 from sanad.shared.http import RequestGuard, RequestIdMiddleware
 from sanad.shared.inbox import Inbox
 from sanad.shared.kafka_admin import ensure_topics
@@ -209,6 +210,7 @@ def create_service_app(
             )
         for work in background:
             runtime.background.append(asyncio.create_task(work(runtime), name=work.__name__))
+        freeze_startup_heap()
         log.info("service_started", port=settings.port)
         try:
             yield
