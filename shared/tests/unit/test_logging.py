@@ -69,3 +69,43 @@ def test_redaction_reaches_into_lists_and_text() -> None:
         "notes": ["ids 1*****0008 and 2*****0006", {"password": "[redacted]"}],
         "header": "Authorization: Bearer [redacted]",
     }
+
+
+def test_a_line_logged_while_an_event_is_handled_names_the_event(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sanad.shared.events import CitizenRegistered, Envelope, correlation_id_var
+    from sanad.shared.inbox import _bound, current_envelope
+
+    envelope = Envelope.wrap(
+        CitizenRegistered.model_validate(
+            {
+                "citizen_id": "6f1c1a52-3f8e-4d3c-9b1e-0d6c4b1b2a11",
+                "national_id": "1000000008",
+                "full_name_ar": "اختبار",
+                "full_name_en": "Test",
+                "nationality": "SA",
+                "sex": "F",
+                "birth_date": "1990-01-01",
+                "marital_status": "single",
+                "mobile": "+966500000000",
+                "registered_at": "2026-11-30T10:00:00+00:00",
+            }
+        ),
+        producer="identity",
+        correlation_id="req-42",
+    )
+    configure_logging("test-service")
+    with _bound(envelope, "profile"):
+        assert (correlation_id_var.get(), current_envelope.get()) == ("req-42", envelope)
+        get_logger("t").info("handled")
+    get_logger("t").info("after")
+    during, after = (json.loads(x) for x in capsys.readouterr().out.strip().splitlines()[-2:])
+    assert (during["event_id"], during["event_type"]) == (
+        str(envelope.event_id),
+        "CitizenRegistered",
+    )
+    assert (during["correlation_id"], during["consumer"]) == ("req-42", "profile")
+    assert "event_id" not in after and "consumer" not in after
+    assert (correlation_id_var.get(), current_envelope.get()) == (None, None)
+    logging.getLogger().handlers.clear()

@@ -42,7 +42,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
@@ -55,7 +54,7 @@ from sanad.shared import kafka_clients
 from sanad.shared.db import SessionFactory
 from sanad.shared.events import Envelope, Event, correlation_id_var
 from sanad.shared.kafka_clients import KafkaAccess
-from sanad.shared.logging import get_logger
+from sanad.shared.logging import get_logger, work_context
 from sanad.shared.outages import infrastructure_down
 from sanad.shared.topics import dead_letter_topic
 
@@ -546,20 +545,36 @@ async def _claim(session: AsyncSession, consumer: str, items: Sequence[_Parsed])
     return set(result.scalars())
 
 
-@contextlib.contextmanager
-def _bound(envelope: Envelope, consumer: str) -> Any:
-    tokens = (correlation_id_var.set(envelope.correlation_id), current_envelope.set(envelope))
-    try:
-        with structlog.contextvars.bound_contextvars(
-            event_id=str(envelope.event_id),
-            event_type=envelope.event_type,
-            correlation_id=envelope.correlation_id,
-            consumer=consumer,
-        ):
-            yield
-    finally:
-        correlation_id_var.reset(tokens[0])
-        current_envelope.reset(tokens[1])
+class _bound:
+    """While an event is handled: its correlation id (for the events it causes and the
+    outgoing calls), the envelope (``outbox.publish`` takes its id as the causation id), and
+    what every log line then says about it. A class, not a generator: it runs per event."""
+
+    __slots__ = ("_consumer", "_envelope", "_tokens")
+
+    def __init__(self, envelope: Envelope, consumer: str) -> None:
+        self._envelope, self._consumer = envelope, consumer
+
+    def __enter__(self) -> None:
+        envelope = self._envelope
+        self._tokens = (
+            correlation_id_var.set(envelope.correlation_id),
+            current_envelope.set(envelope),
+            work_context.set(
+                {
+                    "event_id": str(envelope.event_id),
+                    "event_type": envelope.event_type,
+                    "correlation_id": envelope.correlation_id,
+                    "consumer": self._consumer,
+                }
+            ),
+        )
+
+    def __exit__(self, *_: object) -> None:
+        correlation, envelope, context = self._tokens
+        correlation_id_var.reset(correlation)
+        current_envelope.reset(envelope)
+        work_context.reset(context)
 
 
 async def _handle(session: AsyncSession, items: list[_Parsed], consumer: str) -> None:

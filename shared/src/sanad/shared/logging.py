@@ -6,10 +6,11 @@ still cannot write them in clear.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -23,6 +24,24 @@ _SECRET_KEYS = re.compile(
 _NATIONAL_ID_KEYS = re.compile(r"national_id", re.IGNORECASE)
 # A 10-digit national ID or residence number anywhere in a message.
 _NATIONAL_ID_IN_TEXT = re.compile(r"\b([12])\d{5}(\d{4})\b")
+
+
+# What one unit of work (an event being handled) adds to every line logged meanwhile: one
+# variable set per event, where structlog's bound_contextvars sets and resets one per key
+# (measured: a sixth of a one-event handler's CPU).
+work_context: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "work_context", default=None
+)
+
+
+def merge_work_context(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    bound = work_context.get()
+    if bound:
+        for key, value in bound.items():
+            event_dict.setdefault(key, value)
+    return event_dict
 
 
 def mask_national_id(value: str) -> str:
@@ -72,6 +91,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        merge_work_context,
         add_service,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
