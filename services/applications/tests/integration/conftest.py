@@ -74,7 +74,11 @@ def settings(provisioned: Infra, tmp_path_factory: pytest.TempPathFactory) -> Ap
     )
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: the app joins the service's real consumer group beside
+# the platform's instance, and while pytest runs other tests its event loop is stopped:
+# kept for the whole run it held partitions it did not read (cards stalled 10 minutes
+# under the e2e journeys). Per module it leaves the group when its tests are done.
+@pytest.fixture(scope="module")
 async def applications_app(
     settings: ApplicationsSettings, clock: TestClock
 ) -> AsyncIterator[FastAPI]:
@@ -85,12 +89,12 @@ async def applications_app(
         yield app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def signer(applications_app: FastAPI) -> TokenSigner:
     return trust_test_tokens(applications_app)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def client(applications_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(applications_app, "http://applications") as http:
         yield http
@@ -367,7 +371,7 @@ def profile_updated(citizen_id: uuid.UUID, version: int) -> ProfileUpdated:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def test_program(client: httpx.AsyncClient, signer: TokenSigner) -> str:
     """TEST_PROGRAM in the catalog: SSP-DEV's definition under another code."""
     ssp = (await client.get("/v1/programs/SSP-DEV")).json()

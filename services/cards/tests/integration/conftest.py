@@ -50,7 +50,11 @@ def _fresh_clock(clock: TestClock) -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: the app joins the service's real consumer group beside
+# the platform's instance, and while pytest runs other tests its event loop is stopped:
+# kept for the whole run it held partitions it did not read (cards stalled 10 minutes
+# under the e2e journeys). Per module it leaves the group when its tests are done.
+@pytest.fixture(scope="module")
 async def cards_app(provisioned: Infra, clock: TestClock) -> AsyncIterator[FastAPI]:
     pg = make_url(provisioned.pg_admin_url)
     settings = CardsSettings(
@@ -66,12 +70,12 @@ async def cards_app(provisioned: Infra, clock: TestClock) -> AsyncIterator[FastA
         yield app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def signer(cards_app: FastAPI) -> TokenSigner:
     return trust_test_tokens(cards_app)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def client(cards_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(cards_app, "http://cards") as http:
         yield http

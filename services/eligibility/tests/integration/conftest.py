@@ -49,7 +49,11 @@ def settings(provisioned: Infra) -> EligibilitySettings:
     )
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: the app joins the service's real consumer group beside
+# the platform's instance, and while pytest runs other tests its event loop is stopped:
+# kept for the whole run it held partitions it did not read (cards stalled 10 minutes
+# under the e2e journeys). Per module it leaves the group when its tests are done.
+@pytest.fixture(scope="module")
 async def eligibility_app(settings: EligibilitySettings) -> AsyncIterator[FastAPI]:
     assert MIGRATIONS is not None
     await asyncio.to_thread(upgrade, MIGRATIONS, settings.database_url, settings.db_schema)
@@ -58,12 +62,12 @@ async def eligibility_app(settings: EligibilitySettings) -> AsyncIterator[FastAP
         yield app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def signer(eligibility_app: FastAPI) -> TokenSigner:
     return trust_test_tokens(eligibility_app)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def client(eligibility_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(eligibility_app, "http://eligibility") as http:
         yield http

@@ -43,7 +43,11 @@ def new_national_id() -> str:
     return next(body + d for d in "0123456789" if luhn_valid(body + d))
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: the app joins the service's real consumer group beside
+# the platform's instance, and while pytest runs other tests its event loop is stopped:
+# kept for the whole run it held partitions it did not read (cards stalled 10 minutes
+# under the e2e journeys). Per module it leaves the group when its tests are done.
+@pytest.fixture(scope="module")
 async def profile_app(provisioned: Infra) -> AsyncIterator[FastAPI]:
     pg = make_url(provisioned.pg_admin_url)
     settings = ProfileSettings(
@@ -60,12 +64,12 @@ async def profile_app(provisioned: Infra) -> AsyncIterator[FastAPI]:
         yield app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def signer(profile_app: FastAPI) -> TokenSigner:
     return trust_test_tokens(profile_app)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def client(profile_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(profile_app, "http://profile") as http:
         yield http
