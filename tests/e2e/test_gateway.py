@@ -69,13 +69,39 @@ async def test_a_trailing_slash_redirect_stays_behind_the_gateway() -> None:
     assert response.headers["location"] == "/.well-known/jwks.json"
 
 
-async def test_a_client_cannot_choose_its_address_for_the_rate_limit() -> None:
-    spoofed = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
-    async with httpx.AsyncClient(base_url=GATEWAY, timeout=10) as client:
-        await client.get("/v1/programs", headers={"X-Forwarded-For": spoofed})
+def some_address(prefix: str) -> str:
+    """An address no other test (or earlier run within the window) counted under."""
+    n = uuid.uuid4().int
+    return f"{prefix}{n % 250 + 1}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 1}"
+
+
+async def rate_limit_buckets(address: str) -> list[str]:
+    """The gateway's per-address rate-limit windows counted for ``address``."""
     redis = redis_admin(os.environ.get("SANAD_REDIS_URL", "redis://127.0.0.1:6379/0"))
     try:
-        assert [key async for key in redis.scan_iter(f"gateway:ratelimit:ip:{spoofed}:*")] == []
-        assert [key async for key in redis.scan_iter("gateway:ratelimit:ip:127.0.0.1:*")]
+        return [key async for key in redis.scan_iter(f"gateway:ratelimit:ip:{address}:*")]
     finally:
         await redis.aclose()
+
+
+async def test_a_client_cannot_choose_its_address_for_the_rate_limit() -> None:
+    # The gateway believes X-Forwarded-For only from the portal's host (127.0.0.1 here): a
+    # client connecting from any other address is counted under that address, whatever it
+    # claims.
+    client_address, spoofed = some_address("127."), some_address("198.")
+    transport = httpx.AsyncHTTPTransport(local_address=client_address)
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=10, transport=transport) as client:
+        answer = await client.get("/v1/programs", headers={"X-Forwarded-For": spoofed})
+    assert answer.status_code == 200
+    assert await rate_limit_buckets(spoofed) == []
+    assert await rate_limit_buckets(client_address)
+
+
+async def test_the_portals_host_names_the_browser_it_serves() -> None:
+    # What the portal does for each browser (services/portal/tests/e2e/test_forwarded_for.py
+    # shows the portal doing it): from a trusted proxy the address in X-Forwarded-For counts.
+    browser = some_address("10.")
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=10) as client:  # from 127.0.0.1
+        answer = await client.get("/v1/programs", headers={"X-Forwarded-For": browser})
+    assert answer.status_code == 200
+    assert await rate_limit_buckets(browser)

@@ -82,6 +82,9 @@ def platform_env() -> dict[str, str]:
         "SANAD_JWKS_URL": f"http://127.0.0.1:{SERVICES[0].port}/.well-known/jwks.json",
         # Identity believes X-Forwarded-For only from the gateway's address.
         "SANAD_IDENTITY_TRUSTED_PROXIES": '["127.0.0.1", "::1"]',
+        # The gateway believes X-Forwarded-For only from the portal's host (it names the
+        # browser it serves); any other client's own address is its rate-limit bucket.
+        "SANAD_GATEWAY_FORWARDED_ALLOW_IPS": "127.0.0.1",
     }
     for service in SERVICES:
         env[service.port_variable] = str(service.port)

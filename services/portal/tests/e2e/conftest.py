@@ -86,8 +86,8 @@ class Tab:
         """Switch with the page's own control (a form), as a person would."""
         current = await self.page.evaluate("document.documentElement.lang")
         if current != code:
-            await self.page.click(f'button[name="lang"][value="{code}"]')
-            await self.page.wait_for_load_state()
+            async with self.page.expect_navigation():
+                await self.page.click(f'button[name="lang"][value="{code}"]')
 
 
 @pytest.fixture

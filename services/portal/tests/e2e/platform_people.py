@@ -91,6 +91,40 @@ async def registry_person(name_en: str, name_ar: str) -> Person:
     return person
 
 
+async def registry_son(parent: Person, name_en: str, name_ar: str) -> Person:
+    """A son in ``parent``'s family register (so the profile accepts him as a dependent)."""
+    son = Person(
+        national_id=new_national_id(),
+        mobile="",
+        password="",
+        name_en=name_en,
+        name_ar=name_ar,
+    )
+    await asyncio.to_thread(
+        identity_cli,
+        "add-registry-record",
+        "--national-id",
+        son.national_id,
+        "--name-ar",
+        name_ar,
+        "--name-en",
+        name_en,
+        "--nationality",
+        "SA",
+        "--sex",
+        "M",
+        "--birth-date",
+        "2013-03-14",
+        "--marital-status",
+        "single",
+        "--relative-of",
+        parent.national_id,
+        "--relationship",
+        "son",
+    )
+    return son
+
+
 async def caseworker() -> Person:
     person = Person(
         national_id=new_national_id(),

@@ -28,6 +28,7 @@ from .platform_people import (
     caseworker,
     pdf,
     registry_person,
+    registry_son,
     rejected_application_by_api,
     sms_code,
 )
@@ -75,13 +76,14 @@ async def test_a_citizen_registers_applies_and_gets_a_card_in_arabic(
     new_tab: Any, sms: httpx.AsyncClient
 ) -> None:
     person = await registry_person("Hind Abdullah", "هند عبدالله")
+    son = await registry_son(person, "Omar Abdullah", "عمر عبدالله")
     tab: Tab = await new_tab()
     page = tab.page
 
     await tab.goto("/")
     await check_page(tab, "ar", "home")
     await page.click('a[href="/register"] >> nth=0')
-    await check_page(tab, "ar")
+    await check_page(tab, "ar", "register")
 
     # A mobile that is not the one registered to the ID: the error beside each field, in Arabic.
     await page.fill('[name="national_id"]', person.national_id)
@@ -103,6 +105,7 @@ async def test_a_citizen_registers_applies_and_gets_a_card_in_arabic(
     await page.fill('[name="code"]', await sms_code(sms, person.mobile))
     await submit(tab, "/register/verify")
     assert "/login" in page.url
+    await check_page(tab, "ar", "login")
     await sign_in(tab, person)
 
     # The profile, section by section.
@@ -136,6 +139,15 @@ async def test_a_citizen_registers_applies_and_gets_a_card_in_arabic(
     await tab.goto("/profile/property")
     await submit(tab, "/profile/property")  # no entries: "I own nothing" is an answer
     assert "notice=saved" in page.url
+    # Her son, from her family register: 1,100 + 550 − 900 = 750 SAR a month.
+    await tab.goto("/profile")
+    adding = 'form[action="/profile/dependents/add"]'
+    await page.fill(f'{adding} [name="full_name"]', son.name_ar)
+    await page.fill(f'{adding} [name="national_id"]', son.national_id)
+    await page.select_option(f'{adding} [name="relationship"]', "son")
+    await submit(tab, "/profile/dependents/add")
+    assert "notice=dependent_added" in page.url
+    assert await page.locator("#dependents td", has_text=son.name_ar).count() == 1
     await check_page(tab, "ar", "profile")
 
     # The catalog and "check my eligibility", each criterion with its reason.
@@ -159,7 +171,7 @@ async def test_a_citizen_registers_applies_and_gets_a_card_in_arabic(
     application_id = application_url.rsplit("/", 1)[1]
     base = f"/applications/{application_id}"
     await page.fill('[name="monthly_income"]', "900")
-    await page.fill('[name="family_size"]', "1")
+    await page.fill('[name="family_size"]', "2")
     await page.select_option('[name="employment_status"]', "employed")
     await page.fill('[name="payment.iban"]', "SA00 1234")
     await submit(tab, f"{base}/form")
@@ -179,6 +191,9 @@ async def test_a_citizen_registers_applies_and_gets_a_card_in_arabic(
             await page.click(f'form[action="{base}/documents"] button[type="submit"]')
     assert await page.locator(".documents .badge.todo").count() == 0
     await check_page(tab, "ar", "application")
+    await tab.set_language("en")
+    await check_page(tab, "en", "application")
+    await tab.set_language("ar")
     await page.check('[name="declaration_accepted"]')
 
     async def submitted() -> bool:
@@ -245,8 +260,10 @@ async def test_a_rejected_citizen_appeals_and_a_caseworker_decides_in_english(
     base = f"/applications/{application_id}"
 
     citizen: Tab = await new_tab()
-    await citizen.goto("/login")
+    await citizen.goto("/register")
     await citizen.set_language("en")
+    await check_page(citizen, "en", "register")
+    await citizen.goto("/login")
     await check_page(citizen, "en", "login")
     await sign_in(citizen, person)
     await citizen.goto(base)

@@ -2,16 +2,31 @@
 
 The portal reads no service directly and holds no data: every page is drawn from what the
 gateway answers for the signed-in person's token.
+
+Every call names the browser it serves in ``X-Forwarded-For``: the gateway (which lists the
+portal's address in ``SANAD_GATEWAY_FORWARDED_ALLOW_IPS``) then counts its per-address
+rate limit, and identity its per-address sign-in failures, per browser, not for all
+citizens at once. The address is the portal's own view of its peer (uvicorn's, after the
+portal's ``SANAD_PORTAL_FORWARDED_ALLOW_IPS`` if it sits behind a proxy): an
+``X-Forwarded-For`` the browser sent itself is never passed on.
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
 
 from sanad.shared.health import Check
+
+_browser: ContextVar[str | None] = ContextVar("portal_browser_address", default=None)
+
+
+def serving(address: str | None) -> None:
+    """The address of the browser the current request comes from (set by the middleware)."""
+    _browser.set(address)
 
 
 class Gateway:
@@ -56,6 +71,8 @@ class Gateway:
         **kwargs: Any,
     ) -> httpx.Response:
         sent = dict(headers or {})
+        if browser := _browser.get():
+            sent["X-Forwarded-For"] = browser
         if token:
             sent["Authorization"] = f"Bearer {token}"
         return await self.client.request(method, path, headers=sent, **kwargs)

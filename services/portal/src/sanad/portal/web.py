@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
 from sanad.portal import i18n, vocab
-from sanad.portal.gateway import Gateway
+from sanad.portal.gateway import Gateway, serving
 from sanad.portal.problems import FormErrors
 from sanad.portal.security import (
     CSRF_COOKIE,
@@ -169,10 +169,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def portal_middleware(request: Request, call_next: Handler) -> Response:
-    """The language of the request; then, on the answer, the session's cookie changes, the
-    CSRF cookie for a new browser, and the security headers."""
+    """The language of the request and the browser's address (for the gateway); then, on
+    the answer, the session's cookie changes, the CSRF cookie for a new browser, and the
+    security headers."""
     settings = settings_of(request)
     i18n.use(request.cookies.get(i18n.COOKIE) or settings.default_language)
+    serving(request.client.host if request.client else None)
     token = csrf_token(request)
     response = await call_next(request)
     secure = secure_cookies(request, settings.cookie_secure)
