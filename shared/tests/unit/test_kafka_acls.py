@@ -16,6 +16,7 @@ from sanad.shared.kafka_acls import (
 from sanad.shared.personal_data import PERSONAL_DATA, readers
 from sanad.shared.topics import (
     CITIZEN_REGISTERED,
+    CONTACT_CHANGED,
     EVENT_TOPICS,
     OTP_REQUESTED,
     PROFILE_UPDATED,
@@ -46,6 +47,7 @@ def test_every_service_that_touches_kafka_is_a_principal() -> None:
 def test_a_service_writes_only_its_own_topics_and_its_dead_letters() -> None:
     assert rights("profile", Operation.WRITE) == {
         (Resource.TOPIC, PROFILE_UPDATED, Pattern.LITERAL),
+        (Resource.TOPIC, CONTACT_CHANGED, Pattern.LITERAL),
         (Resource.TOPIC, "dlq.profile", Pattern.PREFIXED),
     }
     writers_of_citizen_registered = {
@@ -84,3 +86,12 @@ def test_no_principal_gets_cluster_rights_or_all_operations() -> None:
 def test_every_topic_says_what_personal_data_it_holds_and_who_reads_it() -> None:
     assert set(PERSONAL_DATA) == set(EVENT_TOPICS)
     assert readers(OTP_REQUESTED) == ("notifications", "audit", "admin")
+
+
+def test_only_notifications_may_read_the_contact_topic() -> None:
+    readers_of_contacts = {
+        acl.principal
+        for acl in desired_acls()
+        if acl.name == CONTACT_CHANGED and acl.operation == Operation.READ
+    }
+    assert readers_of_contacts == {"notifications"}

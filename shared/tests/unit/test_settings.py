@@ -75,6 +75,7 @@ def test_bus_credentials_are_required_outside_dev_only_where_used(
 
     monkeypatch.setenv("SANAD_ENV", "prod")
     monkeypatch.setenv("SANAD_PROFILE_DB_PASSWORD", "a-real-password-7f3a")
+    monkeypatch.setenv("SANAD_PSEUDONYM_KEY", "a-real-pseudonym-key-of-32-or-more-chars")
     monkeypatch.setenv("SANAD_PROFILE_KAFKA_PASSWORD", dev_kafka_password("profile"))
     with pytest.raises(ValidationError) as refused:
         ProfileSettings()

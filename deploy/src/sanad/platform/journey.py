@@ -329,6 +329,7 @@ class Platform:
         try:
             await create_staff(
                 session_factory(engine, producer=settings.service),
+                settings.pseudonyms,
                 national_id=national_id,
                 role=role,
                 password=password,

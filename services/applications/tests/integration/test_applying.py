@@ -186,7 +186,12 @@ async def test_submit_publishes_one_application_submitted_with_the_snapshot(worl
     assert payload["submission_id"] == application["submission_id"]
     assert payload["profile_version"] == 3
     assert payload["household_snapshot"]["household"]["household_size"] == 2
-    assert payload["household_snapshot"]["dependents"][0]["national_id"] == "1000000008"
+    # Of a dependent "is a citizen", not the number or the name (the profile here is a
+    # ProfileUpdated v1 of the history, which carried both).
+    [dependent] = payload["household_snapshot"]["dependents"]
+    assert dependent["is_citizen"] is True
+    assert "national_id" not in dependent and "full_name" not in dependent
+    assert "1000000008" not in event.to_bytes().decode()
     assert "contact" not in payload["household_snapshot"]
     assert payload["form"]["payment"] == {"method": "iban", "last4": "7519"}
     assert "SA0380000000608010167519" not in event.to_bytes().decode()

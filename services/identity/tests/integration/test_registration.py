@@ -15,9 +15,12 @@ import httpx
 from sqlalchemy import func, select
 
 from sanad.identity.models import accounts, registrations
+from sanad.identity.service.staff import create_staff
 from sanad.shared import topics
 from sanad.shared.messaging_tables import outbox
 from sanad.shared.national_id import is_valid_national_id
+
+from .conftest import random_national_id
 
 Factory = Any  # the identity_app fixture: async (**settings) -> Identity
 
@@ -50,10 +53,13 @@ async def test_register_verify_login_me_with_the_otp_sealed_on_kafka(identity_ap
     assert verified.status_code == 201, verified.text
     citizen_id = verified.json()["citizen_id"]
     (registered,) = await identity.events(topics.CITIZEN_REGISTERED, citizen_id)
-    assert registered.schema_version == 2
+    assert registered.schema_version == 3
     payload = registered.payload
     assert payload["family"] == []
-    assert payload["national_id"] == person.national_id
+    # The number leaves identity only as its keyed pseudonym.
+    pseudonyms = identity.app.state.runtime.settings.pseudonyms
+    assert payload["national_id_ref"] == pseudonyms.of(person.national_id)
+    assert person.national_id not in registered.to_bytes().decode()
     assert (payload["nationality"], payload["sex"], payload["marital_status"]) == (
         "SA",
         "F",
@@ -419,3 +425,41 @@ async def test_birth_date_guesses_are_limited_per_national_id_from_any_address(
 
     other = await identity.new_person()  # other IDs are not affected
     assert (await guess(other, other.birth_date, other.mobiles[0])).status_code == 202
+
+
+async def test_national_ids_leave_identity_only_as_pseudonyms(identity_app: Factory) -> None:
+    """CitizenRegistered v3 names the citizen and each relative of the family register only by
+    pseudonym, and of a relative only what profile checks; StaffAccountCreated v2 likewise."""
+    identity = await identity_app()
+    pseudonyms = identity.app.state.runtime.settings.pseudonyms
+    person = await identity.new_person()
+    son = await identity.new_person(date(2010, 1, 2), sex="M", relative_of=(person, "son"))
+    _, citizen_id = await identity.registered_citizen(person)
+    (registered,) = await identity.events(topics.CITIZEN_REGISTERED, citizen_id)
+    assert (registered.event_type, registered.schema_version) == ("CitizenRegistered", 3)
+    assert registered.payload["national_id_ref"] == pseudonyms.of(person.national_id)
+    assert registered.payload["family"] == [
+        {
+            "national_id_ref": pseudonyms.of(son.national_id),
+            "relationship": "son",
+            "birth_date": "2010-01-02",
+        }
+    ]
+    raw = registered.to_bytes().decode()
+    assert person.national_id not in raw and son.national_id not in raw
+
+    staff_id = random_national_id()
+    account_id = await create_staff(
+        identity.sessions,
+        pseudonyms,
+        national_id=staff_id,
+        role="caseworker",
+        password="Caseworker-Pass-2026!",
+        name="Case Worker",
+    )
+    (created,) = await identity.events(topics.STAFF_ACCOUNT_CREATED, str(account_id))
+    assert (created.schema_version, created.payload["national_id_ref"]) == (
+        2,
+        pseudonyms.of(staff_id),
+    )
+    assert staff_id not in created.to_bytes().decode()

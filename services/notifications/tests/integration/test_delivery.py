@@ -14,6 +14,7 @@ from sanad.platform.testing import eventually
 from sanad.shared.crypto import seal
 from sanad.shared.events import (
     CardIssued,
+    ContactChanged,
     DecisionIssued,
     Envelope,
     OtpRequested,
@@ -292,6 +293,60 @@ async def test_no_otp_code_in_any_log_line_or_in_notification_dispatched(service
         "status",
         "attempts",
     }
+
+
+async def test_contact_changed_moves_the_contact_and_profile_updated_v2_changes_nothing(
+    service: Service,
+) -> None:
+    """ContactChanged (the profile's version) moves the contact; an older one, or a history's
+    ProfileUpdated v1 of an older version, does not; ProfileUpdated v2 (no contact) is
+    consumed and changes nothing."""
+    citizen_id, old_number, _ = await registered(service, "ar", email="")
+    new_number, stale_number = mobile(), mobile()
+
+    def contact(version: int, number: str) -> Envelope:
+        return wrap(
+            ContactChanged(
+                citizen_id=citizen_id, version=version, mobile=number, email=None, language="en"
+            )
+        )
+
+    await service.publish(contact(4, new_number))
+    stale = contact(3, stale_number)
+    await service.publish(stale)
+    await service.processed(stale)
+    v2 = wrap(profile_v1(citizen_id, 5, stale_number, "ar").upcast())
+    await service.publish(v2)
+    await service.processed(v2)
+    history = wrap(profile_v1(citizen_id, 2, stale_number, "ar"))
+    await service.publish(history)
+    await service.processed(history)
+    envelope = wrap(decision(citizen_id, "UNDER_REVIEW"))
+    await service.publish(envelope)
+    sms = await one_sms(service, new_number, envelope)
+    assert "reviewed by a caseworker" in sms["body"]  # in English, as the contact says
+    assert await sms_to(old_number) == [] and await sms_to(stale_number) == []
+
+
+def profile_v1(citizen_id: uuid.UUID, version: int, number: str, language: str) -> ProfileUpdated:
+    """A ProfileUpdated v1 (the history: it carried the contact)."""
+    completeness = dict.fromkeys((*Completeness.model_fields,), False)
+    return ProfileUpdated(
+        citizen_id=citizen_id,
+        version=version,
+        registry=Registry(
+            full_name_ar="سارة", full_name_en="Sara", sex="F", birth_date=date(1990, 1, 1)
+        ),
+        contact=Contact(mobile=number, email=None, language=language),
+        sections=Sections(personal=Personal(nationality="SA")),
+        dependents=[],
+        household=Household(
+            household_size=1,
+            total_monthly_income=Decimal(0),
+            total_property_value=Decimal(0),
+        ),
+        completeness=Completeness.model_validate(completeness),
+    )
 
 
 async def test_profile_update_changes_contact_and_stale_versions_are_ignored(

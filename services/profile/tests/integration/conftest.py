@@ -1,5 +1,6 @@
 """The profile app in-process on the real Kafka and Postgres, with tokens from a test signer,
-and helpers that publish CitizenRegistered and read ProfileUpdated back from Kafka."""
+and helpers that publish CitizenRegistered (v3, as identity does, or an earlier version as the
+history holds) and read ProfileUpdated and ContactChanged back from Kafka."""
 
 from __future__ import annotations
 
@@ -27,14 +28,24 @@ from sanad.shared.auth import Role, TokenSigner
 from sanad.shared.events import (
     CitizenRegistered,
     CitizenRegisteredV1,
+    CitizenRegisteredV3,
     Envelope,
     Event,
     FamilyMember,
+    ProfileUpdated,
+    RelativeRef,
 )
 from sanad.shared.migrations import upgrade
 from sanad.shared.national_id import luhn_valid
 
 MAX_HOUSEHOLD = 4
+# The key identity pseudonymises with: the test app's (the dev key, SANAD_ENV=test).
+PSEUDONYMS = ProfileSettings().pseudonyms
+
+
+def as_event(profile: dict[str, Any]) -> dict[str, Any]:
+    """What ProfileUpdated v2 says of a profile as ``GET /v1/profile`` answers it."""
+    return ProfileUpdated.model_validate(profile).upcast().model_dump(mode="json")
 
 
 def new_national_id() -> str:
@@ -79,20 +90,21 @@ async def _assigned(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
     return sorted(consumer.assignment())
 
 
-async def profile_updates(infra: Infra, citizen_id: uuid.UUID) -> list[Envelope]:
-    """Every ProfileUpdated of one citizen on the real topic, from offset 0, in order."""
+async def profile_updates(
+    infra: Infra, citizen_id: uuid.UUID, topic: str = topics.PROFILE_UPDATED
+) -> list[Envelope]:
+    """Every event of one citizen on the real topic (ProfileUpdated's by default), from offset
+    0, in order."""
     consumer = kafka_clients.consumer(
         infra.kafka,
-        topics.PROFILE_UPDATED,
+        topic,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
         # Without a group the consumer takes every partition once it has the metadata.
-        partitions = await eventually(
-            lambda: _assigned(consumer), what="partitions of " + topics.PROFILE_UPDATED
-        )
+        partitions = await eventually(lambda: _assigned(consumer), what="partitions of " + topic)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
         key = str(citizen_id).encode()
@@ -157,7 +169,9 @@ class World:
         token, _, _ = self.signer.issue(subject, role, ttl_seconds=600)
         return {"Authorization": f"Bearer {token}"}
 
-    async def publish_registration(self, event: CitizenRegistered) -> Envelope:
+    async def publish_registration(
+        self, event: CitizenRegisteredV1 | CitizenRegisteredV3
+    ) -> Envelope:
         envelope = Envelope.wrap(event, producer="identity", correlation_id="test-registration")
         await self.producer.send_and_wait(
             topics.CITIZEN_REGISTERED,
@@ -175,11 +189,12 @@ class World:
         return envelope
 
     async def register(
-        self, *, family: list[FamilyMember] | None = None, version: int = 2, **changes: Any
+        self, *, family: list[FamilyMember] | None = None, version: int = 3, **changes: Any
     ) -> Citizen:
         """A citizen whose registration reached the profile service through Kafka, with
-        ``family`` as their family register (a spouse and sons by default); ``version=1``
-        sends CitizenRegistered v1 (no family)."""
+        ``family`` as their family register (a spouse and sons by default): CitizenRegistered
+        v3 as identity publishes it (pseudonyms only); ``version=2`` the numbers in clear as
+        the history holds, ``version=1`` no family either."""
         family = family_of() if family is None else family
         fields: dict[str, Any] = {
             "citizen_id": uuid.uuid4(),
@@ -197,8 +212,22 @@ class World:
         if version == 1:
             await self.publish_registration(CitizenRegisteredV1(**fields))
             family = []
-        else:
+        elif version == 2:
             await self.publish_registration(CitizenRegistered(**fields, family=family))
+        else:
+            refs = [
+                RelativeRef(
+                    national_id_ref=PSEUDONYMS.of(m.national_id),
+                    relationship=m.relationship,
+                    birth_date=m.birth_date,
+                )
+                for m in family
+            ]
+            clear = {k: v for k, v in fields.items() if k != "national_id"}
+            ref = PSEUDONYMS.of(fields["national_id"])
+            await self.publish_registration(
+                CitizenRegisteredV3(**clear, national_id_ref=ref, family=refs)
+            )
         citizen = Citizen(
             fields["citizen_id"],
             fields["national_id"],
@@ -238,8 +267,9 @@ class World:
         engine = create_async_engine(self.infra.database_admin_url())
         try:
             async with engine.connect() as conn:
-                query = text("SELECT count(*) FROM profile.staff_ids WHERE national_id = :n")
-                return bool((await conn.execute(query, {"n": national_id})).scalar_one())
+                query = text("SELECT count(*) FROM profile.staff_ids WHERE national_id_ref = :r")
+                ref = PSEUDONYMS.of(national_id)
+                return bool((await conn.execute(query, {"r": ref})).scalar_one())
         finally:
             await engine.dispose()
 

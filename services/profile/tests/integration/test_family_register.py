@@ -1,6 +1,7 @@
 """Dependents only as the family register confirms them, on the real Postgres and Kafka: the
-register arrives with CitizenRegistered v2, staff IDs with StaffAccountCreated. Each attack
-is refused with a field error and changes nothing (no new version, no event)."""
+register arrives with CitizenRegistered (v3: by pseudonym; v2 in the history: the numbers),
+staff IDs with StaffAccountCreated (v2 / v1 likewise). Each attack is refused with a field
+error and changes nothing (no new version, no event)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sanad.platform.testing import eventually
-from sanad.shared.events import FamilyMember, MobileChanged, StaffAccountCreated
+import pytest
 
-from .conftest import Citizen, World, family_of, new_national_id
+from sanad.platform.testing import eventually
+from sanad.shared import topics
+from sanad.shared.events import (
+    FamilyMember,
+    MobileChanged,
+    StaffAccountCreated,
+    StaffAccountCreatedV2,
+)
+
+from .conftest import PSEUDONYMS, Citizen, World, family_of, new_national_id, profile_updates
 
 
 def claim(national_id: str, relationship: str = "son", **changes: Any) -> dict[str, Any]:
@@ -60,12 +69,16 @@ async def test_another_familys_child_is_refused(world: World) -> None:
     )
 
 
+@pytest.mark.parametrize("version", [2, 3])
 async def test_a_registered_citizen_cannot_be_claimed_as_spouse_without_consent(
-    world: World,
+    world: World, version: int
 ) -> None:
+    """Compared by pseudonym whether the registrations were v3 or, in the history, v2."""
     husband_id = new_national_id()
-    wife = await world.register(family=[member("spouse", "M", date(1984, 4, 4), husband_id)])
-    await world.register(national_id=husband_id, sex="M")  # he has his own account
+    wife = await world.register(
+        family=[member("spouse", "M", date(1984, 4, 4), husband_id)], version=version
+    )
+    await world.register(national_id=husband_id, sex="M", version=version)  # his own account
     await refused_unchanged(
         world, wife, claim(husband_id, "spouse"), "body.national_id", "has_own_account"
     )
@@ -99,16 +112,21 @@ async def test_an_impossible_relation_is_refused_and_dates_come_from_the_registe
     assert added.json()["birth_date"] == "1970-03-03"
 
 
-async def test_a_staff_id_is_nobodys_dependent(world: World) -> None:
+@pytest.mark.parametrize("version", [1, 2])
+async def test_a_staff_id_is_nobodys_dependent(world: World, version: int) -> None:
+    """StaffAccountCreated v2 (the pseudonym, as identity publishes it) and v1 (the number, in
+    the history) alike."""
     citizen = await world.register()
     staff_son = citizen.sons[0]
+    fields: dict[str, Any] = {
+        "account_id": uuid.uuid4(),
+        "role": "caseworker",
+        "created_at": datetime.now(UTC),
+    }
     await world.publish(
-        StaffAccountCreated(
-            account_id=uuid.uuid4(),
-            national_id=staff_son,
-            role="caseworker",
-            created_at=datetime.now(UTC),
-        )
+        StaffAccountCreatedV2(**fields, national_id_ref=PSEUDONYMS.of(staff_son))
+        if version == 2
+        else StaffAccountCreated(**fields, national_id=staff_son)
     )
 
     await eventually(
@@ -156,7 +174,7 @@ async def test_a_profile_registered_without_a_family_register_can_claim_no_one(
     )
 
 
-async def test_a_change_of_mobile_updates_the_contact_and_publishes_the_profile(
+async def test_a_change_of_mobile_updates_the_contact_and_tells_only_the_contact_topic(
     world: World,
 ) -> None:
     citizen = await world.register()
@@ -172,4 +190,13 @@ async def test_a_change_of_mobile_updates_the_contact_and_publishes_the_profile(
     )
     assert profile["version"] == 2
     events = await world.events(citizen, 2)
-    assert events[-1].payload["contact"]["mobile"] == "+966551112233"
+    assert "contact" not in events[-1].payload
+    assert "+966551112233" not in events[-1].to_bytes().decode()
+    [contact] = await eventually(
+        lambda: profile_updates(world.infra, citizen.citizen_id, topics.CONTACT_CHANGED),
+        until=bool,
+        what="ContactChanged",
+    )
+    assert (contact.event_type, contact.schema_version) == ("ContactChanged", 1)
+    assert contact.payload["version"] == 2 and contact.payload["mobile"] == "+966551112233"
+    assert contact.causation_id is not None

@@ -10,9 +10,9 @@ import pytest
 
 from sanad.profile.domain.sections import MAX_INCOME_SOURCES
 from sanad.shared.auth import Role
-from sanad.shared.events import CitizenRegistered, ProfileUpdated
+from sanad.shared.events import CitizenRegistered, ProfileUpdatedV2
 
-from .conftest import MAX_HOUSEHOLD, Citizen, World
+from .conftest import MAX_HOUSEHOLD, Citizen, World, as_event
 
 PERSONAL = {"marital_status": "married", "has_disability": False, "is_orphan": False}
 HOUSING = {
@@ -72,7 +72,8 @@ async def test_registration_creates_a_prefilled_profile_and_publishes_version_1(
     assert event.event_type == "ProfileUpdated"
     assert event.key == str(citizen.citizen_id)
     assert event.causation_id is not None  # the CitizenRegistered it came from
-    assert event.payload == profile
+    assert (event.schema_version, event.payload) == (2, as_event(profile))
+    assert "contact" not in event.payload and "contact" in profile
     assert citizen.national_id not in event.to_bytes().decode()
 
 
@@ -112,7 +113,7 @@ async def test_a_section_update_publishes_exactly_one_profile_updated_with_the_n
     assert body["completeness"]["housing"] is True
     events = await world.events(citizen, 2)
     assert [e.payload["version"] for e in events] == [1, 2]
-    assert events[1].payload == await world.profile(citizen)
+    assert events[1].payload == as_event(await world.profile(citizen))
     assert events[1].correlation_id == response.headers["x-request-id"]
 
 
@@ -246,7 +247,13 @@ async def test_dependents_are_added_changed_and_removed_with_household_figures(
     assert final["household"]["total_monthly_income"] == "3200.50"
     events = await world.events(citizen, 6)
     assert [e.payload["version"] for e in events] == [1, 2, 3, 4, 5, 6]
-    assert events[-1].payload == final
+    assert events[-1].payload == as_event(final)
+    # The citizen reads their dependents' IDs and names back; no consumer is told them.
+    assert [d["national_id"] for d in final["dependents"]] == [dependent["national_id"]]
+    assert [d["is_citizen"] for d in events[-1].payload["dependents"]] == [True]
+    for event in events:
+        for secret in (dependent["national_id"], str(citizen.spouse), "Hassan", "Yousef"):
+            assert secret not in event.to_bytes().decode()
 
 
 DEPENDENT_ERRORS = [
@@ -393,15 +400,15 @@ async def test_another_service_rebuilds_the_profile_from_the_stream_alone(world:
     assert added.status_code == 201
 
     # Fold: keep the highest version per citizen, whatever order copies arrive in.
-    rebuilt: dict[uuid.UUID, ProfileUpdated] = {}
+    rebuilt: dict[uuid.UUID, ProfileUpdatedV2] = {}
     for envelope in reversed(await world.events(citizen, 7)):
         event = envelope.open()
-        assert isinstance(event, ProfileUpdated)
+        assert isinstance(event, ProfileUpdatedV2)
         held = rebuilt.get(event.citizen_id)
         if held is None or event.version > held.version:
             rebuilt[event.citizen_id] = event
 
     state = rebuilt[citizen.citizen_id]
     assert state.version == 7
-    assert state.model_dump(mode="json") == await world.profile(citizen)
+    assert state.model_dump(mode="json") == as_event(await world.profile(citizen))
     assert state.household.total_property_value == 42000

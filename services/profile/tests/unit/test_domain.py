@@ -52,7 +52,7 @@ def registered(**changes: Any) -> CitizenRegistered:
 
 
 def new_profile(**changes: Any) -> Profile:
-    return Profile.from_registration(registered(**changes))
+    return Profile.from_registration(registered(**changes), "pseudonym-of-" + CITIZEN_NID)
 
 
 def errors_of(exc: ValidationError) -> dict[str, str]:
@@ -61,8 +61,8 @@ def errors_of(exc: ValidationError) -> dict[str, str]:
 
 # The family register as identity announced it: Sara's son and her spouse.
 REGISTER = {
-    SON_NID: RegisteredRelative(SON_NID, "son", "عمر", "Omar", "M", date(2012, 5, 1)),
-    SPOUSE_NID: RegisteredRelative(SPOUSE_NID, "spouse", "أحمد", "Ahmed", "M", date(1982, 1, 9)),
+    SON_NID: RegisteredRelative("son", date(2012, 5, 1)),
+    SPOUSE_NID: RegisteredRelative("spouse", date(1982, 1, 9)),
 }
 
 
@@ -101,6 +101,21 @@ def test_an_unknown_registry_marital_status_is_left_for_the_citizen() -> None:
 
 def test_the_event_does_not_carry_the_citizens_own_national_id() -> None:
     assert CITIZEN_NID not in new_profile().to_event().model_dump_json()
+
+
+def test_the_event_carries_no_contact_nor_a_dependents_name_or_national_id() -> None:
+    profile = new_profile().add_dependent(
+        uuid.uuid4(), dependent(), confirmed(dependent()), max_household_size=10
+    )
+    event = profile.to_event().model_dump_json()
+    for absent in (SON_NID, "Omar", "+966500000001", "sara@example.com"):
+        assert absent not in event
+    assert profile.to_event().dependents[0].is_citizen is True
+    # The citizen reads all of it (GET /v1/profile); notifications gets the contact alone.
+    view = profile.to_view()
+    assert (view.dependents[0].national_id, view.contact.mobile) == (SON_NID, "+966500000001")
+    contact = profile.contact_event()
+    assert (contact.version, contact.mobile) == (profile.version, "+966500000001")
 
 
 # -- sections --------------------------------------------------------------------------
@@ -302,7 +317,7 @@ def test_the_citizen_cannot_be_their_own_dependent() -> None:
         new_profile().add_dependent(
             uuid.uuid4(),
             dependent(national_id=CITIZEN_NID),
-            PersonFacts(relative=None),
+            PersonFacts(relative=None, is_the_citizen=True),
             max_household_size=10,
         )
     assert (broken.value.field, broken.value.code) == ("body.national_id", "is_citizen")

@@ -13,26 +13,36 @@ from sanad.shared.kafka_clients import ADMIN_PRINCIPAL
 
 PERSONAL_DATA: dict[str, str] = {
     topics.CITIZEN_REGISTERED: (
-        "the citizen's national ID, names (Arabic, English), sex, birth date, nationality, "
-        "marital status, mobile, email, language; from version 2 each family member's "
-        "national ID, names, sex and birth date"
+        "the citizen's names (Arabic, English), sex, birth date, nationality, marital status, "
+        "mobile, email, language; from version 3 the national ID only as its keyed pseudonym "
+        "(HMAC-SHA256, sanad.shared.pseudonym) and of each family member only the pseudonym, "
+        "relationship and birth date (versions 1 and 2, in the history, carried the citizen's "
+        "national ID and version 2 each family member's national ID, names, sex and birth "
+        "date)"
     ),
     topics.OTP_REQUESTED: (
         "a mobile number and language; the one-time code only sealed for notifications "
         "(X25519), never in clear"
     ),
-    topics.STAFF_ACCOUNT_CREATED: "the staff member's national ID and role",
+    topics.STAFF_ACCOUNT_CREATED: (
+        "the staff member's role; from version 2 their national ID only as its pseudonym "
+        "(version 1, in the history, carried the number)"
+    ),
     topics.REGISTRATION_ATTEMPTED: "the account's mobile number and language",
     topics.MOBILE_CHANGED: "the citizen's new mobile number",
     topics.PROFILE_UPDATED: (
-        "the whole household profile: names, sex, birth date, mobile, email, housing and "
-        "national address, income sources, employer, licences, property, disability; each "
-        "dependent's name, national ID, birth date, income and disability"
+        "the household profile: names, sex, birth date, housing and national address, income "
+        "sources, employer, licences, property, disability; of each dependent the "
+        "relationship, birth date, income, disability and whether they are a citizen. From "
+        "version 2 no contact details and no dependent's name or national ID (version 1, in "
+        "the history, carried the mobile, email and each dependent's name and national ID)"
     ),
+    topics.CONTACT_CHANGED: "the citizen's mobile, email and language",
     topics.APPLICATION_SUBMITTED: (
         "the form (payment destination as method and last four characters only) and the "
-        "household snapshot without names or contact details, but with dependents' names and "
-        "national IDs, income, property and disability"
+        "household snapshot without names, contact details or national IDs (of dependents "
+        "whether they are citizens; submissions before ProfileUpdated v2 carried dependents' "
+        "names and national IDs), with income, property and disability"
     ),
     topics.ELIGIBILITY_EVALUATED: (
         "the citizen id and each criterion's observed values (income, household size, ages)"

@@ -15,6 +15,7 @@ STAFF_ACCOUNT_CREATED = "identity.staff-account-created"
 REGISTRATION_ATTEMPTED = "identity.registration-attempted"
 MOBILE_CHANGED = "identity.mobile-changed"
 PROFILE_UPDATED = "profile.profile-updated"
+CONTACT_CHANGED = "profile.contact-changed"
 APPLICATION_SUBMITTED = "applications.application-submitted"
 ELIGIBILITY_EVALUATED = "eligibility.eligibility-evaluated"
 DECISION_ISSUED = "applications.decision-issued"
@@ -30,6 +31,7 @@ EVENT_TOPICS: tuple[str, ...] = (
     REGISTRATION_ATTEMPTED,
     MOBILE_CHANGED,
     PROFILE_UPDATED,
+    CONTACT_CHANGED,
     APPLICATION_SUBMITTED,
     ELIGIBILITY_EVALUATED,
     DECISION_ISSUED,
@@ -44,11 +46,13 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "profile": (CITIZEN_REGISTERED, STAFF_ACCOUNT_CREATED, MOBILE_CHANGED),
     "applications": (ELIGIBILITY_EVALUATED, PROFILE_UPDATED, CARD_ISSUED),
     "eligibility": (APPLICATION_SUBMITTED, APPEAL_FILED, DECISION_ISSUED, PROFILE_UPDATED),
+    # notifications reads ProfileUpdated for version 1's contact details only (history).
     "notifications": (
         OTP_REQUESTED,
         REGISTRATION_ATTEMPTED,
         CITIZEN_REGISTERED,
         PROFILE_UPDATED,
+        CONTACT_CHANGED,
         DECISION_ISSUED,
         CARD_ISSUED,
     ),

@@ -19,6 +19,7 @@ from sanad.shared.events import (
     EligibilityEvaluatedV3,
     Envelope,
     ProfileUpdated,
+    ProfileUpdatedV2,
 )
 from sanad.shared.inbox import Handler, Handlers
 from sanad.shared.logging import get_logger
@@ -29,10 +30,12 @@ GROUP = "applications"
 
 
 async def on_profile_updated(
-    session: AsyncSession, event: ProfileUpdated, envelope: Envelope
+    session: AsyncSession, event: ProfileUpdated | ProfileUpdatedV2, envelope: Envelope
 ) -> None:
-    """Keep the newest profile per citizen (its contact details are not kept)."""
-    snapshot = event.model_dump(mode="json", exclude={"contact"})
+    """Keep the newest profile per citizen, as version 2 says it (a version 1 of the history
+    is upcast: no contact details, no dependent's name or national ID are kept)."""
+    profile = event.upcast() if isinstance(event, ProfileUpdated) else event
+    snapshot = profile.model_dump(mode="json")
     kept = await repository.keep_profile(session, event.citizen_id, event.version, snapshot)
     log.debug("profile_kept" if kept else "profile_stale", version=event.version)
 
@@ -53,6 +56,7 @@ def handlers(clock: Clock) -> Handlers:
     evaluated = on_eligibility_evaluated(clock)
     return {
         ProfileUpdated: on_profile_updated,
+        ProfileUpdatedV2: on_profile_updated,
         EligibilityEvaluated: evaluated,
         EligibilityEvaluatedV2: evaluated,
         EligibilityEvaluatedV3: evaluated,

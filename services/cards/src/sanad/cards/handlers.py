@@ -23,6 +23,7 @@ from sanad.shared.events import (
     DecisionIssuedV3,
     Envelope,
     ProfileUpdated,
+    ProfileUpdatedV2,
 )
 from sanad.shared.inbox import Handler, Handlers
 from sanad.shared.topics import SUBSCRIPTIONS
@@ -60,7 +61,10 @@ def on_decision_issued(clock: Clock) -> Handler:
 
 
 def on_profile_updated(clock: Clock) -> Handler:
-    async def handle(session: AsyncSession, event: ProfileUpdated, envelope: Envelope) -> None:
+    async def handle(
+        session: AsyncSession, event: ProfileUpdated | ProfileUpdatedV2, envelope: Envelope
+    ) -> None:
+        """Only the holder's names (the same in both versions)."""
         names = (event.registry.full_name_ar, event.registry.full_name_en)
         await service.apply_holder(session, event.citizen_id, event.version, names, clock.now())
 
@@ -74,6 +78,7 @@ def handlers(clock: Clock) -> Handlers:
         DecisionIssuedV2: decided,
         DecisionIssuedV3: decided,
         ProfileUpdated: on_profile_updated(clock),
+        ProfileUpdatedV2: on_profile_updated(clock),
     }
 
 

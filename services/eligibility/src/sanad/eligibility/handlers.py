@@ -24,6 +24,7 @@ from sanad.shared.events import (
     DecisionIssuedV3,
     Envelope,
     ProfileUpdated,
+    ProfileUpdatedV2,
 )
 from sanad.shared.inbox import BatchHandler, BatchHandlers, Handler, Handlers
 from sanad.shared.logging import get_logger
@@ -34,14 +35,16 @@ GROUP = "eligibility"
 
 
 async def on_profile_updated(
-    session: AsyncSession, event: ProfileUpdated, envelope: Envelope
+    session: AsyncSession, event: ProfileUpdated | ProfileUpdatedV2, envelope: Envelope
 ) -> None:
-    """Keep the newest profile per citizen (no contact details, no names)."""
+    """Keep the newest profile per citizen (no contact details, no names, no national IDs:
+    a version 1 of the history is upcast to version 2)."""
+    profile = event.upcast() if isinstance(event, ProfileUpdated) else event
     kept = await repository.keep_profile(
         session,
         event.citizen_id,
         event.version,
-        service.profile_of(event.model_dump(mode="json")),
+        service.profile_of(profile.model_dump(mode="json")),
     )
     log.debug("profile_kept" if kept else "profile_stale", version=event.version)
 
@@ -119,6 +122,7 @@ async def on_decision_issued(
 def handlers(clock: Clock) -> Handlers:
     return {
         ProfileUpdated: on_profile_updated,
+        ProfileUpdatedV2: on_profile_updated,
         AppealFiled: on_appeal_filed(clock),
         DecisionIssued: on_decision_issued,
         DecisionIssuedV2: on_decision_issued,

@@ -102,6 +102,7 @@ async def _create_user(settings: IdentitySettings, args: argparse.Namespace) -> 
     try:
         account_id = await create_staff(
             session_factory(engine, producer=settings.service),
+            settings.pseudonyms,
             national_id=args.national_id,
             role=args.role,
             password=password,

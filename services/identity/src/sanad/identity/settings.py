@@ -2,6 +2,7 @@
 
 from pydantic import SecretStr
 
+from sanad.shared.pseudonym import Pseudonyms, pseudonym_key_field
 from sanad.shared.settings import ServiceSettings, dev_secret, service_config
 
 # Made once with sanad.shared.auth.generate_signing_key(); refused outside dev/test.
@@ -21,6 +22,9 @@ class IdentitySettings(ServiceSettings):
     signing_key: SecretStr = SecretStr(dev_secret(DEV_SIGNING_KEY))
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 14 * 24 * 3600
+
+    # National IDs leave identity only as pseudonyms under this key (profile holds it too).
+    pseudonym_key: SecretStr = pseudonym_key_field("identity")
 
     # OTP (the public key is not secret: it only encrypts for notifications)
     otp_public_key: str = DEV_OTP_PUBLIC_KEY
@@ -68,3 +72,7 @@ class IdentitySettings(ServiceSettings):
 
     # Client addresses taken from X-Forwarded-For only when the peer is one of these (the gateway).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+
+    @property
+    def pseudonyms(self) -> Pseudonyms:
+        return Pseudonyms(self.pseudonym_key)

@@ -37,6 +37,7 @@ async def create_first_admin(runtime: Runtime) -> None:
         return
     account_id = await create_admin(
         runtime.require_sessions(),
+        settings.pseudonyms,
         national_id=settings.admin_national_id,
         password=reveal(settings.admin_password.get_secret_value()),
         name=settings.admin_name,

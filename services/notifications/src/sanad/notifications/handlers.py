@@ -23,6 +23,8 @@ from sanad.shared.events import (
     CardIssued,
     CitizenRegistered,
     CitizenRegisteredV1,
+    CitizenRegisteredV3,
+    ContactChanged,
     DecisionIssued,
     DecisionIssuedV2,
     DecisionIssuedV3,
@@ -30,6 +32,7 @@ from sanad.shared.events import (
     OtpRequested,
     OtpRequestedV2,
     ProfileUpdated,
+    ProfileUpdatedV2,
     RegistrationAttempted,
 )
 from sanad.shared.inbox import Handler, Handlers
@@ -39,16 +42,24 @@ log = get_logger(__name__)
 
 
 async def on_citizen_registered(
-    session: AsyncSession, event: CitizenRegisteredV1, envelope: Envelope
+    session: AsyncSession, event: CitizenRegisteredV1 | CitizenRegisteredV3, envelope: Envelope
 ) -> None:
-    """Versions 1 and 2 alike (version 2 adds the family, which this service does not use)."""
+    """Every version alike: the contact and the names (the family, and from version 3 the
+    pseudonyms, are profile's)."""
     await repository.register_contact(session, event)
 
 
-async def on_profile_updated(
-    session: AsyncSession, event: ProfileUpdated, envelope: Envelope
+async def on_contact_changed(
+    session: AsyncSession, event: ContactChanged | ProfileUpdated, envelope: Envelope
 ) -> None:
-    await repository.apply_profile(session, event)
+    """ContactChanged, and ProfileUpdated version 1 (the history: it carried the contact)."""
+    await repository.apply_contact(session, event)
+
+
+async def on_profile_updated_v2(
+    session: AsyncSession, event: ProfileUpdatedV2, envelope: Envelope
+) -> None:
+    """Nothing this service uses: version 2 carries no contact (ContactChanged does)."""
 
 
 async def on_otp_requested(
@@ -86,8 +97,11 @@ def handlers(settings: NotificationsSettings) -> Handlers:
     return {
         CitizenRegisteredV1: on_citizen_registered,
         CitizenRegistered: on_citizen_registered,
+        CitizenRegisteredV3: on_citizen_registered,
         RegistrationAttempted: on_registration_attempted,
-        ProfileUpdated: on_profile_updated,
+        ProfileUpdated: on_contact_changed,
+        ProfileUpdatedV2: on_profile_updated_v2,
+        ContactChanged: on_contact_changed,
         OtpRequested: on_otp_requested,
         OtpRequestedV2: on_otp_requested,
         DecisionIssued: on_decision_issued(settings),

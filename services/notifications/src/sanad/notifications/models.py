@@ -25,7 +25,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData()
 
-# Event-carried state: how to reach a citizen (CitizenRegistered, then ProfileUpdated).
+# Event-carried state: how to reach a citizen (CitizenRegistered, then ContactChanged; before
+# those, ProfileUpdated v1 carried it).
 contacts = Table(
     "contacts",
     metadata,

@@ -25,6 +25,8 @@ from sanad.notifications.models import contacts, deliveries, delivery_attempts, 
 from sanad.shared import outbox
 from sanad.shared.events import (
     CitizenRegisteredV1,
+    CitizenRegisteredV3,
+    ContactChanged,
     Envelope,
     NotificationDispatched,
     ProfileUpdated,
@@ -37,9 +39,10 @@ NO_CONTACT = "no contact on record for this citizen"
 # --- contacts ------------------------------------------------------------------------------
 
 
-async def register_contact(db: Db, event: CitizenRegisteredV1) -> None:
-    """The first contact record. A ProfileUpdated that arrived first (other topic, no order
-    between topics) keeps its newer contact details; only the names are filled in."""
+async def register_contact(db: Db, event: CitizenRegisteredV1 | CitizenRegisteredV3) -> None:
+    """The first contact record. A ContactChanged or ProfileUpdated v1 that arrived first
+    (other topic, no order between topics) keeps its newer contact details; only the names
+    are filled in."""
     stmt = insert(contacts).values(
         citizen_id=event.citizen_id,
         mobile=event.mobile,
@@ -59,13 +62,15 @@ async def register_contact(db: Db, event: CitizenRegisteredV1) -> None:
     )
 
 
-async def apply_profile(db: Db, event: ProfileUpdated) -> None:
-    """Take the profile's contact unless a newer profile version is already applied."""
+async def apply_contact(db: Db, event: ContactChanged | ProfileUpdated) -> None:
+    """Take the contact as of a profile version (ContactChanged, or a ProfileUpdated v1 of
+    the history) unless a newer profile version is already applied."""
+    contact = event if isinstance(event, ContactChanged) else event.contact
     stmt = insert(contacts).values(
         citizen_id=event.citizen_id,
-        mobile=event.contact.mobile,
-        email=event.contact.email,
-        language=event.contact.language,
+        mobile=contact.mobile,
+        email=contact.email,
+        language=contact.language,
         profile_version=event.version,
     )
     await db.execute(

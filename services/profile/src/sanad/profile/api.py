@@ -72,7 +72,7 @@ def engine_of(request: Request) -> AsyncEngine:
 
 def profile_answer(profile: Profile, if_none_match: str | None) -> Response:
     """The whole profile encoded once by its wire model, with its ETag (304 if unchanged)."""
-    return json_answer(to_json(profile.to_event()), profile.etag, if_none_match)
+    return json_answer(to_json(profile.to_view()), profile.etag, if_none_match)
 
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
@@ -167,7 +167,12 @@ async def _change_household(
 ) -> Profile:
     try:
         return await service.change_household(
-            sessions_of(request), own_citizen_id(principal), national_id, apply, if_match=if_match
+            sessions_of(request),
+            settings_of(request).pseudonyms,
+            own_citizen_id(principal),
+            national_id,
+            apply,
+            if_match=if_match,
         )
     except RuleBroken as exc:
         security_event("dependent_refused", reason=exc.code, citizen_id=principal.subject)
@@ -336,4 +341,4 @@ async def replace_section(
         request, principal, lambda p: p.with_section(section, data), if_match, required=True
     )
     with_etag(response, profile)
-    return profile.to_event()
+    return profile.to_view()

@@ -13,7 +13,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     UniqueConstraint,
     func,
 )
@@ -25,7 +24,8 @@ profiles = Table(
     "profiles",
     metadata,
     Column("citizen_id", UUID(as_uuid=True), primary_key=True),
-    Column("national_id", String(10), nullable=False),
+    # The citizen's national ID as identity announces it: its pseudonym (sanad.shared.pseudonym).
+    Column("national_id_ref", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("registry", JSONB, nullable=False),
     Column("contact", JSONB, nullable=False),
@@ -49,12 +49,14 @@ profile_dependents = Table(
     ),
     Column("national_id", String(10), nullable=False),
     Column("data", JSONB, nullable=False),
+    # In clear: the citizen typed it and reads it back (GET /v1/profile/dependents).
     # The database's own guard against one person listed twice in a household.
     UniqueConstraint("citizen_id", "national_id", name="profile_dependents_once_per_household"),
 )
 
 # The citizen's family as the civil registry's family register held it when they registered
-# (CitizenRegistered v2): a dependent must be one of these, with this relationship.
+# (CitizenRegistered v2 and v3), by pseudonym: a dependent must be one of these, with this
+# relationship and birth date.
 family_register = Table(
     "family_register",
     metadata,
@@ -64,18 +66,15 @@ family_register = Table(
         ForeignKey("profiles.citizen_id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("national_id", String(10), primary_key=True),
+    Column("national_id_ref", String(64), primary_key=True),
     Column("relationship", String(8), nullable=False),
-    Column("full_name_ar", Text, nullable=False),
-    Column("full_name_en", Text, nullable=False),
-    Column("sex", String(1), nullable=False),
     Column("birth_date", Date, nullable=False),
 )
 
-# Staff national IDs (StaffAccountCreated): staff are nobody's dependents.
+# Staff national IDs' pseudonyms (StaffAccountCreated): staff are nobody's dependents.
 staff_ids = Table(
     "staff_ids",
     metadata,
-    Column("national_id", String(10), primary_key=True),
+    Column("national_id_ref", String(64), primary_key=True),
     Column("account_id", UUID(as_uuid=True), nullable=False),
 )

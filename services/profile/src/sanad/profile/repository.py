@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.profile import Profile
 from sanad.profile.models import family_register, profile_dependents, profiles, staff_ids
-from sanad.shared.events import FamilyMember
+from sanad.shared.events import RelativeRef
 from sanad.shared.events import profile as wire
 
 # The namespace of this service's per-person advisory locks (two-key form, so they cannot
@@ -39,7 +39,7 @@ async def load(
     ).scalars()
     return Profile(
         citizen_id=row.citizen_id,
-        national_id=row.national_id,
+        national_id_ref=row.national_id_ref,
         version=row.version,
         registry=wire.Registry.model_validate(row.registry),
         contact=wire.Contact.model_validate(row.contact),
@@ -67,7 +67,7 @@ async def read(conn: AsyncConnection, citizen_id: UUID) -> Profile | None:
         await conn.execute(
             select(
                 profiles.c.citizen_id,
-                profiles.c.national_id,
+                profiles.c.national_id_ref,
                 profiles.c.version,
                 profiles.c.registry,
                 profiles.c.contact,
@@ -80,7 +80,7 @@ async def read(conn: AsyncConnection, citizen_id: UUID) -> Profile | None:
         return None
     return Profile(
         citizen_id=row.citizen_id,
-        national_id=row.national_id,
+        national_id_ref=row.national_id_ref,
         version=row.version,
         registry=wire.Registry.model_validate(row.registry),
         contact=wire.Contact.model_validate(row.contact),
@@ -95,7 +95,7 @@ async def insert_new(session: AsyncSession, profile: Profile) -> bool:
         insert(profiles)
         .values(
             citizen_id=profile.citizen_id,
-            national_id=profile.national_id,
+            national_id_ref=profile.national_id_ref,
             version=profile.version,
             registry=profile.registry.model_dump(mode="json"),
             contact=profile.contact.model_dump(mode="json"),
@@ -150,7 +150,7 @@ async def save(session: AsyncSession, before: Profile, after: Profile) -> None:
 # The family register and staff IDs (event-carried state from identity)
 
 
-async def save_family(session: AsyncSession, citizen_id: UUID, family: list[FamilyMember]) -> None:
+async def save_family(session: AsyncSession, citizen_id: UUID, family: list[RelativeRef]) -> None:
     """The citizen's family as the register held it at registration (kept once)."""
     if not family:
         return
@@ -161,10 +161,10 @@ async def save_family(session: AsyncSession, citizen_id: UUID, family: list[Fami
     )
 
 
-async def add_staff(session: AsyncSession, national_id: str, account_id: UUID) -> None:
+async def add_staff(session: AsyncSession, national_id_ref: str, account_id: UUID) -> None:
     await session.execute(
         insert(staff_ids)
-        .values(national_id=national_id, account_id=account_id)
+        .values(national_id_ref=national_id_ref, account_id=account_id)
         .on_conflict_do_nothing()
     )
 
@@ -178,14 +178,18 @@ async def lock_person(session: AsyncSession, national_id: str) -> None:
     )
 
 
-async def person_facts(session: AsyncSession, citizen_id: UUID, national_id: str) -> PersonFacts:
-    """What decides whether ``citizen_id`` may claim ``national_id`` as a dependent."""
+async def person_facts(
+    session: AsyncSession, citizen_id: UUID, national_id: str, national_id_ref: str
+) -> PersonFacts:
+    """What decides whether ``citizen_id`` may claim ``national_id`` (whose pseudonym is
+    ``national_id_ref``) as a dependent. The households' dependents are in clear (typed in by
+    their citizens); identity's IDs only as pseudonyms."""
     row = (
         (
             await session.execute(
                 select(family_register).where(
                     family_register.c.citizen_id == citizen_id,
-                    family_register.c.national_id == national_id,
+                    family_register.c.national_id_ref == national_id_ref,
                 )
             )
         )
@@ -195,20 +199,13 @@ async def person_facts(session: AsyncSession, citizen_id: UUID, national_id: str
     relative = (
         None
         if row is None
-        else RegisteredRelative(
-            national_id=row["national_id"],
-            relationship=row["relationship"],
-            full_name_ar=row["full_name_ar"],
-            full_name_en=row["full_name_en"],
-            sex=row["sex"],
-            birth_date=row["birth_date"],
-        )
+        else RegisteredRelative(relationship=row["relationship"], birth_date=row["birth_date"])
     )
     is_staff, has_account, elsewhere = (
         await session.execute(
             select(
-                exists().where(staff_ids.c.national_id == national_id),
-                exists().where(profiles.c.national_id == national_id),
+                exists().where(staff_ids.c.national_id_ref == national_id_ref),
+                exists().where(profiles.c.national_id_ref == national_id_ref),
                 exists().where(
                     profile_dependents.c.national_id == national_id,
                     profile_dependents.c.citizen_id != citizen_id,

@@ -3,6 +3,7 @@ ProfileUpdated in the outbox, or writes nothing at all."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from sanad.profile.domain.profile import Profile
 from sanad.shared import outbox
 from sanad.shared.db import SessionFactory
 from sanad.shared.problems import Problem
+from sanad.shared.pseudonym import Pseudonyms
 
 
 def not_found() -> Problem:
@@ -85,6 +87,7 @@ async def change(
 
 async def change_household(
     sessions: SessionFactory,
+    pseudonyms: Pseudonyms,
     citizen_id: UUID,
     national_id: str,
     apply: Callable[[Profile, PersonFacts], Profile],
@@ -93,15 +96,18 @@ async def change_household(
 ) -> Profile:
     """Add or replace the dependent ``national_id``: under the profile's row lock and the
     person's lock (one household at a time), with what the family register, the staff IDs
-    and the other households say about them."""
+    and the other households say about them (identity's IDs compared by pseudonym)."""
     async with sessions() as session, session.begin():
         current = await repository.load(session, citizen_id, for_update=True)
         if current is None:
             raise not_found()
         _check_precondition(current, if_match, required=False)
         await repository.lock_person(session, national_id)
-        facts = await repository.person_facts(session, citizen_id, national_id)
-        updated = apply(current, facts)
+        facts = await repository.person_facts(
+            session, citizen_id, national_id, pseudonyms.of(national_id)
+        )
+        is_the_citizen = pseudonyms.matches(national_id, current.national_id_ref)
+        updated = apply(current, dataclasses.replace(facts, is_the_citizen=is_the_citizen))
         await repository.save(session, current, updated)
         await outbox.publish(session, updated.to_event())
     return updated

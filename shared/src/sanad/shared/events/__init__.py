@@ -19,15 +19,18 @@ from sanad.shared.events.envelope import Envelope, Event, correlation_id_var
 from sanad.shared.events.identity import (
     CitizenRegistered,
     CitizenRegisteredV1,
+    CitizenRegisteredV3,
     FamilyMember,
     MobileChanged,
     OtpRequested,
     OtpRequestedV2,
     RegistrationAttempted,
+    RelativeRef,
     StaffAccountCreated,
+    StaffAccountCreatedV2,
 )
 from sanad.shared.events.notifications import NotificationDispatched
-from sanad.shared.events.profile import ProfileUpdated
+from sanad.shared.events.profile import ContactChanged, ProfileUpdated, ProfileUpdatedV2
 
 __all__ = [
     "EVENT_MODELS",
@@ -38,6 +41,8 @@ __all__ = [
     "CardStatusChanged",
     "CitizenRegistered",
     "CitizenRegisteredV1",
+    "CitizenRegisteredV3",
+    "ContactChanged",
     "DecisionIssued",
     "DecisionIssuedV2",
     "DecisionIssuedV3",
@@ -52,8 +57,11 @@ __all__ = [
     "OtpRequested",
     "OtpRequestedV2",
     "ProfileUpdated",
+    "ProfileUpdatedV2",
     "RegistrationAttempted",
+    "RelativeRef",
     "StaffAccountCreated",
+    "StaffAccountCreatedV2",
     "correlation_id_var",
     "model_for",
 ]

@@ -27,26 +27,32 @@ from sanad.shared.events.envelope import Event
 from sanad.shared.events.identity import (
     CitizenRegistered,
     CitizenRegisteredV1,
+    CitizenRegisteredV3,
     MobileChanged,
     OtpRequested,
     OtpRequestedV2,
     RegistrationAttempted,
     StaffAccountCreated,
+    StaffAccountCreatedV2,
 )
 from sanad.shared.events.notifications import NotificationDispatched
-from sanad.shared.events.profile import ProfileUpdated
+from sanad.shared.events.profile import ContactChanged, ProfileUpdated, ProfileUpdatedV2
 
 EVENT_MODELS: dict[tuple[str, int], type[Event]] = {
     (model.EVENT_TYPE, model.SCHEMA_VERSION): model
     for model in (
         CitizenRegisteredV1,
         CitizenRegistered,
+        CitizenRegisteredV3,
         OtpRequested,
         OtpRequestedV2,
         StaffAccountCreated,
+        StaffAccountCreatedV2,
         RegistrationAttempted,
         MobileChanged,
         ProfileUpdated,
+        ProfileUpdatedV2,
+        ContactChanged,
         ApplicationSubmitted,
         ApplicationSubmittedV2,
         EligibilityEvaluated,

@@ -1,11 +1,12 @@
 """Events the identity service publishes.
 
-National IDs travel only where a consumer needs them: ``CitizenRegistered`` carries the
-citizen's (profile refuses them as their own dependent and knows who has an account) and, from
-version 2, their family as the civil registry's family register holds it (profile accepts a
-dependent only when the register confirms the relation); ``StaffAccountCreated`` carries the
-staff member's (profile refuses staff as anybody's dependent). ``RegistrationAttempted`` and
-``OtpRequested`` and ``MobileChanged`` carry none."""
+National IDs leave identity only as keyed pseudonyms (``sanad.shared.pseudonym``): profile,
+the one consumer that looks at them, compares a dependent the citizen types in with the
+citizen's own ID (not their own dependent), the accounts (a citizen with an account cannot be
+claimed), the family register (a dependent must be in it) and the staff (nobody's
+dependents) — and a pseudonym compares as well as the number. ``CitizenRegistered`` v3 and
+``StaffAccountCreated`` v2 carry pseudonyms; their earlier versions, still replayed, carried
+the numbers. ``RegistrationAttempted``, ``OtpRequested`` and ``MobileChanged`` carry none."""
 
 from __future__ import annotations
 
@@ -68,6 +69,46 @@ class CitizenRegistered(CitizenRegisteredV1):
     family: list[FamilyMember] = []
 
 
+class RelativeRef(Part):
+    """A relative in the family register, by pseudonym: what profile checks a claimed
+    dependent against (the relationship and the birth date; the names are the citizen's to
+    type)."""
+
+    national_id_ref: str  # the relative's national ID's pseudonym
+    relationship: FamilyRelationship
+    birth_date: date
+
+
+class CitizenRegisteredV3(Event):
+    """Version 3: the citizen's national ID and their family's only as pseudonyms
+    (``sanad.shared.pseudonym``), and of each relative only what profile checks. The
+    registry's details of the citizen and the contact stay: profile shows them, notifications
+    writes to them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="CitizenRegistered")
+
+    EVENT_TYPE = "CitizenRegistered"
+    SCHEMA_VERSION = 3
+    TOPIC = topics.CITIZEN_REGISTERED
+
+    citizen_id: UUID
+    national_id_ref: str  # the citizen's national ID's pseudonym
+    full_name_ar: str
+    full_name_en: str
+    nationality: str
+    sex: Literal["M", "F"]
+    birth_date: date
+    marital_status: str
+    mobile: str
+    email: str | None = None
+    language: Language = "ar"
+    registered_at: datetime
+    family: list[RelativeRef] = []
+
+    def aggregate_key(self) -> str:
+        return str(self.citizen_id)
+
+
 class StaffAccountCreated(Event):
     """A caseworker, auditor or admin account: staff are nobody's dependents."""
 
@@ -76,6 +117,24 @@ class StaffAccountCreated(Event):
 
     account_id: UUID
     national_id: str
+    role: Literal["caseworker", "auditor", "admin"]
+    created_at: datetime
+
+    def aggregate_key(self) -> str:
+        return str(self.account_id)
+
+
+class StaffAccountCreatedV2(Event):
+    """Version 2: the staff member's national ID only as its pseudonym."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="StaffAccountCreated")
+
+    EVENT_TYPE = "StaffAccountCreated"
+    SCHEMA_VERSION = 2
+    TOPIC = topics.STAFF_ACCOUNT_CREATED
+
+    account_id: UUID
+    national_id_ref: str
     role: Literal["caseworker", "auditor", "admin"]
     created_at: datetime
 

@@ -6,8 +6,13 @@ it from the stream alone by keeping the highest ``version`` per ``citizen_id``.
 
 The vocabularies (the ``Literal`` aliases) are the contract; the profile service adds the
 input limits (lengths, list sizes, amounts) on its side before anything is published.
-The citizen's own national ID is not carried (consumers key by ``citizen_id``); dependents'
-IDs are, because consumers check a household against the family register with them.
+The citizen's own national ID is not carried (consumers key by ``citizen_id``).
+
+Version 2 carries only what its consumers read: no contact details (only notifications writes
+to the citizen, and it reads them from ``ContactChanged``, a topic of their own), and of each
+dependent no name and no national ID, only whether they are a citizen (eligibility's one use of
+the number). ``GET /v1/profile`` still answers the whole profile, in version 1's shape;
+``ProfileUpdated.upcast`` turns a version 1 event (history) into version 2.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
+from pydantic import ConfigDict
+
 from sanad.shared import topics
 from sanad.shared.events.base import Language, Part
 from sanad.shared.events.envelope import Event
+from sanad.shared.national_id import is_citizen_id
 
 MaritalStatus = Literal["single", "married", "divorced", "widowed"]
 DisabilityType = Literal[
@@ -191,6 +199,83 @@ class ProfileUpdated(Event):
     dependents: list[Dependent]
     household: Household
     completeness: Completeness
+
+    def aggregate_key(self) -> str:
+        return str(self.citizen_id)
+
+    def upcast(self) -> ProfileUpdatedV2:
+        """This version 1 event as version 2 says it: its contact and its dependents' names
+        and national IDs dropped (a dependent's ID read only for "is a citizen")."""
+        return ProfileUpdatedV2(
+            citizen_id=self.citizen_id,
+            version=self.version,
+            registry=self.registry,
+            sections=self.sections,
+            dependents=[
+                DependentV2(
+                    dependent_id=d.dependent_id,
+                    relationship=d.relationship,
+                    birth_date=d.birth_date,
+                    has_disability=d.has_disability,
+                    disability_type=d.disability_type,
+                    monthly_income=d.monthly_income,
+                    is_citizen=is_citizen_id(d.national_id),
+                )
+                for d in self.dependents
+            ],
+            household=self.household,
+            completeness=self.completeness,
+        )
+
+
+class DependentV2(Part):
+    """A dependent as version 2 carries them: no name, no national ID."""
+
+    dependent_id: UUID
+    relationship: Relationship
+    birth_date: date
+    has_disability: bool
+    disability_type: DisabilityType | None = None
+    monthly_income: Decimal
+    is_citizen: bool  # their national ID is a citizen's (starts with 1), not a residence permit
+
+
+class ProfileUpdatedV2(Event):
+    """Version 2: the profile without contact details, and dependents without names or
+    national IDs (see the module's docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", title="ProfileUpdated")
+
+    EVENT_TYPE = "ProfileUpdated"
+    SCHEMA_VERSION = 2
+    TOPIC = topics.PROFILE_UPDATED
+
+    citizen_id: UUID
+    version: int
+    registry: Registry
+    sections: Sections
+    dependents: list[DependentV2]
+    household: Household
+    completeness: Completeness
+
+    def aggregate_key(self) -> str:
+        return str(self.citizen_id)
+
+
+class ContactChanged(Event):
+    """How to reach the citizen, as of profile ``version`` (the same counter as
+    ``ProfileUpdated``'s, so a consumer of both keeps the newest): published when the contact
+    changes (a change of mobile); the first one is in ``CitizenRegistered``. Read only by
+    notifications."""
+
+    EVENT_TYPE = "ContactChanged"
+    TOPIC = topics.CONTACT_CHANGED
+
+    citizen_id: UUID
+    version: int
+    mobile: str
+    email: str | None = None
+    language: Language = "ar"
 
     def aggregate_key(self) -> str:
         return str(self.citizen_id)

@@ -33,6 +33,7 @@ from sanad.shared.clock import Clock
 from sanad.shared.db import SessionFactory
 from sanad.shared.events import ApplicationSubmittedV2
 from sanad.shared.events.applications import SubmittedDocumentV2
+from sanad.shared.national_id import is_citizen_id
 from sanad.shared.problems import FieldError, Problem
 
 
@@ -285,15 +286,24 @@ async def remove_document(
 
 
 def household_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The ProfileUpdated as eligibility needs it: no contact details, no names."""
+    """The ProfileUpdated as eligibility needs it: no contact details, no names, no national
+    IDs (a dependent's ``is_citizen`` instead, as ProfileUpdated v2 has it; a copy kept from
+    a version 1 is converted)."""
     registry = snapshot.get("registry") or {}
     return {
         "registry": {k: registry.get(k) for k in ("sex", "birth_date")},
         "sections": snapshot.get("sections"),
-        "dependents": snapshot.get("dependents"),
+        "dependents": [_dependent(d) for d in snapshot.get("dependents") or []],
         "household": snapshot.get("household"),
         "completeness": snapshot.get("completeness"),
     }
+
+
+def _dependent(dependent: dict[str, Any]) -> dict[str, Any]:
+    if "national_id" not in dependent:
+        return dependent
+    kept = {k: v for k, v in dependent.items() if k not in ("full_name", "national_id")}
+    return kept | {"is_citizen": is_citizen_id(str(dependent["national_id"]))}
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,14 @@ def is_citizen_id(national_id: str) -> bool:
     return national_id.startswith("1")
 
 
+def is_citizen(dependent: dict[str, Any]) -> bool:
+    """ProfileUpdated v2 says it (``is_citizen``); inputs recorded from a version 1 carry
+    the dependent's national ID instead."""
+    if "is_citizen" in dependent:
+        return bool(dependent["is_citizen"])
+    return is_citizen_id(str(dependent.get("national_id")))
+
+
 def profile_facts(profile: dict[str, Any], on: date) -> Facts:
     sections = profile.get("sections") or {}
     personal = sections.get("personal") or {}
@@ -227,7 +235,7 @@ def profile_facts(profile: dict[str, Any], on: date) -> Facts:
         "dependents": len(dependents),
         "household_size": int(household.get("household_size") or 1 + len(dependents)),
         "children": len(children),
-        "citizen_children": sum(1 for d in children if is_citizen_id(str(d.get("national_id")))),
+        "citizen_children": sum(1 for d in children if is_citizen(d)),
         "minor_children": sum(1 for d in children if minor(d)),
         "disabled_members": (
             None

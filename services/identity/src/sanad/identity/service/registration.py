@@ -1,6 +1,6 @@
 """Registration's use cases: register (civil-registry match of ID, birth date and mobile,
 then an SMS code), resend the code, verify it (the account and CitizenRegistered with the
-family register).
+family register, national IDs only as pseudonyms).
 
 Registering answers alike whether or not the ID has an account: when it has one (and the
 details match), a registration is recorded as usual but its code is never sent; the account's
@@ -34,13 +34,14 @@ from sanad.shared import outbox
 from sanad.shared.auth import Role
 from sanad.shared.crypto import seal
 from sanad.shared.events import (
-    CitizenRegistered,
+    CitizenRegisteredV3,
     OtpRequested,
     RegistrationAttempted,
+    RelativeRef,
 )
-from sanad.shared.events import FamilyMember as WireFamilyMember
 from sanad.shared.logging import get_logger, security_event, subject_ref
 from sanad.shared.problems import FieldError, Problem
+from sanad.shared.pseudonym import Pseudonyms
 
 log = get_logger(__name__)
 
@@ -296,14 +297,12 @@ async def register(
     return OtpSent(registration_id, code_event.expires_at, identity.settings.otp_ttl_seconds)
 
 
-def _wire_member(member: FamilyMember) -> WireFamilyMember:
+def _wire_member(member: FamilyMember, pseudonyms: Pseudonyms) -> RelativeRef:
+    """What profile checks a claimed dependent against; the number only as its pseudonym."""
     relative = member.record
-    return WireFamilyMember(
-        national_id=relative.national_id,
+    return RelativeRef(
+        national_id_ref=pseudonyms.of(relative.national_id),
         relationship=member.relationship,
-        full_name_ar=relative.full_name_ar,
-        full_name_en=relative.full_name_en,
-        sex=relative.sex,
         birth_date=relative.birth_date,
     )
 
@@ -446,10 +445,11 @@ async def verify(identity: Identity, registration_id: uuid.UUID, code: str) -> u
                 language=row["language"],
             )
             family = await TableCivilRegistry(session).family(record.national_id)
-            event = CitizenRegistered(
-                family=[_wire_member(member) for member in family],
+            pseudonyms = identity.settings.pseudonyms
+            event = CitizenRegisteredV3(
+                family=[_wire_member(member, pseudonyms) for member in family],
                 citizen_id=citizen_id,
-                national_id=record.national_id,
+                national_id_ref=pseudonyms.of(record.national_id),
                 full_name_ar=record.full_name_ar,
                 full_name_en=record.full_name_en,
                 nationality=record.nationality,

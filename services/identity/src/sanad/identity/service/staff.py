@@ -14,8 +14,9 @@ from sanad.identity.passwords import hash_password
 from sanad.shared import outbox
 from sanad.shared.auth import STAFF, Role
 from sanad.shared.db import SessionFactory
-from sanad.shared.events import StaffAccountCreated
+from sanad.shared.events import StaffAccountCreatedV2
 from sanad.shared.national_id import validate_national_id
+from sanad.shared.pseudonym import Pseudonyms
 
 
 class StaffAccountError(ValueError):
@@ -23,7 +24,13 @@ class StaffAccountError(ValueError):
 
 
 async def create_staff(
-    sessions: SessionFactory, *, national_id: str, role: str, password: str, name: str
+    sessions: SessionFactory,
+    pseudonyms: Pseudonyms,
+    *,
+    national_id: str,
+    role: str,
+    password: str,
+    name: str,
 ) -> uuid.UUID:
     try:
         staff_role = Role(role)
@@ -52,10 +59,10 @@ async def create_staff(
                 full_name_en=name.strip(),
                 language="en",
             )
-            # Staff are nobody's dependents: the profile service keeps their IDs.
-            event = StaffAccountCreated(
+            # Staff are nobody's dependents: the profile service keeps their IDs' pseudonyms.
+            event = StaffAccountCreatedV2(
                 account_id=account_id,
-                national_id=national_id,
+                national_id_ref=pseudonyms.of(national_id),
                 role=staff_role.value,
                 created_at=datetime.now(UTC),
             )
@@ -66,12 +73,12 @@ async def create_staff(
 
 
 async def create_first_admin(
-    sessions: SessionFactory, *, national_id: str, password: str, name: str
+    sessions: SessionFactory, pseudonyms: Pseudonyms, *, national_id: str, password: str, name: str
 ) -> uuid.UUID | None:
     """The first admin, unless an account has the ID already (then nothing happens)."""
     async with sessions() as session:
         if await repository.account_by_national_id(session, national_id) is not None:
             return None
     return await create_staff(
-        sessions, national_id=national_id, role="admin", password=password, name=name
+        sessions, pseudonyms, national_id=national_id, role="admin", password=password, name=name
     )

@@ -1,7 +1,9 @@
 """Who may be a citizen's dependent: only a relative the civil registry's family register
 confirms (as identity announced it when the citizen registered), with the relationship the
-register records and its birth date; not a staff member; not a citizen with their own account
-(they would have to consent, which is not offered yet); and in one household at a time."""
+register records and its birth date; not the citizen; not a staff member; not a citizen with
+their own account (they would have to consent, which is not offered yet); and in one household
+at a time. Identity announces national IDs only as pseudonyms: the ID typed in is compared by
+its pseudonym."""
 
 from __future__ import annotations
 
@@ -13,11 +15,7 @@ from datetime import date
 class RegisteredRelative:
     """A relative as the family register holds them, seen from the citizen."""
 
-    national_id: str
     relationship: str  # spouse, son, daughter, father, mother
-    full_name_ar: str
-    full_name_en: str
-    sex: str
     birth_date: date
 
 
@@ -27,6 +25,7 @@ class PersonFacts:
     loaded in the transaction that changes the household."""
 
     relative: RegisteredRelative | None  # None: not in the citizen's family register
+    is_the_citizen: bool = False  # the citizen themself (compared by pseudonym)
     is_staff: bool = False
     has_own_account: bool = False
     in_another_household: bool = False

@@ -1,7 +1,7 @@
 """The profile aggregate: one citizen's unified profile, its invariants and derived figures.
 
 Every change returns a new profile one version higher; the service stores it and publishes
-``to_event()`` in the same transaction.
+``to_event()`` in the same transaction (and ``contact_event()`` when the contact changed).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sanad.profile.domain.dependents import DependentInput
 from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.sections import PersonalInput, SectionInput
-from sanad.shared.events import CitizenRegisteredV1
+from sanad.shared.events import CitizenRegisteredV1, CitizenRegisteredV3
 from sanad.shared.events import profile as wire
 from sanad.shared.events.profile import MaritalStatus, SectionName
 
@@ -91,7 +91,8 @@ class Profile(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     citizen_id: UUID
-    national_id: str  # the citizen's own; kept to refuse them as their own dependent
+    # The citizen's own national ID's pseudonym: who has an account (nobody's dependent).
+    national_id_ref: str
     version: int
     registry: wire.Registry
     contact: wire.Contact
@@ -99,10 +100,12 @@ class Profile(BaseModel):
     dependents: tuple[wire.Dependent, ...] = ()
 
     @classmethod
-    def from_registration(cls, event: CitizenRegisteredV1) -> Profile:
+    def from_registration(
+        cls, event: CitizenRegisteredV1 | CitizenRegisteredV3, national_id_ref: str
+    ) -> Profile:
         return cls(
             citizen_id=event.citizen_id,
-            national_id=event.national_id,
+            national_id_ref=national_id_ref,
             version=1,
             registry=wire.Registry(
                 full_name_ar=event.full_name_ar,
@@ -157,7 +160,7 @@ class Profile(BaseModel):
                 f"a household has at most {max_household_size} members",
                 "household_limit",
             )
-        self._check_dependent(data, dependent_id)
+        self._check_dependent(data, dependent_id, facts)
         relative = check_against_register(data, facts)
         dependent = data.to_dependent(dependent_id, birth_date=relative.birth_date)
         return self._next(dependents=(*self.dependents, dependent))
@@ -166,7 +169,7 @@ class Profile(BaseModel):
         self, dependent_id: UUID, data: DependentInput, facts: PersonFacts
     ) -> Profile:
         self.dependent(dependent_id)
-        self._check_dependent(data, dependent_id)
+        self._check_dependent(data, dependent_id, facts)
         relative = check_against_register(data, facts)
         dependent = data.to_dependent(dependent_id, birth_date=relative.birth_date)
         return self._next(
@@ -187,8 +190,10 @@ class Profile(BaseModel):
                 return dependent
         raise DependentNotFound(str(dependent_id))
 
-    def _check_dependent(self, data: DependentInput, dependent_id: UUID) -> None:
-        if data.national_id == self.national_id:
+    def _check_dependent(
+        self, data: DependentInput, dependent_id: UUID, facts: PersonFacts
+    ) -> None:
+        if facts.is_the_citizen:
             raise RuleBroken(
                 "body.national_id",
                 "is the citizen's own: a citizen is not their own dependent",
@@ -228,7 +233,24 @@ class Profile(BaseModel):
         }
         return wire.Completeness(**done, complete=all(done.values()))
 
-    def to_event(self) -> wire.ProfileUpdated:
+    def to_event(self) -> wire.ProfileUpdatedV2:
+        """What the profile's consumers are told: no contact, no dependent's name or ID."""
+        return self.to_view().upcast()
+
+    def contact_event(self) -> wire.ContactChanged:
+        """The contact as of this version, for notifications alone."""
+        return wire.ContactChanged(
+            citizen_id=self.citizen_id,
+            version=self.version,
+            mobile=self.contact.mobile,
+            email=self.contact.email,
+            language=self.contact.language,
+        )
+
+    def to_view(self) -> wire.ProfileUpdated:
+        """The whole profile as its citizen (and staff) read it, in ProfileUpdated version 1's
+        shape, which ``GET /v1/profile`` has always answered: with the contact and the
+        dependents' names and national IDs."""
         return wire.ProfileUpdated(
             citizen_id=self.citizen_id,
             version=self.version,
