@@ -53,7 +53,7 @@ async def write(
                 await conn.copy_records_to_table(
                     name,
                     columns=["generation_id", *columns],
-                    records=[(generation, *row) for row in rows],
+                    records=((generation, *row) for row in rows),
                 )
         await conn.execute(
             "UPDATE generations SET finished_at = $2, messages_read = $3, counts = $4::jsonb "
@@ -92,15 +92,30 @@ async def rows(
 
 
 async def drop_generation(conn: asyncpg.Connection, generation_id: UUID) -> None:
-    await conn.execute("DELETE FROM generations WHERE generation_id = $1", generation_id)
+    await _delete(conn, [generation_id])
 
 
 async def prune(conn: asyncpg.Connection, keep: int) -> int:
     """Delete all but the ``keep`` newest generations; how many were deleted."""
-    deleted: list[Any] = await conn.fetch(
-        "DELETE FROM generations WHERE generation_id NOT IN ("
-        " SELECT generation_id FROM generations ORDER BY started_at DESC LIMIT $1"
-        ") RETURNING generation_id",
-        keep,
-    )
-    return len(deleted)
+    old: list[UUID] = [
+        row[0]
+        for row in await conn.fetch(
+            "SELECT generation_id FROM generations ORDER BY started_at DESC OFFSET $1", keep
+        )
+    ]
+    await _delete(conn, old)
+    return len(old)
+
+
+async def _delete(conn: asyncpg.Connection, generations: list[UUID]) -> None:
+    """A generation's rows, table by table (no foreign key cascades: see migration 0003),
+    then the generation itself, in one transaction."""
+    async with conn.transaction():
+        for table in TABLES:
+            await conn.execute(
+                f"DELETE FROM {table} WHERE generation_id = ANY($1::uuid[])",  # noqa: S608
+                generations,
+            )
+        await conn.execute(
+            "DELETE FROM generations WHERE generation_id = ANY($1::uuid[])", generations
+        )
