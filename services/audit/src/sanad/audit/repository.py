@@ -38,6 +38,43 @@ async def start_generation(
     )
 
 
+async def copy(
+    conn: asyncpg.Connection,
+    generation: UUID,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """One projection's rows of the generation, in one COPY (binary; rows are streamed to
+    Postgres as they are encoded, so it indexes them while the rest is sent)."""
+    assert table in TABLES
+    if rows:
+        await conn.copy_records_to_table(
+            table,
+            columns=["generation_id", *columns],
+            records=((generation, *row) for row in rows),
+        )
+
+
+async def finish(
+    conn: asyncpg.Connection,
+    generation: UUID,
+    projections: Projections,
+    *,
+    messages_read: int,
+    finished_at: datetime,
+) -> None:
+    """Mark the generation complete (readers take finished generations only)."""
+    await conn.execute(
+        "UPDATE generations SET finished_at = $2, messages_read = $3, counts = $4::jsonb "
+        "WHERE generation_id = $1",
+        generation,
+        finished_at,
+        messages_read,
+        orjson.dumps(projections.counts()).decode(),
+    )
+
+
 async def write(
     conn: asyncpg.Connection,
     generation: UUID,
@@ -49,19 +86,9 @@ async def write(
     """Every projection of the generation, one COPY per table, in one transaction."""
     async with conn.transaction():
         for name, (columns, rows) in projections.tables().items():
-            if rows:
-                await conn.copy_records_to_table(
-                    name,
-                    columns=["generation_id", *columns],
-                    records=((generation, *row) for row in rows),
-                )
-        await conn.execute(
-            "UPDATE generations SET finished_at = $2, messages_read = $3, counts = $4::jsonb "
-            "WHERE generation_id = $1",
-            generation,
-            finished_at,
-            messages_read,
-            orjson.dumps(projections.counts()).decode(),
+            await copy(conn, generation, name, columns, rows)
+        await finish(
+            conn, generation, projections, messages_read=messages_read, finished_at=finished_at
         )
 
 

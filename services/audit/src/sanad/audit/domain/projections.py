@@ -208,10 +208,33 @@ class _Application:
         self.updated_at = at
 
 
-def build(events: list[Record]) -> Projections:
+def event_index(events: list[Record]) -> list[tuple[Any, ...]]:
+    """The ``events`` table's rows: where each event is and what it says in one line."""
+    return [
+        (
+            record.event_id or "",
+            record.event_type,
+            record.schema_version,
+            record.position.topic,
+            record.position.partition,
+            record.position.offset,
+            record.occurred_at,
+            record.producer,
+            record.key,
+            record.correlation_id,
+            uuid_or_none(record.causation_id),
+            uuid_or_none(record.citizen_id),
+            uuid_or_none(record.application_id),
+            summary(record),
+        )
+        for record in events
+    ]
+
+
+def build(events: list[Record], *, index: bool = True) -> Projections:
     """Every projection from ``events`` (``Stream.events()``: valid types, each event once,
-    in order)."""
-    out = Projections()
+    in order); with ``index=False`` all but the event index (``event_index``)."""
+    out = Projections(events=event_index(events) if index else [])
     applications: dict[str, _Application] = {}
     cards: dict[str, list[Any]] = {}
     notified: Counter[tuple[Any, ...]] = Counter()
@@ -230,24 +253,6 @@ def build(events: list[Record]) -> Projections:
     for record in events:
         p = record.fields
         event_id = record.event_id or ""
-        out.events.append(
-            (
-                event_id,
-                record.event_type,
-                record.schema_version,
-                record.position.topic,
-                record.position.partition,
-                record.position.offset,
-                record.occurred_at,
-                record.producer,
-                record.key,
-                record.correlation_id,
-                uuid_or_none(record.causation_id),
-                uuid_or_none(record.citizen_id),
-                uuid_or_none(record.application_id),
-                summary(record),
-            )
-        )
         match record.event_type:
             case "ApplicationSubmitted":
                 if (app := application(p)) is None:

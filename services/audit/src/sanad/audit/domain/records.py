@@ -2,12 +2,12 @@
 
 The audit must read what does not validate too (that is one of its findings), so a record
 keeps the envelope's fields as they are, never validated here (``verify`` validates each
-one against the shared event registry). Reading is the replay's hot path, so a record
-decodes in two steps: the envelope's header at once (msgspec, into a typed struct, with
-the payload left as raw bytes), the payload only when asked — the few fields projections
-and scopes read (``fields``) or the whole of it (``payload``, for checks and reproduce).
-A message the typed decoder refuses (not an envelope, a field of another JSON type) is
-read the tolerant way (orjson), with the same result.
+one against the shared event registry). Reading is the replay's hot path, so a message is
+decoded once, by msgspec, into a typed header and the few payload fields the projections
+and scopes read (``fields``); the rest of the payload is skipped unread and decoded
+whole only when asked (``payload``, ``envelope``: checks, reproduce, timelines). A
+message the typed decoder refuses (not an envelope, a field of another JSON type) is read
+the tolerant way (orjson), with the same result.
 """
 
 from __future__ import annotations
@@ -88,8 +88,9 @@ class Fields(msgspec.Struct, frozen=True):
 NO_FIELDS = Fields()
 
 
-class _Header(msgspec.Struct):
-    """An envelope as the fast path reads it: the header typed, the payload raw."""
+class _Envelope(msgspec.Struct):
+    """An envelope as the fast path reads it: the header typed, of the payload only the
+    fields the projections read."""
 
     event_id: str | None = None
     event_type: str | None = None
@@ -99,11 +100,10 @@ class _Header(msgspec.Struct):
     key: str | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
-    payload: msgspec.Raw = msgspec.Raw()  # empty: no payload key
+    payload: Fields = NO_FIELDS
 
 
-_HEADER = msgspec.json.Decoder(_Header)
-_FIELDS = msgspec.json.Decoder(Fields)
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
 
 
 @dataclass(slots=True, eq=False)  # one small object per message: a replay holds them all
@@ -121,9 +121,8 @@ class Record:
     correlation_id: str | None = None
     key: str | None = None
     producer: str | None = None
-    raw_payload: msgspec.Raw | None = None  # undecoded; None: no payload
-    _payload: dict[str, Any] | None = None
-    _fields: Fields | None = None
+    fields: Fields = NO_FIELDS
+    _payload: dict[str, Any] | None = None  # the whole payload, once decoded
 
     @property
     def envelope(self) -> dict[str, Any] | None:
@@ -134,24 +133,9 @@ class Record:
     def payload(self) -> dict[str, Any]:
         """The whole payload ({} when it is not a JSON object), decoded once."""
         if self._payload is None:
-            decoded = (
-                None if self.raw_payload is None else orjson.loads(memoryview(self.raw_payload))
-            )
-            self._payload = decoded if isinstance(decoded, dict) else {}
+            found = (self.envelope or {}).get("payload")
+            self._payload = found if isinstance(found, dict) else {}
         return self._payload
-
-    @property
-    def fields(self) -> Fields:
-        """The payload fields the projections read, decoded once."""
-        if self._fields is None:
-            if self._payload is not None or self.raw_payload is None:
-                self._fields = msgspec.convert(self.payload, Fields) if self.payload else NO_FIELDS
-            else:
-                try:
-                    self._fields = _FIELDS.decode(self.raw_payload)
-                except msgspec.ValidationError:  # not an object: nothing to read
-                    self._fields = NO_FIELDS
-        return self._fields
 
     @property
     def citizen_id(self) -> str | None:
@@ -176,22 +160,22 @@ def parse(position: Position, value: bytes | None) -> Record:
     """The envelope fields of a message, as far as they are there; never raises."""
     raw = value or b""
     try:
-        header = _HEADER.decode(raw)
+        envelope = _ENVELOPE.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return _parse_tolerantly(position, raw)
     return Record(
         position,
         raw,
         True,
-        event_id=header.event_id,
-        event_type=header.event_type,
-        schema_version=header.schema_version,
-        occurred_at=_moment(header.occurred_at),
-        causation_id=header.causation_id,
-        correlation_id=header.correlation_id,
-        key=header.key,
-        producer=header.producer,
-        raw_payload=header.payload if len(header.payload) else None,
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
+        schema_version=envelope.schema_version,
+        occurred_at=_moment(envelope.occurred_at),
+        causation_id=envelope.causation_id,
+        correlation_id=envelope.correlation_id,
+        key=envelope.key,
+        producer=envelope.producer,
+        fields=envelope.payload,
     )
 
 
@@ -217,6 +201,7 @@ def _parse_tolerantly(position: Position, raw: bytes) -> Record:
         correlation_id=_text(data.get("correlation_id")),
         key=_text(data.get("key")),
         producer=_text(data.get("producer")),
+        fields=msgspec.convert(payload, Fields) if isinstance(payload, dict) else NO_FIELDS,
         _payload=payload if isinstance(payload, dict) else {},
     )
 
