@@ -174,21 +174,34 @@ def _cpu_of(pid: int, children: bool) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def platform_cpu() -> dict[str, float]:
-    """CPU seconds used so far by the platform's Postgres (the postmaster, the backends it
-    reaped and the live ones) and by its Kafka broker."""
-    postmaster = int(PG_DATA.joinpath("postmaster.pid").read_text().split()[0])
-    postgres = _cpu_of(postmaster, children=True)
+def _tree_cpu(root: int) -> float:
+    """CPU seconds of a process, of the children it has reaped and of its live descendants."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
-                    postgres += _cpu_of(int(entry.name), children=False)
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
-                continue  # exited meanwhile: its time is in the postmaster's by now
+                continue  # exited meanwhile: its time is in its parent's by now
+    total, pending = 0.0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            total += _cpu_of(pid, children=True)
+        except (OSError, ValueError, IndexError):
+            continue
+        pending += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
+def platform_cpu() -> dict[str, float]:
+    """CPU seconds used so far by the platform's Postgres (the postmaster, the backends it
+    reaped and the live ones: the platform's services' work included) and by its Kafka
+    broker (the JVM under the recorded launcher)."""
+    postmaster = int(PG_DATA.joinpath("postmaster.pid").read_text().split()[0])
     kafka = procs.running_pid("kafka")
-    return {"postgres": postgres, "kafka": _cpu_of(kafka, children=False) if kafka else 0.0}
+    return {"postgres": _tree_cpu(postmaster), "kafka": _tree_cpu(kafka) if kafka else 0.0}
 
 
 def cpu_us_per_event(audit: float, before: dict[str, float], events: int) -> dict[str, float]:
