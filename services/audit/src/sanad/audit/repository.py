@@ -38,6 +38,43 @@ async def start_generation(
     )
 
 
+async def copy(
+    conn: asyncpg.Connection,
+    generation: UUID,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """One projection's rows of the generation, in one COPY (binary; rows are streamed to
+    Postgres as they are encoded, so it indexes them while the rest is sent)."""
+    assert table in TABLES
+    if rows:
+        await conn.copy_records_to_table(
+            table,
+            columns=["generation_id", *columns],
+            records=((generation, *row) for row in rows),
+        )
+
+
+async def finish(
+    conn: asyncpg.Connection,
+    generation: UUID,
+    projections: Projections,
+    *,
+    messages_read: int,
+    finished_at: datetime,
+) -> None:
+    """Mark the generation complete (readers take finished generations only)."""
+    await conn.execute(
+        "UPDATE generations SET finished_at = $2, messages_read = $3, counts = $4::jsonb "
+        "WHERE generation_id = $1",
+        generation,
+        finished_at,
+        messages_read,
+        orjson.dumps(projections.counts()).decode(),
+    )
+
+
 async def write(
     conn: asyncpg.Connection,
     generation: UUID,
@@ -49,19 +86,9 @@ async def write(
     """Every projection of the generation, one COPY per table, in one transaction."""
     async with conn.transaction():
         for name, (columns, rows) in projections.tables().items():
-            if rows:
-                await conn.copy_records_to_table(
-                    name,
-                    columns=["generation_id", *columns],
-                    records=[(generation, *row) for row in rows],
-                )
-        await conn.execute(
-            "UPDATE generations SET finished_at = $2, messages_read = $3, counts = $4::jsonb "
-            "WHERE generation_id = $1",
-            generation,
-            finished_at,
-            messages_read,
-            orjson.dumps(projections.counts()).decode(),
+            await copy(conn, generation, name, columns, rows)
+        await finish(
+            conn, generation, projections, messages_read=messages_read, finished_at=finished_at
         )
 
 
@@ -92,15 +119,30 @@ async def rows(
 
 
 async def drop_generation(conn: asyncpg.Connection, generation_id: UUID) -> None:
-    await conn.execute("DELETE FROM generations WHERE generation_id = $1", generation_id)
+    await _delete(conn, [generation_id])
 
 
 async def prune(conn: asyncpg.Connection, keep: int) -> int:
     """Delete all but the ``keep`` newest generations; how many were deleted."""
-    deleted: list[Any] = await conn.fetch(
-        "DELETE FROM generations WHERE generation_id NOT IN ("
-        " SELECT generation_id FROM generations ORDER BY started_at DESC LIMIT $1"
-        ") RETURNING generation_id",
-        keep,
-    )
-    return len(deleted)
+    old: list[UUID] = [
+        row[0]
+        for row in await conn.fetch(
+            "SELECT generation_id FROM generations ORDER BY started_at DESC OFFSET $1", keep
+        )
+    ]
+    await _delete(conn, old)
+    return len(old)
+
+
+async def _delete(conn: asyncpg.Connection, generations: list[UUID]) -> None:
+    """A generation's rows, table by table (no foreign key cascades: see migration 0003),
+    then the generation itself, in one transaction."""
+    async with conn.transaction():
+        for table in TABLES:
+            await conn.execute(
+                f"DELETE FROM {table} WHERE generation_id = ANY($1::uuid[])",  # noqa: S608
+                generations,
+            )
+        await conn.execute(
+            "DELETE FROM generations WHERE generation_id = ANY($1::uuid[])", generations
+        )

@@ -5,6 +5,7 @@ replays first) writes, and only to the ``audit`` schema."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import time
@@ -19,7 +20,7 @@ from sanad.audit import repository
 from sanad.audit.adapters import kafka_reader, live
 from sanad.audit.domain import checks
 from sanad.audit.domain import compare as comparing
-from sanad.audit.domain.projections import Projections, build
+from sanad.audit.domain.projections import EVENT_COLUMNS, Projections, build, event_index
 from sanad.audit.domain.records import Record, Scope
 from sanad.audit.domain.report import Report
 from sanad.audit.domain.reproduce import RuleSets
@@ -80,10 +81,10 @@ async def read_stream(
     return stream, stats
 
 
-def _figures(stream: Stream, stats: kafka_reader.ReadStats) -> dict[str, object]:
+def _figures(stats: kafka_reader.ReadStats, in_scope: int) -> dict[str, object]:
     return {
         "messages read": stats.messages,
-        "events in scope": len(stream.records),
+        "events in scope": in_scope,
         "read seconds": round(stats.seconds, 3),
     }
 
@@ -108,22 +109,40 @@ async def replay(
     conn = await connect(settings)
     try:
         await repository.start_generation(conn, generation, scope.describe(), datetime.now(UTC))
-        stream, stats = await read_stream(settings, scope, progress, topics=topics)
+        # Collection stays off until the records are dropped: re-enabled while they are
+        # alive, its passes over them cost a third of the replay (profiled).
         with _no_collection():
-            projections = build(stream.events())
-        progress("write", 0, len(projections.events))
-        await repository.write(
-            conn,
-            generation,
-            projections,
-            messages_read=stats.messages,
-            finished_at=datetime.now(UTC),
-        )
-        progress("write", len(projections.events), len(projections.events))
+            stream, stats = await read_stream(settings, scope, progress, topics=topics)
+            events = stream.events()
+            in_scope = len(stream.records)
+            del stream
+            index = event_index(events)
+            progress("write", 0, len(index))
+            async with conn.transaction():
+                # Postgres indexes the event index (most of its work) while the rest of the
+                # projections are built, in a thread: the two use both cores.
+                building = asyncio.create_task(asyncio.to_thread(build, events, index=False))
+                try:
+                    await repository.copy(conn, generation, "events", EVENT_COLUMNS, index)
+                finally:
+                    projections = await building
+                projections.events = index
+                del events
+                for name, (columns, rows) in projections.tables().items():
+                    if name != "events":
+                        await repository.copy(conn, generation, name, columns, rows)
+                await repository.finish(
+                    conn,
+                    generation,
+                    projections,
+                    messages_read=stats.messages,
+                    finished_at=datetime.now(UTC),
+                )
+            progress("write", len(index), len(index))
     finally:
         await conn.close()
     seconds = time.perf_counter() - started
-    report.figures = _figures(stream, stats) | {
+    report.figures = _figures(stats, in_scope) | {
         "replay seconds": round(seconds, 3),
         "messages/s replayed": round(stats.messages / seconds) if seconds else 0,
         **{f"rows: {name}": count for name, count in projections.counts().items()},
@@ -133,7 +152,7 @@ async def replay(
 
 async def verify(settings: ServiceSettings, scope: Scope, progress: Progress = _quiet) -> Report:
     stream, stats = await read_stream(settings, scope, progress)
-    report = Report("verify", scope.describe(), figures=_figures(stream, stats))
+    report = Report("verify", scope.describe(), figures=_figures(stats, len(stream.records)))
     progress("verify", 0, 1)
     report.checks = checks.verify(stream)
     progress("verify", 1, 1)
@@ -155,7 +174,7 @@ async def rule_sets(settings: ServiceSettings) -> RuleSets:
 
 async def reproduce(settings: ServiceSettings, scope: Scope, progress: Progress = _quiet) -> Report:
     stream, stats = await read_stream(settings, scope, progress)
-    report = Report("reproduce", scope.describe(), figures=_figures(stream, stats))
+    report = Report("reproduce", scope.describe(), figures=_figures(stats, len(stream.records)))
     progress("reproduce", 0, 1)
     check = reproducing(stream, await rule_sets(settings))
     report.checks = [check]
@@ -196,6 +215,8 @@ async def timeline(settings: ServiceSettings, case_id: UUID, progress: Progress 
     """One application's or one citizen's events (whichever the id is), in order."""
     scope = Scope.of(citizens=[str(case_id)], applications=[str(case_id)])
     stream, stats = await read_stream(settings, scope, progress)
-    report = Report("timeline", {"case": str(case_id)}, figures=_figures(stream, stats))
+    report = Report(
+        "timeline", {"case": str(case_id)}, figures=_figures(stats, len(stream.records))
+    )
     report.timeline = timeline_of(stream.events())
     return report

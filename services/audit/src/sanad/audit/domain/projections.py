@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sanad.applications.domain.states import Status
-from sanad.audit.domain.records import Record
+from sanad.audit.domain.records import Fields, Record
 
 APPLICATION_COLUMNS = (
     "application_id",
@@ -151,30 +151,28 @@ def money(value: Any) -> Decimal | None:
 
 def summary(record: Record) -> str:
     """One line about an event for a timeline: what happened, never personal data."""
-    p = record.payload
+    p = record.fields
     match record.event_type:
         case "ApplicationSubmitted":
-            return f"{p.get('program_code')} submitted (submission {p.get('submission_number', 1)})"
+            return f"{p.program_code} submitted (submission {p.submission_number or 1})"
         case "EligibilityEvaluated":
-            outcome = p.get("outcome") or ("eligible" if p.get("eligible") else "ineligible")
+            outcome = p.outcome or ("eligible" if p.eligible else "ineligible")
             return (
-                f"{p.get('rule_set_version')}: {outcome}, benefit {p.get('monthly_benefit')}"
-                f" ({p.get('trigger', 'submission')})"
+                f"{p.rule_set_version}: {outcome}, benefit {p.monthly_benefit}"
+                f" ({p.trigger or 'submission'})"
             )
         case "DecisionIssued":
-            return (
-                f"{p.get('decision')} by {p.get('decided_by')}, benefit {p.get('monthly_benefit')}"
-            )
+            return f"{p.decision} by {p.decided_by}, benefit {p.monthly_benefit}"
         case "AppealFiled":
-            return f"appeal {p.get('appeal_id')} filed"
+            return f"appeal {p.appeal_id} filed"
         case "CardIssued":
-            return f"card …{str(p.get('card_number', ''))[-4:]} issued for {p.get('program_code')}"
+            return f"card …{str(p.card_number or '')[-4:]} issued for {p.program_code}"
         case "CardStatusChanged":
-            return f"card {p.get('from_status')} → {p.get('status')} by {p.get('changed_by')}"
+            return f"card {p.from_status} → {p.status} by {p.changed_by}"
         case "NotificationDispatched":
-            return f"{p.get('channel')} {p.get('template')}: {p.get('status')}"
+            return f"{p.channel} {p.template}: {p.status}"
         case "ProfileUpdated":
-            return f"profile version {p.get('version')}"
+            return f"profile version {p.version}"
         case _:
             return record.event_type or "?"
 
@@ -210,88 +208,93 @@ class _Application:
         self.updated_at = at
 
 
-def build(events: list[Record]) -> Projections:
+def event_index(events: list[Record]) -> list[tuple[Any, ...]]:
+    """The ``events`` table's rows: where each event is and what it says in one line."""
+    return [
+        (
+            record.event_id or "",
+            record.event_type,
+            record.schema_version,
+            record.position.topic,
+            record.position.partition,
+            record.position.offset,
+            record.occurred_at,
+            record.producer,
+            record.key,
+            record.correlation_id,
+            uuid_or_none(record.causation_id),
+            uuid_or_none(record.citizen_id),
+            uuid_or_none(record.application_id),
+            summary(record),
+        )
+        for record in events
+    ]
+
+
+def build(events: list[Record], *, index: bool = True) -> Projections:
     """Every projection from ``events`` (``Stream.events()``: valid types, each event once,
-    in order)."""
-    out = Projections()
+    in order); with ``index=False`` all but the event index (``event_index``)."""
+    out = Projections(events=event_index(events) if index else [])
     applications: dict[str, _Application] = {}
     cards: dict[str, list[Any]] = {}
     notified: Counter[tuple[Any, ...]] = Counter()
 
-    def application(p: dict[str, Any]) -> _Application | None:
-        application_id = uuid_or_none(p.get("application_id"))
+    def application(p: Fields) -> _Application | None:
+        application_id = uuid_or_none(p.application_id)
         if application_id is None:
             return None
         found = applications.get(application_id)
         if found is None:
             found = applications[application_id] = _Application(
-                application_id, uuid_or_none(p.get("citizen_id")), p.get("program_code")
+                application_id, uuid_or_none(p.citizen_id), p.program_code
             )
         return found
 
     for record in events:
-        p = record.payload
+        p = record.fields
         event_id = record.event_id or ""
-        out.events.append(
-            (
-                event_id,
-                record.event_type,
-                record.schema_version,
-                record.position.topic,
-                record.position.partition,
-                record.position.offset,
-                record.occurred_at,
-                (record.envelope or {}).get("producer"),
-                record.key,
-                record.correlation_id,
-                uuid_or_none(record.causation_id),
-                uuid_or_none(record.citizen_id),
-                uuid_or_none(record.application_id),
-                summary(record),
-            )
-        )
         match record.event_type:
             case "ApplicationSubmitted":
                 if (app := application(p)) is None:
                     continue
-                at = moment(p.get("submitted_at")) or record.occurred_at
+                at = moment(p.submitted_at) or record.occurred_at
                 app.submissions += 1
                 app.first_submitted_at = app.first_submitted_at or at
-                app.submission_id = uuid_or_none(p.get("submission_id"))
+                app.submission_id = uuid_or_none(p.submission_id)
                 app.move(Status.SUBMITTED, at, "citizen", event_id)
             case "EligibilityEvaluated":
                 out.evaluations.append(
                     (
-                        uuid_or_none(p.get("evaluation_id")),
-                        uuid_or_none(p.get("application_id")),
-                        uuid_or_none(p.get("citizen_id")),
-                        p.get("program_code"),
-                        p.get("trigger", "appeal" if p.get("appeal_id") else "submission"),
-                        uuid_or_none(p.get("submission_id")),
-                        uuid_or_none(p.get("appeal_id")),
-                        p.get("rule_set_version"),
-                        p.get("outcome") or ("eligible" if p.get("eligible") else "ineligible"),
-                        money(p.get("monthly_benefit")),
-                        p.get("facts_hash"),
-                        moment(p.get("evaluated_at")) or record.occurred_at,
+                        uuid_or_none(p.evaluation_id),
+                        uuid_or_none(p.application_id),
+                        uuid_or_none(p.citizen_id),
+                        p.program_code,
+                        p.trigger or ("appeal" if p.appeal_id else "submission"),
+                        uuid_or_none(p.submission_id),
+                        uuid_or_none(p.appeal_id),
+                        p.rule_set_version,
+                        p.outcome or ("eligible" if p.eligible else "ineligible"),
+                        money(p.monthly_benefit),
+                        p.facts_hash,
+                        moment(p.evaluated_at) or record.occurred_at,
                         event_id,
                     )
                 )
             case "DecisionIssued":
-                decided_at = moment(p.get("decided_at")) or record.occurred_at
+                decided_at = moment(p.decided_at) or record.occurred_at
                 out.decisions.append(
                     (
-                        uuid_or_none(p.get("decision_id")),
-                        uuid_or_none(p.get("application_id")),
-                        uuid_or_none(p.get("citizen_id")),
-                        p.get("program_code"),
-                        p.get("decision"),
-                        money(p.get("monthly_benefit")),
-                        p.get("decided_by"),
+                        uuid_or_none(p.decision_id),
+                        uuid_or_none(p.application_id),
+                        uuid_or_none(p.citizen_id),
+                        p.program_code,
+                        p.decision,
+                        money(p.monthly_benefit),
+                        p.decided_by,
                         decided_at,
-                        uuid_or_none(p.get("evaluation_id")),
-                        uuid_or_none(p.get("appeal_id")),
-                        p.get("rule_set_version"),
+                        uuid_or_none(p.evaluation_id),
+                        uuid_or_none(p.appeal_id),
+                        p.rule_set_version,
                         event_id,
                     )
                 )
@@ -299,47 +302,47 @@ def build(events: list[Record]) -> Projections:
                     continue
                 if app.status is Status.SUBMITTED:
                     app.move(Status.UNDER_EVALUATION, decided_at, "eligibility", event_id)
-                app.move(Status(p["decision"]), decided_at, str(p.get("decided_by")), event_id)
-                app.decision_id = uuid_or_none(p.get("decision_id"))
-                app.monthly_benefit = money(p.get("monthly_benefit"))
+                app.move(Status(p.decision), decided_at, str(p.decided_by), event_id)
+                app.decision_id = uuid_or_none(p.decision_id)
+                app.monthly_benefit = money(p.monthly_benefit)
             case "AppealFiled":
                 if (app := application(p)) is None:
                     continue
-                app.appeal_id = uuid_or_none(p.get("appeal_id"))
+                app.appeal_id = uuid_or_none(p.appeal_id)
                 app.move(
                     Status.APPEALED,
-                    moment(p.get("filed_at")) or record.occurred_at,
+                    moment(p.filed_at) or record.occurred_at,
                     "citizen",
                     event_id,
                 )
             case "CardIssued":
-                card_id = uuid_or_none(p.get("card_id"))
+                card_id = uuid_or_none(p.card_id)
                 if card_id is None:
                     continue
-                issued_at = moment(p.get("issued_at"))
+                issued_at = moment(p.issued_at)
                 cards[card_id] = [
                     card_id,
-                    uuid_or_none(p.get("citizen_id")),
-                    uuid_or_none(p.get("application_id")),
-                    p.get("program_code"),
-                    str(p.get("card_number", ""))[-4:],
+                    uuid_or_none(p.citizen_id),
+                    uuid_or_none(p.application_id),
+                    p.program_code,
+                    str(p.card_number or "")[-4:],
                     "active",
                     issued_at,
-                    day(p.get("expires_at")),
+                    day(p.expires_at),
                     issued_at,
                 ]
             case "CardStatusChanged":
-                card = cards.get(uuid_or_none(p.get("card_id")) or "")
+                card = cards.get(uuid_or_none(p.card_id) or "")
                 if card is not None:
-                    card[5] = p.get("status")
-                    card[8] = moment(p.get("changed_at"))
+                    card[5] = p.status
+                    card[8] = moment(p.changed_at)
             case "NotificationDispatched":
                 notified[
                     (
-                        uuid_or_none(p.get("citizen_id")),
-                        p.get("channel"),
-                        p.get("template"),
-                        p.get("status"),
+                        uuid_or_none(p.citizen_id),
+                        p.channel,
+                        p.template,
+                        p.status,
                     )
                 ] += 1
 

@@ -1,18 +1,23 @@
 """A message as read from a topic, and the scope of a run (whose events it keeps).
 
-A record is parsed with orjson only: the audit must read what does not validate too (that
-is one of its findings), and keeping the raw fields lets every check, projection and
-timeline work on the same thing. ``verify`` validates each one against the shared event
-registry separately.
+The audit must read what does not validate too (that is one of its findings), so a record
+keeps the envelope's fields as they are, never validated here (``verify`` validates each
+one against the shared event registry). Reading is the replay's hot path, so a message is
+decoded once, by msgspec, into a typed header and the few payload fields the projections
+and scopes read (``fields``); the rest of the payload is skipped unread and decoded
+whole only when asked (``payload``, ``envelope``: checks, reproduce, timelines). A
+message the typed decoder refuses (not an envelope, a field of another JSON type) is read
+the tolerant way (orjson), with the same result.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
+import msgspec
 import orjson
 
 # When several events of one aggregate carry the same instant (one transaction), the order
@@ -28,10 +33,12 @@ TYPE_RANK = {
     "CardStatusChanged": 7,
     "NotificationDispatched": 8,
 }
+EARLIEST = datetime.min.replace(tzinfo=UTC)  # where an event without a valid time sorts
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
+    """Where a message was; a tuple, so positions sort by topic, partition, offset."""
+
     topic: str
     partition: int
     offset: int
@@ -40,13 +47,72 @@ class Position:
         return f"{self.topic}[{self.partition}]@{self.offset}"
 
 
-@dataclass
+class Fields(msgspec.Struct, frozen=True):
+    """The payload fields the projections, summaries and scopes read, of any JSON type (a
+    wrong type is the projections' to tolerate, ``verify``'s to report); the rest of a
+    payload is skipped unread."""
+
+    application_id: Any = None
+    citizen_id: Any = None
+    program_code: Any = None
+    submission_id: Any = None
+    submission_number: Any = None
+    submitted_at: Any = None
+    evaluation_id: Any = None
+    trigger: Any = None
+    appeal_id: Any = None
+    rule_set_version: Any = None
+    outcome: Any = None
+    eligible: Any = None
+    monthly_benefit: Any = None
+    facts_hash: Any = None
+    evaluated_at: Any = None
+    decision_id: Any = None
+    decision: Any = None
+    decided_by: Any = None
+    decided_at: Any = None
+    filed_at: Any = None
+    card_id: Any = None
+    card_number: Any = None
+    issued_at: Any = None
+    expires_at: Any = None
+    status: Any = None
+    from_status: Any = None
+    changed_by: Any = None
+    changed_at: Any = None
+    channel: Any = None
+    template: Any = None
+    version: Any = None
+
+
+NO_FIELDS = Fields()
+
+
+class _Envelope(msgspec.Struct):
+    """An envelope as the fast path reads it: the header typed, of the payload only the
+    fields the projections read."""
+
+    event_id: str | None = None
+    event_type: str | None = None
+    schema_version: int | None = None
+    occurred_at: str | None = None
+    producer: str | None = None
+    key: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    payload: Fields = NO_FIELDS
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+@dataclass(slots=True, eq=False)  # one small object per message: a replay holds them all
 class Record:
     """One message: where it was, its bytes, and its envelope fields if it has them."""
 
     position: Position
     value: bytes
-    envelope: dict[str, Any] | None  # None: not a JSON object
+    is_envelope: bool  # a JSON object (valid or not)
     event_id: str | None = None
     event_type: str | None = None
     schema_version: int | None = None
@@ -54,26 +120,39 @@ class Record:
     causation_id: str | None = None
     correlation_id: str | None = None
     key: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
+    producer: str | None = None
+    fields: Fields = NO_FIELDS
+    _payload: dict[str, Any] | None = None  # the whole payload, once decoded
+
+    @property
+    def envelope(self) -> dict[str, Any] | None:
+        """The whole message as JSON, None when it is not a JSON object."""
+        return orjson.loads(self.value) if self.is_envelope else None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The whole payload ({} when it is not a JSON object), decoded once."""
+        if self._payload is None:
+            found = (self.envelope or {}).get("payload")
+            self._payload = found if isinstance(found, dict) else {}
+        return self._payload
 
     @property
     def citizen_id(self) -> str | None:
-        found = self.payload.get("citizen_id")
+        found = self.fields.citizen_id
         return str(found) if found is not None else None
 
     @property
     def application_id(self) -> str | None:
-        found = self.payload.get("application_id")
+        found = self.fields.application_id
         return str(found) if found is not None else None
 
     def sort_key(self) -> tuple[Any, ...]:
         """Deterministic order across topics: time, then what causes what, then position."""
         return (
-            self.occurred_at or datetime.min,
+            self.occurred_at or EARLIEST,
             TYPE_RANK.get(self.event_type or "", 99),
-            self.position.topic,
-            self.position.partition,
-            self.position.offset,
+            self.position,
         )
 
 
@@ -81,17 +160,39 @@ def parse(position: Position, value: bytes | None) -> Record:
     """The envelope fields of a message, as far as they are there; never raises."""
     raw = value or b""
     try:
+        envelope = _ENVELOPE.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _parse_tolerantly(position, raw)
+    return Record(
+        position,
+        raw,
+        True,
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
+        schema_version=envelope.schema_version,
+        occurred_at=_moment(envelope.occurred_at),
+        causation_id=envelope.causation_id,
+        correlation_id=envelope.correlation_id,
+        key=envelope.key,
+        producer=envelope.producer,
+        fields=envelope.payload,
+    )
+
+
+def _parse_tolerantly(position: Position, raw: bytes) -> Record:
+    """What the typed decoder refused: any JSON, each field taken as far as it goes."""
+    try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
-        return Record(position, raw, None)
+        return Record(position, raw, False)
     payload = data.get("payload")
     version = data.get("schema_version")
     return Record(
         position,
         raw,
-        data,
+        True,
         event_id=_text(data.get("event_id")),
         event_type=_text(data.get("event_type")),
         schema_version=version if isinstance(version, int) else None,
@@ -99,7 +200,9 @@ def parse(position: Position, value: bytes | None) -> Record:
         causation_id=_text(data.get("causation_id")),
         correlation_id=_text(data.get("correlation_id")),
         key=_text(data.get("key")),
-        payload=payload if isinstance(payload, dict) else {},
+        producer=_text(data.get("producer")),
+        fields=msgspec.convert(payload, Fields) if isinstance(payload, dict) else NO_FIELDS,
+        _payload=payload if isinstance(payload, dict) else {},
     )
 
 
@@ -111,9 +214,12 @@ def _moment(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
+    # A time without an offset (not a valid envelope) is read as UTC, so that it still
+    # sorts among the others.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

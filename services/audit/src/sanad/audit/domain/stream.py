@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from sanad.audit.domain.projections import uuid_or_none
 from sanad.audit.domain.records import Record
@@ -25,9 +26,7 @@ class Stream:
         once (the first copy by position), in the deterministic order."""
         seen: set[str] = set()
         kept = []
-        for record in sorted(
-            self.records, key=lambda r: (r.position.topic, r.position.partition, r.position.offset)
-        ):
+        for record in sorted(self.records, key=attrgetter("position")):
             if record.event_id is None or record.event_id in seen:
                 continue
             if uuid_or_none(record.event_id) is None:  # not an event id: schemas reports it
