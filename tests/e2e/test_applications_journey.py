@@ -9,7 +9,6 @@ under the SSP-DEV rule set, and applications decides on its EligibilityEvaluated
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -32,12 +31,6 @@ from sanad.platform.testing import eventually
 
 # Each journey waits on several services of a shared, busy machine.
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-async def platform() -> AsyncIterator[Platform]:
-    async with Platform(wait=60) as client:
-        yield client
 
 
 async def register_citizen(platform: Platform, *, language: str = "en") -> Citizen:

@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +45,6 @@ from sanad.shared import kafka_clients, topics
 from sanad.shared.kafka_clients import KafkaAccess
 
 PROJECTIONS = ("applications", "status_history", "evaluations", "decisions", "cards", "events")
-
-
-@pytest.fixture
-async def platform() -> AsyncIterator[Platform]:
-    async with Platform(wait=60) as client:
-        yield client
 
 
 def audit(*args: str, out: Path) -> tuple[int, dict[str, Any]]:

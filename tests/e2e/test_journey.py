@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pypdf
@@ -41,12 +40,6 @@ PROGRAM_AR = "الضمان الاجتماعي المطور"
 
 # Each journey waits on several services of a shared, busy machine.
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-async def platform() -> AsyncIterator[Platform]:
-    async with Platform(wait=60) as client:
-        yield client
 
 
 async def household(

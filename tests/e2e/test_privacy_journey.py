@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -36,12 +35,6 @@ from sanad.platform.testing import Infra, read_topic
 from sanad.shared import topics
 
 pytestmark = pytest.mark.timeout(400)
-
-
-@pytest.fixture
-async def platform() -> AsyncIterator[Platform]:
-    async with Platform(wait=60) as client:
-        yield client
 
 
 async def change_mobile(platform: Platform, citizen: Citizen, new: str) -> None:
