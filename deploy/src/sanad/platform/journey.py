@@ -68,16 +68,19 @@ SECTIONS: dict[str, dict[str, Any]] = {
 class RetryAfter(httpx.AsyncBaseTransport):
     """Honours a short ``429`` + ``Retry-After`` as a well-behaved client does: several
     people signing in at once from one address meet identity's per-address bound on
-    concurrent sign-ins, which asks them to come back in a second."""
+    concurrent sign-ins, which asks them to come back in a second. A request that may meet
+    a longer wait it expects (a code's resend cooldown) says so in its ``retry_after_longest``
+    extension."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, *, tries: int = 5, longest: float = 5.0):
         self._inner, self._tries, self._longest = inner, tries, longest
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        longest = float(request.extensions.get("retry_after_longest", self._longest))
         for _ in range(self._tries - 1):
             response = await self._inner.handle_async_request(request)
             delay = response.headers.get("retry-after", "")
-            if response.status_code != 429 or not delay.isdigit() or int(delay) > self._longest:
+            if response.status_code != 429 or not delay.isdigit() or int(delay) > longest:
                 return response
             await response.aclose()
             await asyncio.sleep(int(delay))  # the server's own answer to "when": not a guess
