@@ -303,3 +303,34 @@ async def test_an_outage_looking_error_while_the_database_answers_is_the_message
         )
     assert seen == ["before", "after"]
     assert letter.error.startswith("InterfaceError: the number of query arguments")
+
+
+async def test_events_arriving_while_their_partitions_batch_runs_follow_it_in_order(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    """One key (one partition), events committed in small transactions while the consumer's
+    batches of that partition are slow: the records fetched meanwhile wait behind the batch
+    in flight (and with ``max_records`` of 20 a full queue pauses the partition), then run
+    as its next batches. Every event takes effect once, in the order it was committed."""
+    notes = [f"s-{n:03d}" for n in range(240)]
+
+    async def slow_effect(
+        session: AsyncSession, event: CitizenRegistered, envelope: Envelope
+    ) -> None:
+        await session.execute(text("SELECT pg_sleep(0.002)"))
+        await record_effect(session, event, envelope)
+
+    inbox = Inbox(pipe.infra.kafka, session_factory(pipe.sink.engine), client_id="t")
+    inbox.subscribe(
+        group_id=pipe.group,
+        topics=(pipe.topic,),
+        handlers={CitizenRegistered: slow_effect},
+        max_records=20,
+    )
+    async with consuming(inbox), running(pipe.relay(producer)):
+        for start in range(0, len(notes), 8):
+            await pipe.commit(*(pipe.event(note) for note in notes[start : start + 8]))
+        seen = await pipe.wait_for_effect(notes[-1])
+        processed = inbox.processed()
+    assert seen == notes
+    assert processed == len(notes)

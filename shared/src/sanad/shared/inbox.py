@@ -2,10 +2,13 @@
 
 ``Inbox.subscribe(group_id=, topics=, handlers={EventType: handler})`` registers a consumer
 group. Its loop (one aiokafka consumer per group) fetches up to ``max_records`` at a time and
-hands each partition's records to a task of their own, pausing that partition until the task
-is done, so partitions (and topics) progress independently: a burst on one topic does not
-hold another's events, and a slow partition holds at most one of its topic's two database
-slots. Per partition batch:
+hands each partition's records to a task of their own; records that come for a partition
+while its batch runs wait in order behind it and become its next batch, so partitions (and
+topics) progress independently: a burst on one topic does not hold another's events, and a
+slow partition holds at most one of its topic's two database slots. The loop always takes
+what aiokafka has fetched (it pauses a partition only when a whole batch already waits):
+aiokafka stops fetching *every* partition of a broker for ``prefetch_backoff`` (100 ms) while
+one of them holds fetched records nobody takes. Per partition batch:
 
 - records that are not envelopes, and handled event types of an unknown schema version, go
   to the group's dead-letter topic at once (a later deployment can replay them);
@@ -265,6 +268,8 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         )
         self._inflight: dict[TopicPartition, asyncio.Task[int]] = {}
         self._first_offset: dict[TopicPartition, int] = {}
+        # Records fetched while their partition's batch runs: its next batch, in order.
+        self._queued: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
         # Each transaction holds a pooled connection: bounded per topic, so the HTTP side
         # keeps connections and a burst on one topic never holds another topic's events (an
         # OTP behind thousands of decisions). Held per transaction, never across a backoff.
@@ -288,14 +293,16 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                 await self._task
         # Whatever is in flight finishes (or is cancelled and rolls back); offsets of what
         # committed are committed; then the consumer leaves the group.
-        await self._settle(self._inflight.keys(), drain=STOP_DRAIN_SECONDS)
+        await self._settle(self._inflight.keys(), drain=STOP_DRAIN_SECONDS, follow=False)
         with contextlib.suppress(Exception):
             await self._consumer.stop()
 
     # -- rebalance: finish what we hold before a partition moves to another instance --------
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         held = [tp for tp in revoked if tp in self._inflight]
-        await self._settle(held, drain=REVOKE_DRAIN_SECONDS)
+        for tp in revoked:
+            self._queued.pop(tp, None)  # the new owner fetches them from the committed offset
+        await self._settle(held, drain=REVOKE_DRAIN_SECONDS, follow=False)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         return None
@@ -337,21 +344,26 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
     def _start(self, tp: TopicPartition, records: list[Any]) -> None:
         if not records:
             return
-        if tp in self._inflight:
-            # Cannot happen while the partition is paused; if it ever does, these records
-            # come again after the batch in flight instead of overtaking it.
-            self._consumer.seek(tp, records[0].offset)
-            return
         if tp not in self._consumer.assignment():
             return  # revoked since the fetch: the new owner reads these
-        self._consumer.pause(tp)
+        if tp in self._inflight:
+            # Behind the batch in flight, never beside it (order per key). A whole batch
+            # waiting is enough: stop fetching this partition until it starts.
+            queued = self._queued.setdefault(tp, [])
+            queued.extend(records)
+            if len(queued) >= self.sub.max_records:
+                self._consumer.pause(tp)
+            return
         self._first_offset[tp] = records[0].offset
         self._inflight[tp] = asyncio.create_task(self._process(_Batch(tp, records)))
 
-    async def _settle(self, partitions: Iterable[TopicPartition], *, drain: float = 0) -> None:
-        """Commit the offsets of finished batches (one round trip) and resume their partitions;
-        rewind those whose batch could not run. With ``drain``, first wait that long for the
-        batches still running, and cancel those that do not finish."""
+    async def _settle(
+        self, partitions: Iterable[TopicPartition], *, drain: float = 0, follow: bool = True
+    ) -> None:
+        """Commit the offsets of finished batches (one round trip) and start each partition's
+        queued records as its next batch (with ``follow``); rewind those whose batch could not
+        run. With ``drain``, first wait that long for the batches still running, and cancel
+        those that do not finish."""
         partitions = list(partitions)
         running = [self._inflight[tp] for tp in partitions if tp in self._inflight]
         if drain and running:
@@ -367,12 +379,16 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             if task is None or first is None:
                 continue
             assigned = tp in self._consumer.assignment()
+            queued = self._queued.pop(tp, [])
             if not task.cancelled() and task.exception() is None:
                 offsets[tp] = task.result()
             elif assigned:  # nothing of the batch committed, or not all of it: it comes again
+                queued = []
                 self._consumer.seek(tp, first)
             if assigned:
                 self._consumer.resume(tp)
+                if follow:
+                    self._start(tp, queued)
         if offsets:
             try:
                 await self._consumer.commit(offsets)
