@@ -2,13 +2,15 @@
 flight through the running platform, and the checks that nothing was lost or doubled.
 
 Seeding, in bulk (registering a thousand citizens through OTP would take minutes):
-- each citizen's ``CitizenRegistered`` is published on identity's topic, as identity does
-  when an account is verified (profile creates the profile, notifications the contact);
-- each citizen's filled-in household is published as ``ProfileUpdated`` (version 100, so
-  profile's own version 1 from the registration is older and ignored), as profile does once
-  the citizen has filled in the sections — the way the services' own integration tests seed
-  profiles. Half earn 900 SAR alone (SSP-DEV approves: a 200 SAR top-up, and a card), half
-  5,000 SAR (rejected on income);
+- each citizen's ``CitizenRegistered`` (version 3: the national ID as its keyed pseudonym,
+  made with identity's dev key) is published on identity's topic, as identity does when an
+  account is verified (profile creates the profile, notifications the contact);
+- each citizen's filled-in household is published as ``ProfileUpdated`` version 2 (no contact,
+  made from the whole profile as profile's ``to_event`` does; profile version 100, so profile's
+  own version 1 from the registration is older and ignored), as profile does once the citizen
+  has filled in the sections — the way the services' own integration tests seed profiles.
+  Half earn 900 SAR alone (SSP-DEV approves: a 200 SAR top-up, and a card), half 5,000 SAR
+  (rejected on income);
 - one SSP-DEV draft with the form and the four documents is made through the applications
   API, and copied in the applications schema for every citizen (rows only: same documents);
 - every draft is then submitted through the applications HTTP API (directly, not through the
@@ -41,8 +43,9 @@ from sanad.identity.settings import IdentitySettings
 from sanad.platform.layout import MAIL_HTTP_PORT, SERVICES, SMS_SINK_PORT, port
 from sanad.shared import kafka_clients, topics
 from sanad.shared.auth import Role, TokenSigner
-from sanad.shared.events import CitizenRegistered, Envelope, ProfileUpdated
+from sanad.shared.events import CitizenRegisteredV3, Envelope, ProfileUpdated, ProfileUpdatedV2
 from sanad.shared.kafka_clients import KafkaAccess
+from sanad.shared.pseudonym import Pseudonyms
 from sanad.shared.settings import reveal
 
 PROGRAM = "SSP-DEV"
@@ -121,10 +124,11 @@ def citizens(count: int, tokens: TokenSigner) -> list[Citizen]:
     return found
 
 
-def registered(citizen: Citizen) -> CitizenRegistered:
-    return CitizenRegistered(
+def registered(citizen: Citizen, pseudonyms: Pseudonyms) -> CitizenRegisteredV3:
+    """What identity publishes when the citizen's account is verified (no family)."""
+    return CitizenRegisteredV3(
         citizen_id=citizen.citizen_id,
-        national_id=citizen.national_id,
+        national_id_ref=pseudonyms.of(citizen.national_id),
         full_name_ar="ليلى خالد",
         full_name_en="Layla Khaled",
         nationality="SA",
@@ -138,7 +142,9 @@ def registered(citizen: Citizen) -> CitizenRegistered:
     )
 
 
-def household(citizen: Citizen) -> ProfileUpdated:
+def household(citizen: Citizen) -> ProfileUpdatedV2:
+    """What profile publishes once the sections are filled in: its whole view of the profile
+    (version 1's shape, contact included) cut down to version 2, as ``Profile.to_event``."""
     income = APPROVED_INCOME if citizen.approved else REJECTED_INCOME
     return ProfileUpdated.model_validate(
         {
@@ -187,7 +193,7 @@ def household(citizen: Citizen) -> ProfileUpdated:
                 "complete": False,
             },
         }
-    )
+    ).upcast()
 
 
 async def publish(producer: AIOKafkaProducer, envelopes: Iterable[Envelope]) -> None:
@@ -199,10 +205,11 @@ async def publish(producer: AIOKafkaProducer, envelopes: Iterable[Envelope]) -> 
 
 
 async def seed_profiles(producer: AIOKafkaProducer, people: list[Citizen]) -> None:
+    pseudonyms = IdentitySettings().pseudonyms
     await publish(
         producer,
         (
-            Envelope.wrap(registered(c), producer="identity", correlation_id="faults")
+            Envelope.wrap(registered(c, pseudonyms), producer="identity", correlation_id="faults")
             for c in people
         ),
     )

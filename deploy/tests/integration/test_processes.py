@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -105,3 +107,51 @@ def test_a_supervisor_killed_takes_its_program_with_it(run_dir: Path) -> None:
     # Nothing is left holding the program's port: ./sanad up starts both again.
     wait_for(lambda: _alive(program), lambda alive: not alive)
     assert procs.running_pid("orphan") is None
+
+
+# A server in the shape of uvicorn with workers: the program binds the port and starts a
+# worker process that shares the listening socket; each run says which port it holds.
+_SERVER_WITH_A_WORKER = """
+import socket, subprocess, sys, time
+port = int(sys.argv[1])
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", port))
+listener.listen()
+worker = subprocess.Popen(
+    [sys.executable, "-c", "import time; time.sleep(120)"], pass_fds=[listener.fileno()]
+)
+print(f"serving {port} worker {worker.pid}", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_program_s_workers_are_ended_so_its_restart_gets_the_port(
+    run_dir: Path,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    marker = "sanad-proc-test-server"
+    procs.spawn(
+        "server", [sys.executable, "-c", _SERVER_WITH_A_WORKER, str(port), marker], marker=marker
+    )
+    log = procs.log_path("server")
+    workers = wait_for(lambda: re.findall(r"worker (\d+)", log.read_text()), lambda w: len(w) == 1)
+    first = procs.program_pid("server")
+    assert first is not None
+
+    os.kill(first, signal.SIGKILL)  # the master only, as the fault tests do
+
+    # Its worker, left holding the port, is ended; the restarted program binds it and
+    # starts its own worker.
+    wait_for(lambda: _alive(int(workers[0])), lambda alive: not alive)
+    again = wait_for(
+        lambda: re.findall(r"serving (\d+) worker (\d+)", log.read_text()), lambda s: len(s) == 2
+    )
+    assert again[1][0] == str(port)
+    state = procs.supervision("server")
+    assert state is not None and state["restarts"] == 1, state
+    assert state["last_exit"] == "killed by SIGKILL"
+    assert procs.stop("server", timeout=10) is True
+    wait_for(lambda: _alive(int(again[1][1])), lambda alive: not alive)

@@ -14,6 +14,11 @@ This is one small process per supervised program, and nothing else.
 - The child runs in its own process group, with ``PR_SET_PDEATHSIG``: if the supervisor is
   killed, even with SIGKILL, the kernel kills the child too, so nothing is left holding
   the port and ``./sanad up`` starts both again.
+- When the child ends, whatever it started and left behind in its process group (uvicorn's
+  worker processes, whose master was killed) is ended too before the next start — SIGTERM,
+  then SIGKILL after ``LEFTOVER_GRACE`` — as systemd ends a unit's whole control group and
+  Kubernetes a whole container. Orphaned workers would otherwise keep the port (the new run
+  fails to bind, again and again) and keep consuming as a second, unsupervised instance.
 - SIGTERM/SIGINT to the supervisor (``./sanad down``) is passed to the child once; the
   supervisor waits for it to end, restarts nothing and exits.
 """
@@ -36,6 +41,7 @@ from typing import Any
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
 STABLE_AFTER = 30.0  # a run this long resets the backoff
+LEFTOVER_GRACE = 10.0  # for the child's leftovers to stop on SIGTERM (uvicorn's own bound)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -85,6 +91,49 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     os.setpgid(0, 0)
 
 
+def _wait_exit(child: subprocess.Popen[bytes]) -> int:
+    """Wait until the child exits, end what is left of its process group, then reap it.
+    Waiting with ``WNOWAIT`` keeps the exited child a zombie meanwhile, so its pid — the
+    group's id — cannot be given to another process before the group is signalled."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    end_group(child.pid)
+    return child.wait()
+
+
+def end_group(pgid: int, grace: float = LEFTOVER_GRACE) -> None:
+    """SIGTERM every live process left in group ``pgid``, then SIGKILL those still there
+    after ``grace`` seconds."""
+    if not group_members(pgid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while group_members(pgid):
+        if time.monotonic() >= deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            return
+        time.sleep(0.1)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of group ``pgid``, read from /proc."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        state, _ppid, pgrp, *_ = stat.rpartition(")")[2].split()
+        if int(pgrp) == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
 def _now(at: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(at))
 
@@ -109,7 +158,7 @@ def supervise(argv: list[str], state_path: Path, name: str) -> int:
         child = subprocess.Popen(argv, preexec_fn=_die_with_parent)
         state.child_pid, state.started_at, state.next_start_at = child.pid, _now(), None
         state.save(state_path)
-        returncode = child.wait()
+        returncode = _wait_exit(child)
         if stopping:
             break
         ran = time.monotonic() - started
@@ -137,7 +186,7 @@ def supervise(argv: list[str], state_path: Path, name: str) -> int:
         if not stopping:
             print(f"\n--- {_now()} restarting {name}", flush=True)
     if child is not None and child.poll() is None:
-        child.wait()
+        _wait_exit(child)
     state.child_pid = None
     state.save(state_path)
     return 0
