@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -299,6 +299,22 @@ def test_sms_filter_by_recipient(sms: httpx.Client) -> None:
     assert sms.get("/messages").json() == {"messages": []}
 
 
+def test_sms_filter_by_time_received(sms: httpx.Client) -> None:
+    to = number()
+    assert send_sms(sms, to, "before").status_code == 202
+    since = datetime.now(UTC).isoformat()
+    assert send_sms(sms, to, "after").status_code == 202
+
+    after = sms.get("/messages", params={"since": since}).json()["messages"]
+    assert [m["body"] for m in after] == ["after"]
+    assert [m["body"] for m in sms.get("/messages", params={"to": to}).json()["messages"]] == [
+        "before",
+        "after",
+    ]
+    assert sms.get("/messages", params={"since": "2999-01-01T00:00:00"}).json()["messages"] == []
+    assert sms.get("/messages", params={"since": "yesterday"}).status_code == 422
+
+
 def test_sms_sink_api_key_from_env_and_clean_sigterm() -> None:
     port = free_port()
     with run_sink(
@@ -397,6 +413,21 @@ def test_mail_filter_by_recipient(mail: Mail) -> None:
 
     assert mail.http.delete("/messages").status_code == 204
     assert mail.http.get("/messages").json() == {"messages": []}
+
+
+def test_mail_filter_by_time_received(mail: Mail) -> None:
+    with smtplib.SMTP("127.0.0.1", mail.smtp_port, timeout=10) as smtp:
+        smtp.sendmail("a@sanad.example", ["one@example.com"], b"Subject: before\r\n\r\nx\r\n")
+        since = datetime.now(UTC).isoformat()
+        smtp.sendmail("a@sanad.example", ["one@example.com"], b"Subject: after\r\n\r\ny\r\n")
+
+    def subjects(**params: str) -> list[str]:
+        return [m["subject"] for m in mail.http.get("/messages", params=params).json()["messages"]]
+
+    assert subjects(since=since) == ["after"]
+    assert subjects(since=since, to="one@example.com") == ["after"]
+    assert subjects(to="one@example.com") == ["before", "after"]
+    assert subjects(since="2999-01-01T00:00:00+03:00") == []
 
 
 def test_mail_with_a_message_id_it_holds_is_accepted_and_kept_once(mail: Mail) -> None:

@@ -26,6 +26,7 @@ import sys
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -39,6 +40,7 @@ from sanad.platform.sinks.sms_sink import (
     install_problem_handlers,
     log_line,
     now_iso,
+    received_since,
     start_http,
 )
 
@@ -189,8 +191,17 @@ def create_app(inbox: Inbox) -> FastAPI:
     install_problem_handlers(app)
 
     @app.get("/messages")
-    async def list_messages(to: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        found = [m.view() for m in inbox.messages if to is None or matches(m, to)]
+    async def list_messages(
+        to: str | None = None, since: datetime | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Oldest first; ``to``: one recipient's; ``since``: received at or after (a caller
+        reading a run's messages out of thousands parses only those)."""
+        after = received_since(since)
+        found = [
+            m.view()
+            for m in inbox.messages
+            if (to is None or matches(m, to)) and (after is None or after(m.received_at))
+        ]
         return {"messages": found}
 
     @app.get("/messages/{message_id}")

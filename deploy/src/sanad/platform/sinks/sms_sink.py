@@ -31,7 +31,7 @@ import re
 import signal
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -103,6 +103,14 @@ def count_segments(text: str) -> Segments:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def received_since(since: datetime | None) -> Callable[[str], bool] | None:
+    """Whether a ``received_at`` (``now_iso``) is at or after ``since`` (UTC if naive)."""
+    if since is None:
+        return None
+    bound = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+    return lambda received_at: datetime.fromisoformat(received_at) >= bound
 
 
 def problem(
@@ -344,9 +352,20 @@ def create_app(api_key: str) -> FastAPI:
         return {"stored": len(messages), "replayed": counters["replayed"]}
 
     @app.get("/messages")
-    async def list_messages(to: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    async def list_messages(
+        to: str | None = None, since: datetime | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Oldest first; ``to``: one number's; ``since``: received at or after."""
         wanted = normalise_number(to) if to else None
-        return {"messages": [dict(m) for m in messages if wanted is None or m["to"] == wanted]}
+        after = received_since(since)
+        return {
+            "messages": [
+                dict(m)
+                for m in messages
+                if (wanted is None or m["to"] == wanted)
+                and (after is None or after(m["received_at"]))
+            ]
+        }
 
     @app.delete("/messages", status_code=204)
     async def clear_messages() -> Response:
