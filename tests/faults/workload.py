@@ -477,9 +477,9 @@ async def outcome(
     )
     mail = Counter(
         rcpt
-        for m in (await http.get(f"{MAIL_API}/messages", params={"since": started_at})).json()[
-            "messages"
-        ]
+        for m in (
+            await http.get(f"{MAIL_API}/messages", params={"since": started_at, "envelope": "true"})
+        ).json()["messages"]
         for rcpt in m["to"]
         if rcpt in emails
     )

@@ -428,6 +428,11 @@ def test_mail_filter_by_time_received(mail: Mail) -> None:
     assert subjects(since=since, to="one@example.com") == ["after"]
     assert subjects(to="one@example.com") == ["before", "after"]
     assert subjects(since="2999-01-01T00:00:00+03:00") == []
+    counted = mail.http.get("/messages", params={"since": since, "envelope": "true"}).json()
+    assert [(m["from"], m["to"]) for m in counted["messages"]] == [
+        ("a@sanad.example", ["one@example.com"])
+    ]
+    assert "subject" not in counted["messages"][0]
 
 
 def test_mail_with_a_message_id_it_holds_is_accepted_and_kept_once(mail: Mail) -> None:

@@ -145,6 +145,14 @@ class Received:
         self.id, self.received_at = str(uuid.uuid4()), now_iso()
         self._parsed: dict[str, Any] | None = None
 
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "from": self.mail_from,
+            "to": self.to,
+            "received_at": self.received_at,
+        }
+
     def view(self) -> dict[str, Any]:
         if self._parsed is None:
             parsed = parse_message(self.raw, self.mail_from, self.to)
@@ -192,13 +200,15 @@ def create_app(inbox: Inbox) -> FastAPI:
 
     @app.get("/messages")
     async def list_messages(
-        to: str | None = None, since: datetime | None = None
+        to: str | None = None, since: datetime | None = None, envelope: bool = False
     ) -> dict[str, list[dict[str, Any]]]:
         """Oldest first; ``to``: one recipient's; ``since``: received at or after (a caller
-        reading a run's messages out of thousands parses only those)."""
+        reading a run's messages out of thousands parses only those); ``envelope``: only
+        what the SMTP envelope said (id, from, to, received_at), nothing parsed — for a
+        caller counting thousands of messages."""
         after = received_since(since)
         found = [
-            m.view()
+            m.envelope() if envelope else m.view()
             for m in inbox.messages
             if (to is None or matches(m, to)) and (after is None or after(m.received_at))
         ]
