@@ -41,6 +41,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,39 @@ class Instances:
         self.ports["gateway"] = base_port
         self.logs = logs
         self.procs: list[subprocess.Popen[bytes]] = []
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each service's processes, its workers
+        included: per request, the one figure a loaded shared machine does not blur."""
+        parents: dict[int, int] = {}
+        used: dict[int, float] = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # ended meanwhile
+            pid = int(stat.parent.name)
+            parents[pid] = int(fields[1])
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+        def tree(root: int) -> float:
+            total, todo = 0.0, [root]
+            while todo:
+                pid = todo.pop()
+                total += used.get(pid, 0.0)
+                todo += [child for child, parent in parents.items() if parent == pid]
+            return total
+
+        names = ("profile", "applications", "gateway")
+        return {name: tree(proc.pid) for name, proc in zip(names, self.procs, strict=True)}
+
+    def idle_cpu(self, seconds: float = 5.0) -> dict[str, float]:
+        """Each service's CPU seconds per second with no request coming."""
+        before = self.cpu_seconds()
+        time.sleep(seconds)
+        after = self.cpu_seconds()
+        return {name: round((after[name] - before[name]) / seconds, 4) for name in after}
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -249,7 +283,14 @@ async def draft(api: httpx.AsyncClient, token: str) -> str:
 
 
 def wrk(
-    url: str, headers: dict[str, str], *, seconds: int, connections: int, threads: int
+    url: str,
+    headers: dict[str, str],
+    *,
+    seconds: int,
+    connections: int,
+    threads: int,
+    cpu: Callable[[], dict[str, float]],
+    idle: dict[str, float],
 ) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="http-path-") as script:
         script.write(WRK_REPORT)
@@ -260,7 +301,9 @@ def wrk(
             argv += ["-H", f"{name}: {value}"]
         load_before = os.getloadavg()[0]
         children = os.times()
+        servers_before, wall = cpu(), time.monotonic()
         out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+        servers_after, wall = cpu(), time.monotonic() - wall
         child_cpu = sum(os.times()[2:4]) - sum(children[2:4])
     line = next(line for line in out.splitlines() if line.startswith("WRKJSON "))
     raw = json.loads(line.removeprefix("WRKJSON "))
@@ -274,6 +317,17 @@ def wrk(
         "errors": raw["socket_errors"] + raw["bad_status"],
         "client": f"wrk -t{threads} -c{connections} -d{seconds}s",
         "client_cpu_s": round(child_cpu, 2),
+        # The servers' CPU per answered request (ms), less what each spends idle (its Kafka
+        # consumers, its relay): what each hop costs, whatever the machine's load.
+        "cpu_ms_per_request": {
+            name: round(
+                1000
+                * (servers_after[name] - servers_before[name] - idle[name] * wall)
+                / max(1, raw["requests"]),
+                3,
+            )
+            for name in servers_after
+        },
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
@@ -370,7 +424,14 @@ def main() -> None:
         "--base-port", type=int, default=int(os.environ.get("SANAD_GATEWAY_PORT", 8000)) + 50
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "http_path.json")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated cases to run (e.g. profile_direct,profile_gateway); all if empty",
+    )
     args = parser.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    submitting = not only or "submit_gateway" in only
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: ./sanad installs it (apt-get install wrk)")
 
@@ -387,7 +448,7 @@ def main() -> None:
     try:
         instances.start()
         print("  ready; registering citizens and preparing drafts")
-        data = asyncio.run(prepare(instances, args.drafts))
+        data = asyncio.run(prepare(instances, args.drafts if submitting else 0))
         auth = {"Authorization": f"Bearer {data['reader_token']}"}
         profile = httpx.get(instances.url("gateway") + "/v1/profile", headers=auth, timeout=10)
         assert profile.status_code == 200, profile.text
@@ -404,8 +465,11 @@ def main() -> None:
             "application_gateway": (instances.url("gateway") + data["status_url"], auth),
             "applications_list_gateway": (instances.url("gateway") + "/v1/applications", auth),
         }
-        figures: dict[str, Any] = {}
+        idle = instances.idle_cpu()
+        figures: dict[str, Any] = {"idle_cpu_per_s": idle}
         for name, (url, headers) in cases.items():
+            if only and name not in only:
+                continue
             check = httpx.get(url, headers=headers, timeout=10)
             assert check.status_code in (200, 304), (name, check.status_code, check.text)
             figures[name] = wrk(
@@ -414,37 +478,51 @@ def main() -> None:
                 seconds=args.seconds,
                 connections=args.connections,
                 threads=args.threads,
+                cpu=instances.cpu_seconds,
+                idle=idle,
             ) | {"status": check.status_code}
+            f = figures[name]
+            cpu = "  ".join(f"{k} {v}" for k, v in f["cpu_ms_per_request"].items() if v >= 0.01)
             print(
-                f"  {name:28} {figures[name]['requests_per_s']:>9} req/s  "
-                f"p50 {figures[name]['p50_ms']} ms  p99 {figures[name]['p99_ms']} ms  "
-                f"load {figures[name]['load_average_1m']}"
+                f"  {name:28} {f['requests_per_s']:>9} req/s  p50 {f['p50_ms']} ms  "
+                f"p99 {f['p99_ms']} ms  load {f['load_average_1m']}  CPU ms/request: {cpu}"
             )
-        print("  waiting for the drafts' profiles to reach applications")
-        # The submit waits for each citizen's profile to reach applications through Kafka.
-        asyncio.run(_profiles_in_applications(instances.url("gateway"), data["ready"]))
-        figures["submit_gateway"] = asyncio.run(
-            submits(instances.url("gateway"), data["ready"], args.concurrency)
-        )
-        s = figures["submit_gateway"]
-        print(
-            f"  {'submit_gateway':28} {s['requests_per_s']:>9} req/s  p50 {s['p50_ms']} ms  "
-            f"p99 {s['p99_ms']} ms  errors {s['errors']}"
-        )
+        if submitting:
+            print("  waiting for the drafts' profiles to reach applications")
+            # The submit waits for each citizen's profile to reach applications via Kafka.
+            asyncio.run(_profiles_in_applications(instances.url("gateway"), data["ready"]))
+            figures["submit_gateway"] = asyncio.run(
+                submits(instances.url("gateway"), data["ready"], args.concurrency)
+            )
+            s = figures["submit_gateway"]
+            print(
+                f"  {'submit_gateway':28} {s['requests_per_s']:>9} req/s  "
+                f"p50 {s['p50_ms']} ms  p99 {s['p99_ms']} ms  errors {s['errors']}"
+            )
     finally:
         instances.stop()
-    direct, through = figures["profile_direct"], figures["profile_gateway"]
-    run = {
+    run: dict[str, Any] = {
         "label": args.label,
         "commit": commit,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "gateway_cost_vs_direct": round(
-            direct["requests_per_s"] / through["requests_per_s"] - 1, 3
-        ),
-        "figures": figures,
     }
-    print(f"  gateway costs {run['gateway_cost_vs_direct']:.0%} of the direct rate")
+    if "profile_direct" in figures and "profile_gateway" in figures:
+        direct, through = figures["profile_direct"], figures["profile_gateway"]
+        run["gateway_cost_vs_direct"] = round(
+            direct["requests_per_s"] / through["requests_per_s"] - 1, 3
+        )
+        # The gateway's own CPU per read against the service's: what the hop costs on any machine.
+        run["gateway_cpu_vs_service"] = round(
+            through["cpu_ms_per_request"]["gateway"]
+            / max(0.001, direct["cpu_ms_per_request"]["profile"]),
+            3,
+        )
+        print(
+            f"  gateway costs {run['gateway_cost_vs_direct']:.0%} of the direct rate; its CPU "
+            f"per read is {run['gateway_cpu_vs_service']:.0%} of the profile service's"
+        )
+    run["figures"] = figures
     previous = json.loads(args.output.read_text()) if args.output.exists() else {}
     runs = [r for r in previous.get("runs", []) if isinstance(r, dict)]
     runs.append(run)
