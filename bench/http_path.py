@@ -69,6 +69,31 @@ end
 """
 
 
+# Two workers, as the gateway has; a keep-alive pool to the service, as the gateway's.
+NGINX_BARE = """
+worker_processes {workers};
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+{temp}
+  upstream profile {{ server {upstream}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://profile;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Request-ID $request_id;
+    }}
+  }}
+}}
+"""
+
+
 def new_national_id() -> str:
     body = "1" + "".join(random.choices("0123456789", k=8))
     return next(body + d for d in "0123456789" if luhn_valid(body + d))
@@ -84,6 +109,7 @@ class Instances:
         self.ports["gateway"] = base_port
         self.logs = logs
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.names: list[str] = []
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) used so far by each service's processes, its workers
@@ -108,8 +134,7 @@ class Instances:
                 todo += [child for child, parent in parents.items() if parent == pid]
             return total
 
-        names = ("profile", "applications", "gateway")
-        return {name: tree(proc.pid) for name, proc in zip(names, self.procs, strict=True)}
+        return {name: tree(proc.pid) for name, proc in zip(self.names, self.procs, strict=True)}
 
     def idle_cpu(self, seconds: float = 5.0) -> dict[str, float]:
         """Each service's CPU seconds per second with no request coming."""
@@ -136,6 +161,7 @@ class Instances:
         env = self.env()
         for service in ("profile", "applications", "gateway"):
             log = (self.logs / f"{service}.log").open("ab")
+            self.names.append(service)
             self.procs.append(
                 subprocess.Popen(
                     [self.python, "-m", f"sanad.{service}", "serve"],
@@ -157,6 +183,49 @@ class Instances:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
                     raise SystemExit(f"{service} did not become ready; see {self.logs}")
                 time.sleep(0.5)
+
+    def start_nginx(self) -> str:
+        """nginx (Debian's) in front of our profile service, bare: the same proxying as the
+        gateway's for ``GET /v1/profile`` (keep-alive pool to the service, the forwarded
+        address and a request id added), but no JWT check and no rate limit: the most any
+        proxy could give on this path. Its base URL."""
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            raise SystemExit(
+                "nginx is missing: `apt-get install nginx-light` (only for this measurement)"
+            )
+        port = self.ports["gateway"] + 9
+        self.ports["nginx"] = port
+        root = self.logs / "nginx"
+        root.mkdir(exist_ok=True)
+        upstream = self.url("profile").removeprefix("http://")
+        temp = "\n".join(
+            f"  {kind}_temp_path {root}/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (root / "nginx.conf").write_text(
+            NGINX_BARE.format(workers=2, root=root, temp=temp, upstream=upstream, port=port)
+        )
+        log = (self.logs / "nginx.log").open("ab")
+        self.names.append("nginx")
+        self.procs.append(
+            subprocess.Popen(
+                [binary, "-c", str(root / "nginx.conf"), "-p", str(root)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.url("nginx") + "/healthz", timeout=2).status_code == 200:
+                    return self.url("nginx")
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.procs[-1].poll() is not None:
+                raise SystemExit(f"nginx did not start; see {self.logs}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -299,6 +368,10 @@ def wrk(
         argv += ["-s", script.name]
         for name, value in headers.items():
             argv += ["-H", f"{name}: {value}"]
+        # Warm up first (every worker's first requests build caches: the merged OpenAPI
+        # index, the token keys), so the CPU per request is the steady state's.
+        warm = [*argv[:3], "-d2s", *argv[4:]]
+        subprocess.run([*warm, url], capture_output=True, check=True)
         load_before = os.getloadavg()[0]
         children = os.times()
         servers_before, wall = cpu(), time.monotonic()
@@ -429,6 +502,12 @@ def main() -> None:
         default="",
         help="comma-separated cases to run (e.g. profile_direct,profile_gateway); all if empty",
     )
+    parser.add_argument(
+        "--proxy",
+        choices=["nginx"],
+        help="also measure this production proxy (bare: no JWT, no rate limit) before the "
+        "profile service; Debian's package must be installed",
+    )
     args = parser.parse_args()
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     submitting = not only or "submit_gateway" in only
@@ -465,6 +544,18 @@ def main() -> None:
             "application_gateway": (instances.url("gateway") + data["status_url"], auth),
             "applications_list_gateway": (instances.url("gateway") + "/v1/applications", auth),
         }
+        if args.proxy == "nginx":
+            # Measured right after the gateway read, for the closest comparison.
+            nginx = (instances.start_nginx() + "/v1/profile", auth)
+            cases = {
+                name: case
+                for name, case in cases.items()
+                for name, case in (
+                    [(name, case), ("profile_nginx_bare", nginx)]
+                    if name == "profile_gateway"
+                    else [(name, case)]
+                )
+            }
         idle = instances.idle_cpu()
         figures: dict[str, Any] = {"idle_cpu_per_s": idle}
         for name, (url, headers) in cases.items():
@@ -521,6 +612,25 @@ def main() -> None:
         print(
             f"  gateway costs {run['gateway_cost_vs_direct']:.0%} of the direct rate; its CPU "
             f"per read is {run['gateway_cpu_vs_service']:.0%} of the profile service's"
+        )
+    if "profile_nginx_bare" in figures and "profile_direct" in figures:
+        nginx, direct = figures["profile_nginx_bare"], figures["profile_direct"]
+        version = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr
+        run["proxy"] = {
+            "name": "nginx",
+            "version": version.strip().removeprefix("nginx version: "),
+            "setup": "bare: keep-alive upstream pool, X-Forwarded-For, X-Request-ID; "
+            "no JWT check, no rate limit, 2 workers",
+            "cost_vs_direct": round(direct["requests_per_s"] / nginx["requests_per_s"] - 1, 3),
+            "cpu_vs_service": round(
+                nginx["cpu_ms_per_request"]["nginx"]
+                / max(0.001, direct["cpu_ms_per_request"]["profile"]),
+                3,
+            ),
+        }
+        print(
+            f"  nginx (bare) costs {run['proxy']['cost_vs_direct']:.0%} of the direct rate; "
+            f"its CPU per read is {run['proxy']['cpu_vs_service']:.0%} of the service's"
         )
     run["figures"] = figures
     previous = json.loads(args.output.read_text()) if args.output.exists() else {}

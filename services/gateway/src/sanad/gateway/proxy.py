@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import aiohttp
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.routing import Route
 from yarl import URL
 
 from sanad.gateway import headers
@@ -89,12 +90,13 @@ def method_not_allowed(method: str, allowed: frozenset[str]) -> Problem:
     )
 
 
-def proxy_router(
+def proxy_route(
     settings: GatewaySettings, upstreams: Upstreams, limiter: RateLimiter, catalog: OpenApiCatalog
-) -> APIRouter:
-    router = APIRouter()
+) -> Route:
+    """The catch-all, as a plain Starlette route: FastAPI's per-request machinery (solving
+    dependencies, validating and serializing) has nothing to do on a relayed request and was
+    a tenth of the gateway's CPU."""
 
-    @router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
     async def forward(request: Request) -> Response:
         ip = client_ip(request)
         path = request.url.path
@@ -186,4 +188,4 @@ def proxy_router(
         response.raw_headers = raw_headers
         return response
 
-    return router
+    return Route("/{path:path}", forward, methods=METHODS, include_in_schema=False)
