@@ -44,8 +44,9 @@ class Upstreams:
             # One pool serves every caller: a Set-Cookie meant for one must never be sent
             # on with another's request.
             cookie_jar=aiohttp.DummyCookieJar(),
-            # Only the caller's own headers go downstream, not the client's defaults.
-            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"),
+            # Only the caller's own headers go downstream, not the client's defaults (a body
+            # sent without a Content-Type must not reach the service as octet-stream).
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
         )
 
     async def close(self) -> None:
