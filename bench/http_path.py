@@ -70,7 +70,8 @@ end
 
 
 # Two workers, as the gateway has; a keep-alive pool to the service, as the gateway's.
-NGINX_BARE = """
+NGINX = """
+{modules}
 worker_processes {workers};
 daemon off;
 pid {root}/nginx.pid;
@@ -79,10 +80,12 @@ events {{ worker_connections 1024; }}
 http {{
   access_log off;
 {temp}
+{http_extra}
   upstream profile {{ server {upstream}; keepalive 64; }}
   server {{
     listen 127.0.0.1:{port};
     location / {{
+{access}
       proxy_pass http://profile;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -91,6 +94,38 @@ http {{
     }}
   }}
 }}
+"""
+# With Debian's libnginx-mod-http-lua and lua-nginx-redis: both rate limits counted in Redis
+# by the gateway's own Lua script (EVALSHA, one round trip over a pooled connection). The
+# user's counter is keyed by a hash of the token, as a cached token verification would give.
+NGINX_LUA_MODULES = """
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+"""
+NGINX_LUA_HTTP = """
+  lua_package_path "/usr/share/lua/5.1/?.lua;;";
+  init_by_lua_block { LIMITS = { script = [[%(script)s]] } }
+"""
+NGINX_LUA_ACCESS = """
+      access_by_lua_block {
+        local r = require("nginx.redis"):new()
+        r:set_timeout(1000)
+        if not r:connect("%(host)s", %(port)d) then return ngx.exit(503) end
+        if r:get_reused_times() == 0 and not r:auth("%(user)s", "%(password)s") then
+          return ngx.exit(503)
+        end
+        if not LIMITS.sha then LIMITS.sha = r:script("LOAD", LIMITS.script) end
+        local now = ngx.time()
+        local start = now - now %% 60
+        local who = ngx.encode_base64(ngx.sha1_bin(ngx.var.http_authorization or ""))
+        local res = r:evalsha(LIMITS.sha, 2,
+          "gateway:ratelimit:ip:" .. ngx.var.remote_addr .. ":" .. start,
+          "gateway:ratelimit:user:" .. who .. ":" .. start, 61, 1000000000, 1000000000)
+        r:set_keepalive(10000, 64)
+        if not res then return ngx.exit(503) end
+        if res ~= 0 then return ngx.exit(429) end
+        ngx.req.set_header("X-Sanad-Subject", who)
+      }
 """
 
 
@@ -184,30 +219,55 @@ class Instances:
                     raise SystemExit(f"{service} did not become ready; see {self.logs}")
                 time.sleep(0.5)
 
-    def start_nginx(self) -> str:
-        """nginx (Debian's) in front of our profile service, bare: the same proxying as the
+    def start_nginx(self, name: str) -> str:
+        """nginx (Debian's) in front of our profile service: the same proxying as the
         gateway's for ``GET /v1/profile`` (keep-alive pool to the service, the forwarded
-        address and a request id added), but no JWT check and no rate limit: the most any
-        proxy could give on this path. Its base URL."""
+        address and a request id added). ``nginx`` is bare: no JWT check, no rate limit, the
+        most any proxy could give on this path; ``nginx_lua`` counts both rate limits in
+        Redis as the gateway does. Its base URL."""
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         if not Path(binary).exists():
             raise SystemExit(
-                "nginx is missing: `apt-get install nginx-light` (only for this measurement)"
+                "nginx is missing: `apt-get install nginx-light` (only for this measurement; "
+                "with --proxy nginx-lua also libnginx-mod-http-lua lua-nginx-redis)"
             )
-        port = self.ports["gateway"] + 9
-        self.ports["nginx"] = port
-        root = self.logs / "nginx"
+        port = self.ports["gateway"] + (9 if name == "nginx" else 8)
+        self.ports[name] = port
+        root = self.logs / name
         root.mkdir(exist_ok=True)
-        upstream = self.url("profile").removeprefix("http://")
         temp = "\n".join(
             f"  {kind}_temp_path {root}/{kind};"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
+        modules = http_extra = access = ""
+        if name == "nginx_lua":
+            from sanad.gateway.ratelimit import _COUNT
+            from sanad.gateway.settings import GatewaySettings
+
+            gateway = GatewaySettings()
+            redis = httpx.URL(gateway.redis_url)
+            modules = NGINX_LUA_MODULES
+            http_extra = NGINX_LUA_HTTP % {"script": _COUNT}
+            access = NGINX_LUA_ACCESS % {
+                "host": redis.host,
+                "port": redis.port or 6379,
+                "user": gateway.redis_username,
+                "password": gateway.redis_password.get_secret_value(),
+            }
         (root / "nginx.conf").write_text(
-            NGINX_BARE.format(workers=2, root=root, temp=temp, upstream=upstream, port=port)
+            NGINX.format(
+                modules=modules,
+                workers=2,
+                root=root,
+                temp=temp,
+                http_extra=http_extra,
+                upstream=self.url("profile").removeprefix("http://"),
+                port=port,
+                access=access,
+            )
         )
-        log = (self.logs / "nginx.log").open("ab")
-        self.names.append("nginx")
+        log = (self.logs / f"{name}.log").open("ab")
+        self.names.append(name)
         self.procs.append(
             subprocess.Popen(
                 [binary, "-c", str(root / "nginx.conf"), "-p", str(root)],
@@ -219,12 +279,12 @@ class Instances:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(self.url("nginx") + "/healthz", timeout=2).status_code == 200:
-                    return self.url("nginx")
+                if httpx.get(self.url(name) + "/healthz", timeout=2).status_code == 200:
+                    return self.url(name)
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or self.procs[-1].poll() is not None:
-                raise SystemExit(f"nginx did not start; see {self.logs}")
+                raise SystemExit(f"{name} did not start; see {self.logs}")
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -504,9 +564,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--proxy",
-        choices=["nginx"],
-        help="also measure this production proxy (bare: no JWT, no rate limit) before the "
-        "profile service; Debian's package must be installed",
+        choices=["nginx", "nginx-lua"],
+        help="also measure Debian's nginx before the profile service, bare (no JWT, no rate "
+        "limit); nginx-lua also with both rate limits counted in Redis (its Lua module)",
     )
     args = parser.parse_args()
     only = {name.strip() for name in args.only.split(",") if name.strip()}
@@ -544,16 +604,20 @@ def main() -> None:
             "application_gateway": (instances.url("gateway") + data["status_url"], auth),
             "applications_list_gateway": (instances.url("gateway") + "/v1/applications", auth),
         }
-        if args.proxy == "nginx":
+        if args.proxy:
             # Measured right after the gateway read, for the closest comparison.
-            nginx = (instances.start_nginx() + "/v1/profile", auth)
+            proxied = [("profile_nginx_bare", "nginx")]
+            if args.proxy == "nginx-lua":
+                proxied.append(("profile_nginx_lua_limits", "nginx_lua"))
+            extra = [
+                (case, (instances.start_nginx(name) + "/v1/profile", auth))
+                for case, name in proxied
+            ]
             cases = {
                 name: case
                 for name, case in cases.items()
                 for name, case in (
-                    [(name, case), ("profile_nginx_bare", nginx)]
-                    if name == "profile_gateway"
-                    else [(name, case)]
+                    [(name, case), *extra] if name == "profile_gateway" else [(name, case)]
                 )
             }
         idle = instances.idle_cpu()
@@ -632,6 +696,18 @@ def main() -> None:
             f"  nginx (bare) costs {run['proxy']['cost_vs_direct']:.0%} of the direct rate; "
             f"its CPU per read is {run['proxy']['cpu_vs_service']:.0%} of the service's"
         )
+    if "profile_nginx_lua_limits" in figures and "proxy" in run:
+        lua, direct = figures["profile_nginx_lua_limits"], figures["profile_direct"]
+        run["proxy"]["with_redis_limits"] = {
+            "setup": "libnginx-mod-http-lua + lua-nginx-redis: the gateway's Lua script by "
+            "EVALSHA on a pooled connection, the user keyed by a hash of the token",
+            "cost_vs_direct": round(direct["requests_per_s"] / lua["requests_per_s"] - 1, 3),
+            "cpu_vs_service": round(
+                lua["cpu_ms_per_request"]["nginx_lua"]
+                / max(0.001, direct["cpu_ms_per_request"]["profile"]),
+                3,
+            ),
+        }
     run["figures"] = figures
     previous = json.loads(args.output.read_text()) if args.output.exists() else {}
     runs = [r for r in previous.get("runs", []) if isinstance(r, dict)]
