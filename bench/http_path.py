@@ -41,6 +41,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,66 @@ end
 """
 
 
+# Two workers, as the gateway has; a keep-alive pool to the service, as the gateway's.
+NGINX = """
+{modules}
+worker_processes {workers};
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+{temp}
+{http_extra}
+  upstream profile {{ server {upstream}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+{access}
+      proxy_pass http://profile;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Request-ID $request_id;
+    }}
+  }}
+}}
+"""
+# With Debian's libnginx-mod-http-lua and lua-nginx-redis: both rate limits counted in Redis
+# by the gateway's own Lua script (EVALSHA, one round trip over a pooled connection). The
+# user's counter is keyed by a hash of the token, as a cached token verification would give.
+NGINX_LUA_MODULES = """
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+"""
+NGINX_LUA_HTTP = """
+  lua_package_path "/usr/share/lua/5.1/?.lua;;";
+  init_by_lua_block { LIMITS = { script = [[%(script)s]] } }
+"""
+NGINX_LUA_ACCESS = """
+      access_by_lua_block {
+        local r = require("nginx.redis"):new()
+        r:set_timeout(1000)
+        if not r:connect("%(host)s", %(port)d) then return ngx.exit(503) end
+        if r:get_reused_times() == 0 and not r:auth("%(user)s", "%(password)s") then
+          return ngx.exit(503)
+        end
+        if not LIMITS.sha then LIMITS.sha = r:script("LOAD", LIMITS.script) end
+        local now = ngx.time()
+        local start = now - now %% 60
+        local who = ngx.encode_base64(ngx.sha1_bin(ngx.var.http_authorization or ""))
+        local res = r:evalsha(LIMITS.sha, 2,
+          "gateway:ratelimit:ip:" .. ngx.var.remote_addr .. ":" .. start,
+          "gateway:ratelimit:user:" .. who .. ":" .. start, 61, 1000000000, 1000000000)
+        r:set_keepalive(10000, 64)
+        if not res then return ngx.exit(503) end
+        if res ~= 0 then return ngx.exit(429) end
+        ngx.req.set_header("X-Sanad-Subject", who)
+      }
+"""
+
+
 def new_national_id() -> str:
     body = "1" + "".join(random.choices("0123456789", k=8))
     return next(body + d for d in "0123456789" if luhn_valid(body + d))
@@ -83,6 +144,39 @@ class Instances:
         self.ports["gateway"] = base_port
         self.logs = logs
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.names: list[str] = []
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each service's processes, its workers
+        included: per request, the one figure a loaded shared machine does not blur."""
+        parents: dict[int, int] = {}
+        used: dict[int, float] = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # ended meanwhile
+            pid = int(stat.parent.name)
+            parents[pid] = int(fields[1])
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+        def tree(root: int) -> float:
+            total, todo = 0.0, [root]
+            while todo:
+                pid = todo.pop()
+                total += used.get(pid, 0.0)
+                todo += [child for child, parent in parents.items() if parent == pid]
+            return total
+
+        return {name: tree(proc.pid) for name, proc in zip(self.names, self.procs, strict=True)}
+
+    def idle_cpu(self, seconds: float = 5.0) -> dict[str, float]:
+        """Each service's CPU seconds per second with no request coming."""
+        before = self.cpu_seconds()
+        time.sleep(seconds)
+        after = self.cpu_seconds()
+        return {name: round((after[name] - before[name]) / seconds, 4) for name in after}
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -102,6 +196,7 @@ class Instances:
         env = self.env()
         for service in ("profile", "applications", "gateway"):
             log = (self.logs / f"{service}.log").open("ab")
+            self.names.append(service)
             self.procs.append(
                 subprocess.Popen(
                     [self.python, "-m", f"sanad.{service}", "serve"],
@@ -123,6 +218,74 @@ class Instances:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
                     raise SystemExit(f"{service} did not become ready; see {self.logs}")
                 time.sleep(0.5)
+
+    def start_nginx(self, name: str) -> str:
+        """nginx (Debian's) in front of our profile service: the same proxying as the
+        gateway's for ``GET /v1/profile`` (keep-alive pool to the service, the forwarded
+        address and a request id added). ``nginx`` is bare: no JWT check, no rate limit, the
+        most any proxy could give on this path; ``nginx_lua`` counts both rate limits in
+        Redis as the gateway does. Its base URL."""
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            raise SystemExit(
+                "nginx is missing: `apt-get install nginx-light` (only for this measurement; "
+                "with --proxy nginx-lua also libnginx-mod-http-lua lua-nginx-redis)"
+            )
+        port = self.ports["gateway"] + (9 if name == "nginx" else 8)
+        self.ports[name] = port
+        root = self.logs / name
+        root.mkdir(exist_ok=True)
+        temp = "\n".join(
+            f"  {kind}_temp_path {root}/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        modules = http_extra = access = ""
+        if name == "nginx_lua":
+            from sanad.gateway.ratelimit import _COUNT
+            from sanad.gateway.settings import GatewaySettings
+
+            gateway = GatewaySettings()
+            redis = httpx.URL(gateway.redis_url)
+            modules = NGINX_LUA_MODULES
+            http_extra = NGINX_LUA_HTTP % {"script": _COUNT}
+            access = NGINX_LUA_ACCESS % {
+                "host": redis.host,
+                "port": redis.port or 6379,
+                "user": gateway.redis_username,
+                "password": gateway.redis_password.get_secret_value(),
+            }
+        (root / "nginx.conf").write_text(
+            NGINX.format(
+                modules=modules,
+                workers=2,
+                root=root,
+                temp=temp,
+                http_extra=http_extra,
+                upstream=self.url("profile").removeprefix("http://"),
+                port=port,
+                access=access,
+            )
+        )
+        log = (self.logs / f"{name}.log").open("ab")
+        self.names.append(name)
+        self.procs.append(
+            subprocess.Popen(
+                [binary, "-c", str(root / "nginx.conf"), "-p", str(root)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.url(name) + "/healthz", timeout=2).status_code == 200:
+                    return self.url(name)
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.procs[-1].poll() is not None:
+                raise SystemExit(f"{name} did not start; see {self.logs}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -249,7 +412,14 @@ async def draft(api: httpx.AsyncClient, token: str) -> str:
 
 
 def wrk(
-    url: str, headers: dict[str, str], *, seconds: int, connections: int, threads: int
+    url: str,
+    headers: dict[str, str],
+    *,
+    seconds: int,
+    connections: int,
+    threads: int,
+    cpu: Callable[[], dict[str, float]],
+    idle: dict[str, float],
 ) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="http-path-") as script:
         script.write(WRK_REPORT)
@@ -258,9 +428,15 @@ def wrk(
         argv += ["-s", script.name]
         for name, value in headers.items():
             argv += ["-H", f"{name}: {value}"]
+        # Warm up first (every worker's first requests build caches: the merged OpenAPI
+        # index, the token keys), so the CPU per request is the steady state's.
+        warm = [*argv[:3], "-d2s", *argv[4:]]
+        subprocess.run([*warm, url], capture_output=True, check=True)
         load_before = os.getloadavg()[0]
         children = os.times()
+        servers_before, wall = cpu(), time.monotonic()
         out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+        servers_after, wall = cpu(), time.monotonic() - wall
         child_cpu = sum(os.times()[2:4]) - sum(children[2:4])
     line = next(line for line in out.splitlines() if line.startswith("WRKJSON "))
     raw = json.loads(line.removeprefix("WRKJSON "))
@@ -274,6 +450,17 @@ def wrk(
         "errors": raw["socket_errors"] + raw["bad_status"],
         "client": f"wrk -t{threads} -c{connections} -d{seconds}s",
         "client_cpu_s": round(child_cpu, 2),
+        # The servers' CPU per answered request (ms), less what each spends idle (its Kafka
+        # consumers, its relay): what each hop costs, whatever the machine's load.
+        "cpu_ms_per_request": {
+            name: round(
+                1000
+                * (servers_after[name] - servers_before[name] - idle[name] * wall)
+                / max(1, raw["requests"]),
+                3,
+            )
+            for name in servers_after
+        },
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
@@ -370,7 +557,20 @@ def main() -> None:
         "--base-port", type=int, default=int(os.environ.get("SANAD_GATEWAY_PORT", 8000)) + 50
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "http_path.json")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated cases to run (e.g. profile_direct,profile_gateway); all if empty",
+    )
+    parser.add_argument(
+        "--proxy",
+        choices=["nginx", "nginx-lua"],
+        help="also measure Debian's nginx before the profile service, bare (no JWT, no rate "
+        "limit); nginx-lua also with both rate limits counted in Redis (its Lua module)",
+    )
     args = parser.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    submitting = not only or "submit_gateway" in only
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: ./sanad installs it (apt-get install wrk)")
 
@@ -387,7 +587,7 @@ def main() -> None:
     try:
         instances.start()
         print("  ready; registering citizens and preparing drafts")
-        data = asyncio.run(prepare(instances, args.drafts))
+        data = asyncio.run(prepare(instances, args.drafts if submitting else 0))
         auth = {"Authorization": f"Bearer {data['reader_token']}"}
         profile = httpx.get(instances.url("gateway") + "/v1/profile", headers=auth, timeout=10)
         assert profile.status_code == 200, profile.text
@@ -404,8 +604,27 @@ def main() -> None:
             "application_gateway": (instances.url("gateway") + data["status_url"], auth),
             "applications_list_gateway": (instances.url("gateway") + "/v1/applications", auth),
         }
-        figures: dict[str, Any] = {}
+        if args.proxy:
+            # Measured right after the gateway read, for the closest comparison.
+            proxied = [("profile_nginx_bare", "nginx")]
+            if args.proxy == "nginx-lua":
+                proxied.append(("profile_nginx_lua_limits", "nginx_lua"))
+            extra = [
+                (case, (instances.start_nginx(name) + "/v1/profile", auth))
+                for case, name in proxied
+            ]
+            cases = {
+                name: case
+                for name, case in cases.items()
+                for name, case in (
+                    [(name, case), *extra] if name == "profile_gateway" else [(name, case)]
+                )
+            }
+        idle = instances.idle_cpu()
+        figures: dict[str, Any] = {"idle_cpu_per_s": idle}
         for name, (url, headers) in cases.items():
+            if only and name not in only:
+                continue
             check = httpx.get(url, headers=headers, timeout=10)
             assert check.status_code in (200, 304), (name, check.status_code, check.text)
             figures[name] = wrk(
@@ -414,37 +633,82 @@ def main() -> None:
                 seconds=args.seconds,
                 connections=args.connections,
                 threads=args.threads,
+                cpu=instances.cpu_seconds,
+                idle=idle,
             ) | {"status": check.status_code}
+            f = figures[name]
+            cpu = "  ".join(f"{k} {v}" for k, v in f["cpu_ms_per_request"].items() if v >= 0.01)
             print(
-                f"  {name:28} {figures[name]['requests_per_s']:>9} req/s  "
-                f"p50 {figures[name]['p50_ms']} ms  p99 {figures[name]['p99_ms']} ms  "
-                f"load {figures[name]['load_average_1m']}"
+                f"  {name:28} {f['requests_per_s']:>9} req/s  p50 {f['p50_ms']} ms  "
+                f"p99 {f['p99_ms']} ms  load {f['load_average_1m']}  CPU ms/request: {cpu}"
             )
-        print("  waiting for the drafts' profiles to reach applications")
-        # The submit waits for each citizen's profile to reach applications through Kafka.
-        asyncio.run(_profiles_in_applications(instances.url("gateway"), data["ready"]))
-        figures["submit_gateway"] = asyncio.run(
-            submits(instances.url("gateway"), data["ready"], args.concurrency)
-        )
-        s = figures["submit_gateway"]
-        print(
-            f"  {'submit_gateway':28} {s['requests_per_s']:>9} req/s  p50 {s['p50_ms']} ms  "
-            f"p99 {s['p99_ms']} ms  errors {s['errors']}"
-        )
+        if submitting:
+            print("  waiting for the drafts' profiles to reach applications")
+            # The submit waits for each citizen's profile to reach applications via Kafka.
+            asyncio.run(_profiles_in_applications(instances.url("gateway"), data["ready"]))
+            figures["submit_gateway"] = asyncio.run(
+                submits(instances.url("gateway"), data["ready"], args.concurrency)
+            )
+            s = figures["submit_gateway"]
+            print(
+                f"  {'submit_gateway':28} {s['requests_per_s']:>9} req/s  "
+                f"p50 {s['p50_ms']} ms  p99 {s['p99_ms']} ms  errors {s['errors']}"
+            )
     finally:
         instances.stop()
-    direct, through = figures["profile_direct"], figures["profile_gateway"]
-    run = {
+    run: dict[str, Any] = {
         "label": args.label,
         "commit": commit,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "gateway_cost_vs_direct": round(
-            direct["requests_per_s"] / through["requests_per_s"] - 1, 3
-        ),
-        "figures": figures,
     }
-    print(f"  gateway costs {run['gateway_cost_vs_direct']:.0%} of the direct rate")
+    if "profile_direct" in figures and "profile_gateway" in figures:
+        direct, through = figures["profile_direct"], figures["profile_gateway"]
+        run["gateway_cost_vs_direct"] = round(
+            direct["requests_per_s"] / through["requests_per_s"] - 1, 3
+        )
+        # The gateway's own CPU per read against the service's: what the hop costs on any machine.
+        run["gateway_cpu_vs_service"] = round(
+            through["cpu_ms_per_request"]["gateway"]
+            / max(0.001, direct["cpu_ms_per_request"]["profile"]),
+            3,
+        )
+        print(
+            f"  gateway costs {run['gateway_cost_vs_direct']:.0%} of the direct rate; its CPU "
+            f"per read is {run['gateway_cpu_vs_service']:.0%} of the profile service's"
+        )
+    if "profile_nginx_bare" in figures and "profile_direct" in figures:
+        nginx, direct = figures["profile_nginx_bare"], figures["profile_direct"]
+        version = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr
+        run["proxy"] = {
+            "name": "nginx",
+            "version": version.strip().removeprefix("nginx version: "),
+            "setup": "bare: keep-alive upstream pool, X-Forwarded-For, X-Request-ID; "
+            "no JWT check, no rate limit, 2 workers",
+            "cost_vs_direct": round(direct["requests_per_s"] / nginx["requests_per_s"] - 1, 3),
+            "cpu_vs_service": round(
+                nginx["cpu_ms_per_request"]["nginx"]
+                / max(0.001, direct["cpu_ms_per_request"]["profile"]),
+                3,
+            ),
+        }
+        print(
+            f"  nginx (bare) costs {run['proxy']['cost_vs_direct']:.0%} of the direct rate; "
+            f"its CPU per read is {run['proxy']['cpu_vs_service']:.0%} of the service's"
+        )
+    if "profile_nginx_lua_limits" in figures and "proxy" in run:
+        lua, direct = figures["profile_nginx_lua_limits"], figures["profile_direct"]
+        run["proxy"]["with_redis_limits"] = {
+            "setup": "libnginx-mod-http-lua + lua-nginx-redis: the gateway's Lua script by "
+            "EVALSHA on a pooled connection, the user keyed by a hash of the token",
+            "cost_vs_direct": round(direct["requests_per_s"] / lua["requests_per_s"] - 1, 3),
+            "cpu_vs_service": round(
+                lua["cpu_ms_per_request"]["nginx_lua"]
+                / max(0.001, direct["cpu_ms_per_request"]["profile"]),
+                3,
+            ),
+        }
+    run["figures"] = figures
     previous = json.loads(args.output.read_text()) if args.output.exists() else {}
     runs = [r for r in previous.get("runs", []) if isinstance(r, dict)]
     runs.append(run)

@@ -102,6 +102,36 @@ async def test_the_downstream_status_headers_and_body_come_back_unchanged(
     assert len(response.headers.get_list("x-request-id")) == 1
 
 
+async def test_only_the_callers_own_headers_go_downstream(
+    gateway: httpx.AsyncClient, caller: Caller
+) -> None:
+    """A body sent without a Content-Type reaches the service without one (not a default
+    the gateway's client would add), and repeated headers all pass, in order."""
+    response = await gateway.post(
+        "/v1/profile/me/notes",
+        headers=[*caller.auth().items(), ("X-Note", "1"), ("X-Note", "2")],
+        content=b"plain bytes",
+    )
+    assert response.status_code == 200, response.text
+    seen = response.json()
+    names = [name for name, _ in seen["header_list"]]
+    assert "content-type" not in names
+    assert [v for k, v in seen["header_list"] if k == "x-note"] == ["1", "2"]
+    assert seen["body_length"] == len(b"plain bytes")
+
+
+async def test_a_cookie_set_for_one_caller_never_goes_on_with_another_callers_request(
+    gateway: httpx.AsyncClient, caller: Caller
+) -> None:
+    """One connection pool serves every caller: it keeps no cookies."""
+    first = await gateway.get("/v1/cards/status/200", headers=caller.auth())
+    assert first.headers.get_list("set-cookie") == ["a=1", "b=2"]
+    gateway.cookies.clear()  # the test's own client would send them back itself
+    later = await gateway.get("/v1/profile/echo", headers=caller.auth())
+    assert later.status_code == 200, later.text
+    assert "cookie" not in later.json()["headers"]
+
+
 async def test_a_missing_or_forged_token_is_refused_before_anything_is_forwarded(
     gateway: httpx.AsyncClient, caller: Caller, echo: Echo
 ) -> None:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from sanad.gateway.cors import install_cors
 from sanad.gateway.openapi_catalog import OpenApiCatalog, openapi_router
-from sanad.gateway.proxy import proxy_router
+from sanad.gateway.proxy import proxy_route
 from sanad.gateway.ratelimit import RateLimiter
 from sanad.gateway.settings import GatewaySettings
 from sanad.gateway.upstream import Upstreams
@@ -54,7 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     limiter = RateLimiter(
         app.state.runtime.redis, window_seconds=settings.rate_limit_window_seconds
     )
-    app.include_router(proxy_router(settings, upstreams, limiter, catalog))
+    app.router.routes.append(proxy_route(settings, upstreams, limiter, catalog))
     if settings.cors_origins:
         install_cors(app, settings.cors_origins)
     return app

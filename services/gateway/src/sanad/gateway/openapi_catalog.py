@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -32,12 +32,8 @@ class OpenApiCatalog:
 
     async def _fetch(self, service: str, url: str) -> dict[str, Any] | None:
         try:
-            response = await self._upstreams.client.get(
-                f"{url}/openapi.json", timeout=FETCH_TIMEOUT
-            )
-            response.raise_for_status()
-            doc = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            doc = await self._upstreams.get_json(f"{url}/openapi.json", FETCH_TIMEOUT)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.warning("openapi_unavailable", service=service, error_type=type(exc).__name__)
             return None
         return doc if isinstance(doc, dict) else None
