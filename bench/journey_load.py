@@ -550,8 +550,10 @@ def platform_processes() -> dict[str, list[psutil.Process]]:
     found: dict[str, list[psutil.Process]] = {"load generator (this)": [psutil.Process()]}
     for pidfile in sorted((LOCAL / "run").glob("*.pid")):
         with contextlib.suppress(ValueError, psutil.Error):
+            # The pid file names the part's supervisor: the program runs as its child (and a
+            # server's workers as the program's children).
             process = psutil.Process(int(pidfile.read_text().split()[0]))
-            found[pidfile.stem] = [process]
+            found[pidfile.stem] = [process, *process.children(recursive=True)]
     for process in psutil.process_iter(["name", "cmdline"]):
         with contextlib.suppress(psutil.Error):
             cmdline = " ".join(process.info["cmdline"] or [])
@@ -573,13 +575,18 @@ def cpu_seconds(processes: dict[str, list[psutil.Process]]) -> dict[str, float]:
 
 
 def postgres_backends_cpu() -> float:
-    """Every postgres process now (backends come and go)."""
+    """This platform's Postgres: the postmaster, its live backends, and the backends that
+    have exited since it started (counted in the postmaster's children times)."""
     total = 0.0
-    for process in psutil.process_iter(["name"]):
-        if process.info["name"] == "postgres":
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] in ("postgres", "postmaster") and str(LOCAL) in cmdline:
             with contextlib.suppress(psutil.Error):
                 times = process.cpu_times()
-                total += times.user + times.system
+                total += times.user + times.system + times.children_user + times.children_system
+                for child in process.children(recursive=True):
+                    child_times = child.cpu_times()
+                    total += child_times.user + child_times.system
     return total
 
 
@@ -717,7 +724,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_to_bare_chain": round(per_s / chain["per_s"], 3) if not args.rate else None,
         "command": "uv run python bench/journey_load.py "
         f"--citizens {args.citizens} --rate {args.rate:g} --duration {args.duration:g} "
-        f"--concurrency {args.concurrency}",
+        f"--concurrency {args.concurrency} --prepare-concurrency {args.prepare_concurrency} "
+        f"--drain {args.drain:g}",
     }
     RESULTS.mkdir(exist_ok=True)
     name = args.name
