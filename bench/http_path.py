@@ -664,15 +664,10 @@ def main() -> None:
     }
     if "profile_direct" in figures and "profile_gateway" in figures:
         direct, through = figures["profile_direct"], figures["profile_gateway"]
-        run["gateway_cost_vs_direct"] = round(
-            direct["requests_per_s"] / through["requests_per_s"] - 1, 3
-        )
         # The gateway's own CPU per read against the service's: what the hop costs on any machine.
-        run["gateway_cpu_vs_service"] = round(
-            through["cpu_ms_per_request"]["gateway"]
-            / max(0.001, direct["cpu_ms_per_request"]["profile"]),
-            3,
-        )
+        cost = hop_cost(direct, through, "gateway")
+        run["gateway_cost_vs_direct"] = cost["cost_vs_direct"]
+        run["gateway_cpu_vs_service"] = cost["cpu_vs_service"]
         print(
             f"  gateway costs {run['gateway_cost_vs_direct']:.0%} of the direct rate; its CPU "
             f"per read is {run['gateway_cpu_vs_service']:.0%} of the profile service's"
@@ -685,12 +680,7 @@ def main() -> None:
             "version": version.strip().removeprefix("nginx version: "),
             "setup": "bare: keep-alive upstream pool, X-Forwarded-For, X-Request-ID; "
             "no JWT check, no rate limit, 2 workers",
-            "cost_vs_direct": round(direct["requests_per_s"] / nginx["requests_per_s"] - 1, 3),
-            "cpu_vs_service": round(
-                nginx["cpu_ms_per_request"]["nginx"]
-                / max(0.001, direct["cpu_ms_per_request"]["profile"]),
-                3,
-            ),
+            **hop_cost(direct, nginx, "nginx"),
         }
         print(
             f"  nginx (bare) costs {run['proxy']['cost_vs_direct']:.0%} of the direct rate; "
@@ -701,12 +691,7 @@ def main() -> None:
         run["proxy"]["with_redis_limits"] = {
             "setup": "libnginx-mod-http-lua + lua-nginx-redis: the gateway's Lua script by "
             "EVALSHA on a pooled connection, the user keyed by a hash of the token",
-            "cost_vs_direct": round(direct["requests_per_s"] / lua["requests_per_s"] - 1, 3),
-            "cpu_vs_service": round(
-                lua["cpu_ms_per_request"]["nginx_lua"]
-                / max(0.001, direct["cpu_ms_per_request"]["profile"]),
-                3,
-            ),
+            **hop_cost(direct, lua, "nginx_lua"),
         }
     run["figures"] = figures
     previous = json.loads(args.output.read_text()) if args.output.exists() else {}
@@ -717,6 +702,19 @@ def main() -> None:
         json.dumps({"command": "uv run python bench/http_path.py", "runs": runs}, indent=2) + "\n"
     )
     print(f"wrote {args.output}")
+
+
+def hop_cost(direct: dict[str, Any], through: dict[str, Any], hop: str) -> dict[str, float]:
+    """What a hop in front of the profile service costs: the direct rate over the rate through
+    it, less one, and the hop's CPU per read over the service's."""
+    return {
+        "cost_vs_direct": round(direct["requests_per_s"] / through["requests_per_s"] - 1, 3),
+        "cpu_vs_service": round(
+            through["cpu_ms_per_request"][hop]
+            / max(0.001, direct["cpu_ms_per_request"]["profile"]),
+            3,
+        ),
+    }
 
 
 async def _profiles_in_applications(gateway: str, ready: list[tuple[str, str]]) -> None:
