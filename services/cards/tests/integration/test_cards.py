@@ -6,15 +6,23 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from typing import Any
 
 import pypdf
+import pytest
 import zxingcpp
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
 from PIL import Image
 
+from sanad.cards import repository, service
 from sanad.cards.domain.number import is_card_number
+from sanad.cards.settings import CardsSettings
 from sanad.platform.testing import eventually, read_topic
 from sanad.shared import topics
 from sanad.shared.auth import Role
+from sanad.shared.clock import FakeClock
+from sanad.shared.settings import reveal
 
 from .conftest import World, profile_updated
 
@@ -319,3 +327,32 @@ async def test_verification_refuses_garbage_with_a_reason(world: World) -> None:
     assert response.status_code == 200 and response.json()["result"] == "invalid"
     response = await world.client.post("/v1/cards/verify", json={"token": ""})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.token"
+
+
+async def test_a_new_key_encryption_key_reseals_every_stored_key_when_cards_starts(
+    cards_app: FastAPI, clock: FakeClock
+) -> None:
+    """The rotation in the README: cards started with the new key-encryption key and the old
+    one as previous re-seals every stored signing key with the new one, after which the new
+    key alone opens them and the old one alone no longer starts the service."""
+    sessions = cards_app.state.runtime.require_sessions()
+    old = reveal(CardsSettings().key_encryption_key.get_secret_value())
+    new = Fernet.generate_key().decode()
+
+    async def sealed_keys() -> list[Any]:
+        async with sessions() as session:
+            return await repository.all_keys(session)
+
+    try:
+        await service.ensure_signing_key(sessions, service.KeyRing(new, [old]), clock)
+        rows = await sealed_keys()
+        assert rows
+        for row in rows:
+            service.KeyRing(new).open(row.kid, row.public_key, row.private_key_encrypted)
+        with pytest.raises(RuntimeError, match="does not open"):
+            await service.ensure_signing_key(sessions, service.KeyRing(old), clock)
+    finally:
+        # Back to the platform's key, the same way (the running cards service shares the rows).
+        await service.ensure_signing_key(sessions, service.KeyRing(old, [new]), clock)
+    for row in await sealed_keys():
+        service.KeyRing(old).open(row.kid, row.public_key, row.private_key_encrypted)

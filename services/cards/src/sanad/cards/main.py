@@ -19,7 +19,10 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
     settings = settings or CardsSettings()
     assert isinstance(settings, CardsSettings)
     clock = clock or SystemClock()
-    ring = service.KeyRing(reveal(settings.key_encryption_key.get_secret_value()))
+    ring = service.KeyRing(
+        reveal(settings.key_encryption_key.get_secret_value()),
+        [reveal(key) for key in settings.previous_keys()],
+    )
 
     async def signing_key(runtime: Runtime) -> None:
         await service.ensure_signing_key(runtime.require_sessions(), ring, clock)

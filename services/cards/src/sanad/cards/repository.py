@@ -258,3 +258,11 @@ async def insert_key(
             kid=kid, public_key=public, private_key_encrypted=encrypted, active=True, created_at=now
         )
     )
+
+
+async def update_sealed(session: AsyncSession, kid: str, encrypted: bytes) -> None:
+    await session.execute(
+        update(signing_keys)
+        .where(signing_keys.c.kid == kid)
+        .values(private_key_encrypted=encrypted)
+    )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,20 +58,41 @@ def _refused(type_: str, detail: str, code: str, **extra: object) -> Problem:
 
 
 class KeyRing:
-    """Seals and opens the private halves stored in ``signing_keys`` (Fernet)."""
+    """Seals and opens the private halves stored in ``signing_keys`` (Fernet). Seals with the
+    current key-encryption key; opens with it or with a previous one, kept only while a
+    rotation is under way (``reseal`` moves a sealed key to the current one)."""
 
-    def __init__(self, key_encryption_key: str) -> None:
-        self._fernet = Fernet(key_encryption_key.encode())
+    def __init__(self, key_encryption_key: str, previous: Sequence[str] = ()) -> None:
+        self._current = Fernet(key_encryption_key.encode())
+        self._fernet = MultiFernet([self._current, *(Fernet(k.encode()) for k in previous)])
 
     def seal(self, key: SigningKey) -> bytes:
-        return self._fernet.encrypt(key.seed)
+        return self._current.encrypt(key.seed)
 
     def open(self, kid: str, public: bytes, sealed: bytes) -> SigningKey:
         try:
             return SigningKey(kid, self._fernet.decrypt(sealed), public)
         except InvalidToken:
             raise RuntimeError(
-                f"signing key {kid} does not open with this key-encryption key"
+                f"signing key {kid} does not open with the key-encryption key (nor a previous "
+                "one in SANAD_CARDS_PREVIOUS_KEY_ENCRYPTION_KEYS)"
+            ) from None
+
+    def sealed_with_current(self, sealed: bytes) -> bool:
+        try:
+            self._current.decrypt(sealed)
+        except InvalidToken:
+            return False
+        return True
+
+    def reseal(self, kid: str, sealed: bytes) -> bytes:
+        """The same private half sealed with the current key (it must open with one)."""
+        try:
+            return self._fernet.rotate(sealed)
+        except InvalidToken:
+            raise RuntimeError(
+                f"signing key {kid} does not open with the key-encryption key (nor a previous "
+                "one in SANAD_CARDS_PREVIOUS_KEY_ENCRYPTION_KEYS)"
             ) from None
 
     def __repr__(self) -> str:
@@ -90,15 +112,22 @@ async def _add_key(session: AsyncSession, ring: KeyRing, now: datetime) -> str:
 
 
 async def ensure_signing_key(sessions: SessionFactory, ring: KeyRing, clock: Clock) -> None:
-    """At start-up: create the first key unless one is active (instances race safely)."""
+    """At start-up: create the first key unless one is active (instances race safely), and
+    re-seal with the current key-encryption key every stored key sealed with a previous one
+    (the second half of a rotation: see the README's Security section)."""
     async with sessions() as session, session.begin():
         await session.execute(_KEYS_LOCK)
-        row = await repository.active_key(session)
-        if row is None:
+        resealed = 0
+        for row in await repository.all_keys(session):
+            if not ring.sealed_with_current(row.private_key_encrypted):
+                sealed = ring.reseal(row.kid, row.private_key_encrypted)  # fails fast on a bad KEK
+                await repository.update_sealed(session, row.kid, sealed)
+                resealed += 1
+        if resealed:
+            log.warning("signing_keys_resealed", count=resealed)
+        if await repository.active_key(session) is None:
             kid = await _add_key(session, ring, clock.now())
             log.info("signing_key_created", kid=kid)
-        else:
-            ring.open(row.kid, row.public_key, row.private_key_encrypted)  # fail fast on a bad KEK
 
 
 async def rotate_key(
