@@ -110,19 +110,20 @@ def test_a_supervisor_killed_takes_its_program_with_it(run_dir: Path) -> None:
 
 
 # A server in the shape of uvicorn with workers: the program binds the port and starts a
-# worker process that shares the listening socket; each run says which port it holds.
+# worker process that shares the listening socket; each run says which port it holds. Both
+# then wait for a signal (no timer): only the kill or the supervisor's cleanup ends them.
 _SERVER_WITH_A_WORKER = """
-import socket, subprocess, sys, time
+import signal, socket, subprocess, sys
 port = int(sys.argv[1])
 listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", port))
 listener.listen()
 worker = subprocess.Popen(
-    [sys.executable, "-c", "import time; time.sleep(120)"], pass_fds=[listener.fileno()]
+    [sys.executable, "-c", "import signal; signal.pause()"], pass_fds=[listener.fileno()]
 )
 print(f"serving {port} worker {worker.pid}", flush=True)
-time.sleep(120)
+signal.pause()
 """
 
 
