@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -30,19 +31,96 @@ from sanad.applications.models import (
     submit_keys,
 )
 
+CENTS = Decimal("0.01")
+
 # -- the status read model ---------------------------------------------------------------
 
 # Applications changed in a session's transaction, whose views must be stored again before
-# it commits (``service.views.refresh_touched``; a commit without it fails: see views).
+# it commits (``service.views.refresh_touched``; a commit without it fails: see views), with
+# what the transaction did to each, so that the view is brought up to date from memory.
 TOUCHED = "applications_touched"
+CHANGES = "applications_changes"
 
 
-def touch(session: AsyncSession, application_id: UUID) -> None:
+def jsonb_ordered(value: Any) -> Any:
+    """``value`` with its objects' keys in the order Postgres's jsonb gives them back
+    (shorter keys first, then bytewise), so a view made from memory is encoded byte for byte
+    as one made from the tables."""
+    if isinstance(value, dict):
+        return {
+            k: jsonb_ordered(value[k])
+            for k in sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        }
+    if isinstance(value, list):
+        return [jsonb_ordered(v) for v in value]
+    return value
+
+
+@dataclass
+class Changes:
+    """What one transaction did to one application, as its view shows it."""
+
+    application: Application | None = None  # as last saved or inserted
+    created: bool = False  # inserted in this transaction: nothing else of it exists
+    history: list[dict[str, Any]] = field(default_factory=list)  # entries added, in order
+    documents: list[dict[str, Any]] = field(default_factory=list)  # documents added, in order
+    evaluations: list[dict[str, Any]] = field(default_factory=list)  # evaluations stored
+    rebuild: bool = False  # something a view cannot follow from memory (an appeal, a removal)
+
+
+def touch(session: AsyncSession, application_id: UUID, *, rebuild: bool = False) -> Changes:
     session.info.setdefault(TOUCHED, set()).add(application_id)
+    root = session.sync_session.get_transaction()
+    owner, changes = session.info.get(CHANGES, (None, {}))
+    if owner is not root:  # left by a transaction that did not commit: not this one's
+        changes = {}
+        session.info[CHANGES] = (root, changes)
+    found: Changes = changes.setdefault(application_id, Changes())
+    found.rebuild = found.rebuild or rebuild
+    return found
 
 
-def touched(session: AsyncSession) -> list[UUID]:
-    return sorted(session.info.pop(TOUCHED, set()))
+def touched(session: AsyncSession) -> list[tuple[UUID, Changes | None]]:
+    """The applications changed, each with what changed (None: unknown, rebuild its view)."""
+    ids = sorted(session.info.pop(TOUCHED, set()))
+    root = session.sync_session.get_transaction()
+    owner, changes = session.info.pop(CHANGES, (None, {}))
+    if owner is not root:
+        changes = {}
+    return [(application_id, changes.get(application_id)) for application_id in ids]
+
+
+async def stored_detail(session: AsyncSession, application_id: UUID) -> str | None:
+    """The stored view's JSON, or None when it has none yet."""
+    found: str | None = (
+        await session.execute(_STORED_DETAIL, {"application_id": application_id})
+    ).scalar_one_or_none()
+    return found
+
+
+_STORED_DETAIL = select(application_views.c.detail).where(
+    application_views.c.application_id == bindparam("application_id")
+)
+_STORE_VIEW = pg_insert(application_views)
+_STORE_VIEW = _STORE_VIEW.on_conflict_do_update(
+    index_elements=[application_views.c.application_id],
+    set_={
+        **{
+            name: _STORE_VIEW.excluded[name]
+            for name in (
+                "citizen_id",
+                "status",
+                "created_at",
+                "complete_by",
+                "appeal_until",
+                "appealed",
+                "detail",
+                "summary",
+            )
+        },
+        "version": application_views.c.version + 1,
+    },
+)
 
 
 async def store_view(
@@ -53,24 +131,20 @@ async def store_view(
     detail: str,
     summary: str,
 ) -> None:
-    values = {
-        "citizen_id": application.citizen_id,
-        "status": application.status.value,
-        "created_at": application.created_at,
-        "complete_by": application.complete_by,
-        "appeal_until": application.appeal_until,
-        "appealed": appealed,
-        "detail": detail,
-        "summary": summary,
-    }
-    statement = pg_insert(application_views).values(
-        application_id=application.application_id, version=1, **values
-    )
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[application_views.c.application_id],
-            set_={**values, "version": application_views.c.version + 1},
-        )
+        _STORE_VIEW,
+        {
+            "application_id": application.application_id,
+            "version": 1,
+            "citizen_id": application.citizen_id,
+            "status": application.status.value,
+            "created_at": application.created_at,
+            "complete_by": application.complete_by,
+            "appeal_until": application.appeal_until,
+            "appealed": appealed,
+            "detail": detail,
+            "summary": summary,
+        },
     )
 
 
@@ -245,7 +319,8 @@ class OpenApplicationExists(Exception):
 async def insert_application(session: AsyncSession, application: Application) -> None:
     """Raises ``OpenApplicationExists`` when the citizen has an open one to the program
     (the database's partial unique index decides, so two racing requests cannot both win)."""
-    touch(session, application.application_id)
+    changes = touch(session, application.application_id)
+    changes.created, changes.application = True, application
     try:
         async with session.begin_nested():
             await session.execute(
@@ -291,7 +366,7 @@ async def load(
 
 
 async def save(session: AsyncSession, application: Application) -> None:
-    touch(session, application.application_id)
+    touch(session, application.application_id).application = application
     await session.execute(
         update(applications)
         .where(applications.c.application_id == application.application_id)
@@ -382,7 +457,17 @@ async def record_transition(
     reasons: Sequence[dict[str, Any]] = (),
     note: str | None = None,
 ) -> None:
-    touch(session, application_id)
+    touch(session, application_id).history.append(
+        {
+            "from": None if from_status is None else from_status.value,
+            "to": to_status.value,
+            "at": at,
+            "by": actor,
+            "by_role": actor_role,
+            "reasons": jsonb_ordered(list(reasons)),
+            "note": note,
+        }
+    )
     await session.execute(
         insert(status_history).values(
             application_id=application_id,
@@ -421,7 +506,10 @@ async def history(session: AsyncSession, application_id: UUID) -> list[dict[str,
 
 
 async def add_document(session: AsyncSession, **values: Any) -> None:
-    touch(session, values["application_id"])
+    # As ``list_documents`` gives it: the table's columns in order, without the position.
+    touch(session, values["application_id"]).documents.append(
+        {c.name: values.get(c.name) for c in documents.columns if c.name != "position"}
+    )
     await session.execute(insert(documents).values(**values))
 
 
@@ -450,7 +538,7 @@ async def remove_document(
     session: AsyncSession, application_id: UUID, document_id: UUID
 ) -> str | None:
     """The removed document's hash, or None if the application has no such document."""
-    touch(session, application_id)
+    touch(session, application_id, rebuild=True)
     return (
         await session.execute(
             delete(documents)
@@ -480,7 +568,7 @@ async def content_referenced(session: AsyncSession, sha256: str) -> bool:
 
 async def store_evaluation(session: AsyncSession, evaluation: Evaluation, at: datetime) -> bool:
     """False when this evaluation id was stored already (a duplicate)."""
-    touch(session, evaluation.application_id)
+    changes = touch(session, evaluation.application_id)
     result = await session.execute(
         pg_insert(evaluations)
         .values(
@@ -498,7 +586,25 @@ async def store_evaluation(session: AsyncSession, evaluation: Evaluation, at: da
         .on_conflict_do_nothing(index_elements=[evaluations.c.evaluation_id])
         .returning(evaluations.c.evaluation_id)
     )
-    return result.first() is not None
+    stored = result.first() is not None
+    if stored:  # as ``evaluations_of`` gives it (numeric(12, 2) keeps two places)
+        benefit = evaluation.monthly_benefit
+        changes.evaluations.append(
+            {
+                "evaluation_id": evaluation.evaluation_id,
+                "submission_id": evaluation.submission_id,
+                "appeal_id": evaluation.appeal_id,
+                "rule_set_version": evaluation.rule_set_version,
+                "outcome": evaluation.outcome,
+                "criteria": jsonb_ordered([c.model_dump(mode="json") for c in evaluation.criteria]),
+                "missing": jsonb_ordered([m.model_dump(mode="json") for m in evaluation.missing]),
+                "monthly_benefit": None
+                if benefit is None
+                else str(benefit.quantize(CENTS, rounding=ROUND_HALF_UP)),
+                "received_at": at,
+            }
+        )
+    return stored
 
 
 async def evaluation_known(session: AsyncSession, evaluation_id: UUID) -> bool:
@@ -552,7 +658,7 @@ async def appeal_of(session: AsyncSession, application_id: UUID) -> Appeal | Non
 
 
 async def insert_appeal(session: AsyncSession, appeal: Appeal) -> None:
-    touch(session, appeal.application_id)
+    touch(session, appeal.application_id, rebuild=True)
     await session.execute(
         insert(appeals).values(
             appeal_id=appeal.appeal_id,
@@ -564,14 +670,16 @@ async def insert_appeal(session: AsyncSession, appeal: Appeal) -> None:
 
 
 async def attach_appeal_evaluation(
-    session: AsyncSession, appeal_id: UUID, evaluation_id: UUID
+    session: AsyncSession, application_id: UUID, appeal_id: UUID, evaluation_id: UUID
 ) -> None:
+    touch(session, application_id, rebuild=True)
     await session.execute(
         update(appeals).where(appeals.c.appeal_id == appeal_id).values(evaluation_id=evaluation_id)
     )
 
 
-async def close_appeal(session: AsyncSession, appeal_id: UUID) -> None:
+async def close_appeal(session: AsyncSession, application_id: UUID, appeal_id: UUID) -> None:
+    touch(session, application_id, rebuild=True)
     await session.execute(
         update(appeals).where(appeals.c.appeal_id == appeal_id).values(decided=True)
     )
