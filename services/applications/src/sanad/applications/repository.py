@@ -224,14 +224,32 @@ async def list_programs(session: AsyncSession) -> list[Program]:
     return [_program(row) for row in rows]
 
 
+# Programs as validated, by (code, version): a change makes a new version, so an entry is
+# never stale; reading the version alone spares decoding and validating the definition.
+_PROGRAMS: dict[tuple[str, int], Program] = {}
+_PROGRAM_VERSION = select(programs.c.version).where(programs.c.code == bindparam("code"))
+_PROGRAM = select(programs).where(programs.c.code == bindparam("code"))
+
+
 async def load_program(
     session: AsyncSession, code: str, *, for_update: bool = False
 ) -> Program | None:
-    query = select(programs).where(programs.c.code == code)
     if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
-    return None if row is None else _program(row)
+        row = (await session.execute(_PROGRAM.with_for_update(), {"code": code})).first()
+        return None if row is None else _program(row)
+    version = (await session.execute(_PROGRAM_VERSION, {"code": code})).scalar_one_or_none()
+    if version is None:
+        return None
+    found = _PROGRAMS.get((code, version))
+    if found is None:
+        row = (await session.execute(_PROGRAM, {"code": code})).first()
+        if row is None:
+            return None
+        found = _program(row)
+        if len(_PROGRAMS) > 256:  # old versions of a catalog that keeps changing
+            _PROGRAMS.clear()
+        _PROGRAMS[(found.code, found.version)] = found
+    return found
 
 
 async def save_program(
@@ -277,16 +295,15 @@ async def keep_profile(
     return (await session.execute(upsert)).first() is not None
 
 
+_LATEST_PROFILE = select(citizen_profiles.c.version, citizen_profiles.c.snapshot).where(
+    citizen_profiles.c.citizen_id == bindparam("citizen_id")
+)
+
+
 async def latest_profile(
     session: AsyncSession, citizen_id: UUID
 ) -> tuple[int, dict[str, Any]] | None:
-    row = (
-        await session.execute(
-            select(citizen_profiles.c.version, citizen_profiles.c.snapshot).where(
-                citizen_profiles.c.citizen_id == citizen_id
-            )
-        )
-    ).first()
+    row = (await session.execute(_LATEST_PROFILE, {"citizen_id": citizen_id})).first()
     return None if row is None else (row.version, row.snapshot)
 
 
@@ -355,33 +372,38 @@ async def open_application_of(
     ).scalar_one_or_none()
 
 
+# The hot path's statements are built once: SQLAlchemy then reuses their compiled form
+# without building them and their cache keys again on every call.
+_LOAD = select(applications).where(applications.c.application_id == bindparam("id"))
+_LOAD_FOR_UPDATE = _LOAD.with_for_update()
+_SAVE = update(applications).where(applications.c.application_id == bindparam("id"))
+
+
 async def load(
     session: AsyncSession, application_id: UUID, *, for_update: bool = False
 ) -> Application | None:
-    query = select(applications).where(applications.c.application_id == application_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
+    query = _LOAD_FOR_UPDATE if for_update else _LOAD
+    row = (await session.execute(query, {"id": application_id})).first()
     return None if row is None else _application(row)
 
 
 async def save(session: AsyncSession, application: Application) -> None:
     touch(session, application.application_id).application = application
     await session.execute(
-        update(applications)
-        .where(applications.c.application_id == application.application_id)
-        .values(
-            status=application.status.value,
-            status_since=application.status_since,
-            form=application.form.model_dump(mode="json"),
-            submission_id=application.submission_id,
-            submission_number=application.submission_number,
-            submitted_at=application.submitted_at,
-            decision=application.decision,
-            complete_by=application.complete_by,
-            appeal_until=application.appeal_until,
-            updated_at=application.updated_at,
-        )
+        _SAVE,
+        {
+            "id": application.application_id,
+            "status": application.status.value,
+            "status_since": application.status_since,
+            "form": application.form.model_dump(mode="json"),
+            "submission_id": application.submission_id,
+            "submission_number": application.submission_number,
+            "submitted_at": application.submitted_at,
+            "decision": application.decision,
+            "complete_by": application.complete_by,
+            "appeal_until": application.appeal_until,
+            "updated_at": application.updated_at,
+        },
     )
 
 
@@ -469,17 +491,21 @@ async def record_transition(
         }
     )
     await session.execute(
-        insert(status_history).values(
-            application_id=application_id,
-            from_status=None if from_status is None else from_status.value,
-            to_status=to_status.value,
-            at=at,
-            actor=actor,
-            actor_role=actor_role,
-            reasons=list(reasons),
-            note=note,
-        )
+        _RECORD_TRANSITION,
+        {
+            "application_id": application_id,
+            "from_status": None if from_status is None else from_status.value,
+            "to_status": to_status.value,
+            "at": at,
+            "actor": actor,
+            "actor_role": actor_role,
+            "reasons": list(reasons),
+            "note": note,
+        },
     )
+
+
+_RECORD_TRANSITION = insert(status_history)
 
 
 async def history(session: AsyncSession, application_id: UUID) -> list[dict[str, Any]]:
@@ -513,12 +539,15 @@ async def add_document(session: AsyncSession, **values: Any) -> None:
     await session.execute(insert(documents).values(**values))
 
 
+_DOCUMENTS = (
+    select(documents)
+    .where(documents.c.application_id == bindparam("application_id"))
+    .order_by(documents.c.position)
+)
+
+
 async def list_documents(session: AsyncSession, application_id: UUID) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        select(documents)
-        .where(documents.c.application_id == application_id)
-        .order_by(documents.c.position)
-    )
+    rows = await session.execute(_DOCUMENTS, {"application_id": application_id})
     return [{k: v for k, v in row._mapping.items() if k != "position"} for row in rows]
 
 
@@ -566,25 +595,32 @@ async def content_referenced(session: AsyncSession, sha256: str) -> bool:
 # -- evaluations and appeals ---------------------------------------------------------------
 
 
+_STORE_EVALUATION = (
+    pg_insert(evaluations)
+    .on_conflict_do_nothing(index_elements=[evaluations.c.evaluation_id])
+    .returning(evaluations.c.evaluation_id)
+)
+
+
 async def store_evaluation(session: AsyncSession, evaluation: Evaluation, at: datetime) -> bool:
     """False when this evaluation id was stored already (a duplicate)."""
     changes = touch(session, evaluation.application_id)
+    criteria = [c.model_dump(mode="json") for c in evaluation.criteria]
+    missing = [m.model_dump(mode="json") for m in evaluation.missing]
     result = await session.execute(
-        pg_insert(evaluations)
-        .values(
-            evaluation_id=evaluation.evaluation_id,
-            application_id=evaluation.application_id,
-            submission_id=evaluation.submission_id,
-            appeal_id=evaluation.appeal_id,
-            rule_set_version=evaluation.rule_set_version,
-            outcome=evaluation.outcome,
-            criteria=[c.model_dump(mode="json") for c in evaluation.criteria],
-            missing=[m.model_dump(mode="json") for m in evaluation.missing],
-            monthly_benefit=evaluation.monthly_benefit,
-            received_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=[evaluations.c.evaluation_id])
-        .returning(evaluations.c.evaluation_id)
+        _STORE_EVALUATION,
+        {
+            "evaluation_id": evaluation.evaluation_id,
+            "application_id": evaluation.application_id,
+            "submission_id": evaluation.submission_id,
+            "appeal_id": evaluation.appeal_id,
+            "rule_set_version": evaluation.rule_set_version,
+            "outcome": evaluation.outcome,
+            "criteria": criteria,
+            "missing": missing,
+            "monthly_benefit": evaluation.monthly_benefit,
+            "received_at": at,
+        },
     )
     stored = result.first() is not None
     if stored:  # as ``evaluations_of`` gives it (numeric(12, 2) keeps two places)
@@ -596,8 +632,8 @@ async def store_evaluation(session: AsyncSession, evaluation: Evaluation, at: da
                 "appeal_id": evaluation.appeal_id,
                 "rule_set_version": evaluation.rule_set_version,
                 "outcome": evaluation.outcome,
-                "criteria": jsonb_ordered([c.model_dump(mode="json") for c in evaluation.criteria]),
-                "missing": jsonb_ordered([m.model_dump(mode="json") for m in evaluation.missing]),
+                "criteria": jsonb_ordered(criteria),
+                "missing": jsonb_ordered(missing),
                 "monthly_benefit": None
                 if benefit is None
                 else str(benefit.quantize(CENTS, rounding=ROUND_HALF_UP)),
@@ -607,12 +643,13 @@ async def store_evaluation(session: AsyncSession, evaluation: Evaluation, at: da
     return stored
 
 
+_EVALUATION_KNOWN = select(evaluations.c.evaluation_id).where(
+    evaluations.c.evaluation_id == bindparam("id")
+)
+
+
 async def evaluation_known(session: AsyncSession, evaluation_id: UUID) -> bool:
-    return (
-        await session.execute(
-            select(evaluations.c.evaluation_id).where(evaluations.c.evaluation_id == evaluation_id)
-        )
-    ).first() is not None
+    return (await session.execute(_EVALUATION_KNOWN, {"id": evaluation_id})).first() is not None
 
 
 def _evaluation_view(row: Row[Any]) -> dict[str, Any]:
@@ -650,10 +687,11 @@ def _appeal(row: Row[Any]) -> Appeal:
     )
 
 
+_APPEAL_OF = select(appeals).where(appeals.c.application_id == bindparam("application_id"))
+
+
 async def appeal_of(session: AsyncSession, application_id: UUID) -> Appeal | None:
-    row = (
-        await session.execute(select(appeals).where(appeals.c.application_id == application_id))
-    ).first()
+    row = (await session.execute(_APPEAL_OF, {"application_id": application_id})).first()
     return None if row is None else _appeal(row)
 
 
@@ -693,19 +731,18 @@ async def remember_submit_key(
 ) -> bool:
     """False when this key already submitted this application."""
     result = await session.execute(
-        pg_insert(submit_keys)
-        .values(application_id=application_id, key=key, created_at=at)
-        .on_conflict_do_nothing()
-        .returning(submit_keys.c.key)
+        _REMEMBER_SUBMIT_KEY, {"application_id": application_id, "key": key, "created_at": at}
     )
     return result.first() is not None
 
 
+_REMEMBER_SUBMIT_KEY = pg_insert(submit_keys).on_conflict_do_nothing().returning(submit_keys.c.key)
+_SUBMIT_KEY_USED = select(submit_keys.c.key).where(
+    submit_keys.c.application_id == bindparam("application_id"),
+    submit_keys.c.key == bindparam("key"),
+)
+
+
 async def submit_key_used(session: AsyncSession, application_id: UUID, key: str) -> bool:
-    return (
-        await session.execute(
-            select(submit_keys.c.key).where(
-                submit_keys.c.application_id == application_id, submit_keys.c.key == key
-            )
-        )
-    ).first() is not None
+    found = await session.execute(_SUBMIT_KEY_USED, {"application_id": application_id, "key": key})
+    return found.first() is not None

@@ -101,6 +101,7 @@ async def _decide(
             actor=AUTO,
             now=now,
             note=f"evaluated under rule set {evaluation.rule_set_version}",
+            save=False,  # the decision below saves the row
         )
     deadlines = deadlines_for(
         effect.to,
