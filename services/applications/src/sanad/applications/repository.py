@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -101,6 +101,12 @@ async def stored_detail(session: AsyncSession, application_id: UUID) -> str | No
 _STORED_DETAIL = select(application_views.c.detail).where(
     application_views.c.application_id == bindparam("application_id")
 )
+_INSERT_VIEW = insert(application_views)
+_UPDATE_VIEW = (
+    update(application_views)
+    .where(application_views.c.application_id == bindparam("id"))
+    .values(version=application_views.c.version + 1)
+)
 _STORE_VIEW = pg_insert(application_views)
 _STORE_VIEW = _STORE_VIEW.on_conflict_do_update(
     index_elements=[application_views.c.application_id],
@@ -130,21 +136,26 @@ async def store_view(
     appealed: bool,
     detail: str,
     summary: str,
+    exists: bool | None = None,
 ) -> None:
+    """Insert or replace the view (``exists``: known to be stored already, or known not to
+    be; then a plain UPDATE or INSERT, which SQLAlchemy compiles once, unlike an upsert)."""
+    values = {
+        "citizen_id": application.citizen_id,
+        "status": application.status.value,
+        "created_at": application.created_at,
+        "complete_by": application.complete_by,
+        "appeal_until": application.appeal_until,
+        "appealed": appealed,
+        "detail": detail,
+        "summary": summary,
+    }
+    if exists:
+        await session.execute(_UPDATE_VIEW, {"id": application.application_id, **values})
+        return
+    statement = _STORE_VIEW if exists is None else _INSERT_VIEW
     await session.execute(
-        _STORE_VIEW,
-        {
-            "application_id": application.application_id,
-            "version": 1,
-            "citizen_id": application.citizen_id,
-            "status": application.status.value,
-            "created_at": application.created_at,
-            "complete_by": application.complete_by,
-            "appeal_until": application.appeal_until,
-            "appealed": appealed,
-            "detail": detail,
-            "summary": summary,
-        },
+        statement, {"application_id": application.application_id, "version": 1, **values}
     )
 
 
@@ -595,10 +606,18 @@ async def content_referenced(session: AsyncSession, sha256: str) -> bool:
 # -- evaluations and appeals ---------------------------------------------------------------
 
 
-_STORE_EVALUATION = (
-    pg_insert(evaluations)
-    .on_conflict_do_nothing(index_elements=[evaluations.c.evaluation_id])
-    .returning(evaluations.c.evaluation_id)
+# (Written as SQL: SQLAlchemy compiles its PostgreSQL INSERT … ON CONFLICT on every call.)
+_STORE_EVALUATION = text(
+    "INSERT INTO evaluations (evaluation_id, application_id, submission_id, appeal_id, "
+    "rule_set_version, outcome, criteria, missing, monthly_benefit, received_at) "
+    "VALUES (:evaluation_id, :application_id, :submission_id, :appeal_id, :rule_set_version, "
+    ":outcome, :criteria, :missing, :monthly_benefit, :received_at) "
+    "ON CONFLICT (evaluation_id) DO NOTHING RETURNING evaluation_id"
+).bindparams(
+    *(
+        bindparam(name, type_=evaluations.c[name].type)
+        for name in ("criteria", "missing", "monthly_benefit", "received_at")
+    )
 )
 
 
@@ -736,7 +755,11 @@ async def remember_submit_key(
     return result.first() is not None
 
 
-_REMEMBER_SUBMIT_KEY = pg_insert(submit_keys).on_conflict_do_nothing().returning(submit_keys.c.key)
+# (Written as SQL: SQLAlchemy compiles its PostgreSQL INSERT … ON CONFLICT on every call.)
+_REMEMBER_SUBMIT_KEY = text(
+    "INSERT INTO submit_keys (application_id, key, created_at) "
+    "VALUES (:application_id, :key, :created_at) ON CONFLICT DO NOTHING RETURNING key"
+)
 _SUBMIT_KEY_USED = select(submit_keys.c.key).where(
     submit_keys.c.application_id == bindparam("application_id"),
     submit_keys.c.key == bindparam("key"),

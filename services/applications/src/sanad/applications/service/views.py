@@ -139,13 +139,20 @@ def _patched(stored: str, changes: repository.Changes) -> dict[str, Any] | None:
     return detail
 
 
-async def _store(session: AsyncSession, application: Application, detail: dict[str, Any]) -> None:
+async def _store(
+    session: AsyncSession,
+    application: Application,
+    detail: dict[str, Any],
+    *,
+    exists: bool | None = None,
+) -> None:
     await repository.store_view(
         session,
         application,
         appealed=detail["appeal"] is not None,
         detail=to_json(detail).decode(),
         summary=to_json(summary_of(application)).decode(),
+        exists=exists,
     )
 
 
@@ -164,12 +171,12 @@ async def refresh(
                 appeal=None,
                 history=changes.history,
             )
-            await _store(session, application, detail)
+            await _store(session, application, detail, exists=False)
             return
         stored = await repository.stored_detail(session, application_id)
         patched = None if stored is None else _patched(stored, changes)
         if patched is not None:
-            await _store(session, application, patched)
+            await _store(session, application, patched, exists=True)
             return
     application = await repository.load(session, application_id)
     if application is None:
