@@ -68,6 +68,7 @@ from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.topics import TopicSpec
 
 RESULTS = Path(__file__).parent / "results"
+IDLE_SAMPLE_S = 10.0
 WATCHED = (
     topics.DECISION_ISSUED,
     topics.CARD_ISSUED,
@@ -546,7 +547,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         watcher = Watcher(infra, tracked)
         await watcher.start()
         processes = platform_processes()
+        # What each process spends idle (polling, relays, health checks), to tell the work
+        # of the applications from the rest when few complete on a busy machine.
+        idle_from, idle_pg_from, idle_began = (
+            cpu_seconds(processes),
+            postgres_backends_cpu(),
+            time.monotonic(),
+        )
+        await asyncio.sleep(IDLE_SAMPLE_S)
+        idle_wall = time.monotonic() - idle_began
         cpu_before, pg_before = cpu_seconds(processes), postgres_backends_cpu()
+        idle = {name: (cpu_before[name] - idle_from[name]) / idle_wall for name in cpu_before}
+        idle["postgres"] = (pg_before - idle_pg_from) / idle_wall
         wall_before = time.monotonic()
         load = await submit_load(
             clients,
@@ -606,6 +618,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             name: round(10 * percent * wall / len(complete), 1) if complete else None
             for name, percent in cpu.items()
         },
+        # The same, less what the process spent idle in a sample before the load.
+        "cpu_ms_per_application_over_idle": {
+            name: round(10 * (percent - 100 * idle[name]) * wall / len(complete), 1)
+            if complete
+            else None
+            for name, percent in cpu.items()
+        },
+        "idle_cpu_percent_of_one_core": {name: round(100 * v, 1) for name, v in idle.items()},
         "measured_wall_s": round(wall, 1),
         "bare_chain": chain,
         "ratio_to_bare_chain": round(per_s / chain["per_s"], 3) if not args.rate else None,

@@ -40,6 +40,7 @@ CENTS = Decimal("0.01")
 # what the transaction did to each, so that the view is brought up to date from memory.
 TOUCHED = "applications_touched"
 CHANGES = "applications_changes"
+STORED_VIEWS = "applications_stored_views"  # read along with a locked application
 
 
 def jsonb_ordered(value: Any) -> Any:
@@ -92,6 +93,9 @@ def touched(session: AsyncSession) -> list[tuple[UUID, Changes | None]]:
 
 async def stored_detail(session: AsyncSession, application_id: UUID) -> str | None:
     """The stored view's JSON, or None when it has none yet."""
+    loaded: dict[UUID, str | None] = session.info.get(STORED_VIEWS, {})
+    if application_id in loaded:  # read with the application, under its lock
+        return loaded.pop(application_id)
     found: str | None = (
         await session.execute(_STORED_DETAIL, {"application_id": application_id})
     ).scalar_one_or_none()
@@ -140,6 +144,7 @@ async def store_view(
 ) -> None:
     """Insert or replace the view (``exists``: known to be stored already, or known not to
     be; then a plain UPDATE or INSERT, which SQLAlchemy compiles once, unlike an upsert)."""
+    session.info.get(STORED_VIEWS, {}).pop(application.application_id, None)
     values = {
         "citizen_id": application.citizen_id,
         "status": application.status.value,
@@ -386,7 +391,17 @@ async def open_application_of(
 # The hot path's statements are built once: SQLAlchemy then reuses their compiled form
 # without building them and their cache keys again on every call.
 _LOAD = select(applications).where(applications.c.application_id == bindparam("id"))
-_LOAD_FOR_UPDATE = _LOAD.with_for_update()
+# A use case that locks the application is about to store its view again: the stored view
+# comes in the same round trip (no writer changes it without that lock).
+_LOAD_FOR_UPDATE = (
+    select(applications, application_views.c.detail.label("stored_view"))
+    .outerjoin(
+        application_views,
+        application_views.c.application_id == applications.c.application_id,
+    )
+    .where(applications.c.application_id == bindparam("id"))
+    .with_for_update(of=applications)
+)
 _SAVE = update(applications).where(applications.c.application_id == bindparam("id"))
 
 
@@ -395,7 +410,11 @@ async def load(
 ) -> Application | None:
     query = _LOAD_FOR_UPDATE if for_update else _LOAD
     row = (await session.execute(query, {"id": application_id})).first()
-    return None if row is None else _application(row)
+    if row is None:
+        return None
+    if for_update:
+        session.info.setdefault(STORED_VIEWS, {})[application_id] = row.stored_view
+    return _application(row)
 
 
 async def save(session: AsyncSession, application: Application) -> None:
