@@ -115,7 +115,7 @@ def registered(citizen: Citizen, pseudonyms: Pseudonyms) -> CitizenRegisteredV3:
         marital_status="widowed",
         mobile=citizen.mobile,
         email=citizen.email,
-        language=citizen.language,  # type: ignore[arg-type]
+        language=citizen.language,
         registered_at=datetime.now(UTC),
     )
 
