@@ -1,15 +1,17 @@
 """Load benchmark: whole applications through the running platform, measured on Kafka.
 
-1. **Pre-registration, seeded in bulk.** ``--citizens N`` people are written straight into
-   identity's civil registry and accounts, with their ``CitizenRegistered`` events in
-   identity's outbox, 500 to a transaction, by identity's own code (the registry adapter, the
-   outbox) — not through the OTP registration one by one, which is argon2-bound (about 15/s
-   here) and measured by ``bench/identity_load.py``. Their access tokens are issued with
-   identity's signing key (the dev key of the local platform) as a sign-in would issue them.
-   The rest goes through the gateway as a citizen's app would: the profile (housing,
-   employment, property, an income of 900 SAR: approved for SSP-DEV, 200 SAR, with a card)
-   and a draft application with its form and four documents. Each client address is its own
-   127.x.y.z, as citizens come from many addresses (the gateway limits requests per address).
+1. **Pre-registration, seeded in bulk** (``sanad.platform.bulk_seed``, which the fault tests
+   use too) — not through the OTP registration one by one, which is argon2-bound (about 15/s
+   here) and measured by ``bench/identity_load.py``, nor request by request. ``--citizens N``
+   people's ``CitizenRegistered`` (as identity publishes it on verification) and filled-in
+   household (``ProfileUpdated`` as profile publishes it: an income of 900 SAR, approved for
+   SSP-DEV, 200 SAR, with a card) are published on Kafka, and the bench waits until
+   applications holds every household and notifications every contact. One draft with its
+   form and four documents is made through the gateway and copied in SQL for everyone (one
+   transaction). Access tokens are issued with identity's signing key (the dev key of the
+   local platform) as a sign-in would issue them. 1,000 citizens take seconds, most of them
+   the services consuming the seeded events. Each client address is its own 127.x.y.z, as
+   citizens come from many addresses (the gateway limits requests per address).
 2. **Load.** Drafts are submitted through the gateway (``POST …/submit``) at ``--rate`` per
    second, or as fast as ``--concurrency`` clients go when ``--rate 0``, for ``--duration``
    seconds or until the drafts run out.
@@ -44,7 +46,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,28 +54,21 @@ import asyncpg
 import httpx
 import psutil
 from aiokafka import TopicPartition
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from sanad.platform.journey import DOCUMENTS, IBAN, JPEG, PDF, SECTIONS, new_mobile, salary
+from sanad.platform import bulk_seed
 from sanad.platform.layout import LOCAL
 from sanad.platform.services import platform_env
 from sanad.platform.testing import Infra, local_infra
 from sanad.shared import kafka_clients, topics
+from sanad.shared.auth import TokenSigner
 from sanad.shared.db import asyncpg_dsn
 from sanad.shared.events import Envelope
 from sanad.shared.kafka_admin import ensure_topics
-from sanad.shared.national_id import luhn_valid
 from sanad.shared.topics import TopicSpec
 
 RESULTS = Path(__file__).parent / "results"
-PROFILE = {k: SECTIONS[k] for k in ("housing", "employment", "property")} | {
-    "income": salary("900")
-}
-FORM = {
-    "monthly_income": "900",
-    "family_size": 1,
-    "employment_status": "employed",
-    "payment": {"method": "iban", "iban": IBAN},
-}
+IDLE_SAMPLE_S = 10.0
 WATCHED = (
     topics.DECISION_ISSUED,
     topics.CARD_ISSUED,
@@ -108,14 +103,6 @@ class Tracked:
         return max(t for t in needed if t is not None)
 
 
-def national_ids(count: int) -> list[str]:
-    found: set[str] = set()
-    while len(found) < count:
-        body = "2" + "".join(random.choices("0123456789", k=8))  # 2…: never the tests' 1…
-        found.add(next(body + d for d in "0123456789" if luhn_valid(body + d)))
-    return sorted(found)
-
-
 def client_addresses(count: int) -> list[str]:
     return [f"127.{1 + n // 250 // 250}.{1 + n // 250 % 250}.{1 + n % 250}" for n in range(count)]
 
@@ -123,92 +110,77 @@ def client_addresses(count: int) -> list[str]:
 # -- 1. pre-registration ------------------------------------------------------------------
 
 
-async def seed_citizens(count: int, addresses: list[str]) -> list[Seeded]:
-    """``count`` citizens in identity's registry and accounts with their CitizenRegistered,
-    500 to a transaction, by identity's own adapters; their access tokens."""
-    from argon2 import PasswordHasher
-
-    from sanad.identity.adapters.civil_registry import TableCivilRegistry
-    from sanad.identity.domain.registry import CivilRecord
-    from sanad.identity.models import accounts
+async def seed_citizens(
+    infra: Infra, count: int, addresses: list[str], gateway: str
+) -> list[Seeded]:
+    """``count`` citizens with a submittable draft each, seeded in bulk
+    (``sanad.platform.bulk_seed``): their registrations and households on Kafka, one template
+    draft through the gateway, copied in SQL for the rest; tokens signed with identity's key."""
     from sanad.identity.settings import IdentitySettings
-    from sanad.shared import outbox
-    from sanad.shared.auth import Role, TokenSigner
-    from sanad.shared.db import engine_for, session_factory
-    from sanad.shared.events import CitizenRegistered
     from sanad.shared.settings import reveal
 
     env = platform_env()
     settings = IdentitySettings(pg_host=env["SANAD_PG_HOST"], pg_port=int(env["SANAD_PG_PORT"]))
     signer = TokenSigner(reveal(settings.signing_key.get_secret_value()))
-    password_hash = PasswordHasher().hash(uuid.uuid4().hex)  # never used to sign in
-    engine = engine_for(settings)
-    sessions = session_factory(engine, producer=settings.service)
-    seeded: list[Seeded] = []
-    now = datetime.now(UTC)
+    people = bulk_seed.citizens(
+        count + 1,
+        signer,
+        all_approved=True,
+        email_domain="load.example",
+        token_ttl_seconds=4 * 3600,
+    )
+    owner, people = people[0], people[1:]
+    producer = kafka_clients.producer(infra.kafka)
+    await producer.start()
     try:
-        ids = national_ids(count)
-        for start in range(0, count, 500):
-            batch = ids[start : start + 500]
-            people = [(uuid.uuid4(), national_id, new_mobile()) for national_id in batch]
-            records = [
-                CivilRecord.parse(
-                    {
-                        "national_id": national_id,
-                        "full_name_ar": "مستفيد تجريبي",
-                        "full_name_en": f"Load {national_id}",
-                        "nationality": "SA",
-                        "sex": "F",
-                        "birth_date": "1984-09-30",
-                        "marital_status": "widowed",
-                        "mobiles": mobile,
-                    }
-                )
-                for _, national_id, mobile in people
-            ]
-            async with sessions() as session, session.begin():
-                await TableCivilRegistry(session).add(records, replace=False)
-                rows = [
-                    {
-                        "id": citizen_id,
-                        "national_id": national_id,
-                        "role": "citizen",
-                        "password_hash": password_hash,
-                        "full_name_ar": "مستفيد تجريبي",
-                        "full_name_en": f"Load {national_id}",
-                        "mobile": mobile,
-                        "email": f"load-{national_id}@example.com",
-                        "language": "en",
-                    }
-                    for citizen_id, national_id, mobile in people
-                ]
-                await session.execute(accounts.insert(), rows)
-                events = [
-                    CitizenRegistered(
-                        family=[],
-                        citizen_id=row["id"],
-                        national_id=row["national_id"],
-                        full_name_ar=row["full_name_ar"],
-                        full_name_en=row["full_name_en"],
-                        nationality="SA",
-                        sex="F",
-                        birth_date=date(1984, 9, 30),
-                        marital_status="widowed",
-                        mobile=row["mobile"],
-                        email=row["email"],
-                        language="en",
-                        registered_at=now,
-                    )
-                    for row in rows
-                ]
-                await outbox.add_all(session, [outbox.envelope(session, e) for e in events])
-            for n, (citizen_id, _, _) in enumerate(people):
-                token, _, _ = signer.issue(str(citizen_id), Role.CITIZEN, 4 * 3600)
-                address = addresses[(start + n) % len(addresses)]
-                seeded.append(Seeded(str(citizen_id), token, address))
+        await bulk_seed.seed_profiles(producer, [owner, *people], settings.pseudonyms)
     finally:
-        await engine.dispose()
-    return seeded
+        await producer.stop()
+    await seeded_downstream(infra, [owner, *people])
+    db = create_async_engine(infra.database_admin_url())
+    try:
+        async with httpx.AsyncClient(timeout=60) as http:
+            template = await bulk_seed.template_draft(http, owner, gateway)
+        await bulk_seed.copy_drafts(db, template, people)
+    finally:
+        await db.dispose()
+    return [
+        Seeded(
+            str(c.citizen_id),
+            c.headers["Authorization"].removeprefix("Bearer "),
+            addresses[n % len(addresses)],
+            str(c.application_id),
+        )
+        for n, c in enumerate(people)
+    ]
+
+
+async def seeded_downstream(infra: Infra, people: list[bulk_seed.Citizen]) -> None:
+    """Wait until applications holds every household (it snapshots it at submission) and
+    notifications every contact (through Kafka)."""
+    pg = await asyncpg.connect(asyncpg_dsn(infra.database_admin_url()))
+    ids = [c.citizen_id for c in people]
+    try:
+        for _ in range(1200):
+            profiles = await pg.fetchval(
+                "SELECT count(*) FROM applications.citizen_profiles "
+                "WHERE citizen_id = ANY($1::uuid[]) AND version >= $2",
+                ids,
+                bulk_seed.PROFILE_VERSION,
+            )
+            contacts = await pg.fetchval(
+                "SELECT count(*) FROM notifications.contacts WHERE citizen_id = ANY($1::uuid[])",
+                ids,
+            )
+            if profiles >= len(ids) and contacts >= len(ids):
+                return
+            await asyncio.sleep(0.5)
+        raise RuntimeError(
+            f"of {len(ids)} seeded citizens, applications holds {profiles} households "
+            f"and notifications {contacts} contacts"
+        )
+    finally:
+        await pg.close()
 
 
 class Clients:
@@ -251,90 +223,6 @@ async def retrying(call: Any, what: str, attempts: int = 8) -> httpx.Response:
         outcome = str(response.status_code)
         await asyncio.sleep(float(response.headers.get("retry-after", 1)) + random.random())
     raise RuntimeError(f"{what}: still {outcome} after {attempts} attempts")
-
-
-async def prepare(clients: Clients, citizen: Seeded) -> None:
-    """The citizen's profile and a draft with its form and documents, through the gateway."""
-    api = clients[citizen.address]
-    auth = {"Authorization": f"Bearer {citizen.token}"}
-    for _ in range(600):  # CitizenRegistered → profile, through Kafka
-        current = await retrying(lambda: api.get("/v1/profile", headers=auth), "profile")
-        if current.status_code == 200:
-            break
-        await asyncio.sleep(0.5)
-    else:
-        raise RuntimeError(f"no profile for {citizen.citizen_id}: {current.text}")
-    etag = current.headers["etag"]
-    for section, body in PROFILE.items():
-        saved = await retrying(
-            lambda s=section, b=body, e=etag: api.put(
-                f"/v1/profile/{s}", json=b, headers=auth | {"If-Match": e}
-            ),
-            section,
-        )
-        if saved.status_code != 200:
-            raise RuntimeError(f"profile {section}: {saved.status_code} {saved.text}")
-        etag = saved.headers["etag"]
-    started = await retrying(
-        lambda: api.post("/v1/applications", json={"program_code": "SSP-DEV"}, headers=auth),
-        "draft",
-    )
-    if started.status_code != 201:
-        raise RuntimeError(f"draft: {started.status_code} {started.text}")
-    citizen.application_id = started.json()["application_id"]
-    url = f"/v1/applications/{citizen.application_id}"
-    await retrying(lambda: api.put(url, json=FORM, headers=auth), "form")
-    for number, kind in enumerate(DOCUMENTS):
-        content = (JPEG if kind == "bank_account" else PDF) + bytes([number])
-        uploaded = await retrying(
-            lambda k=kind, c=content: api.post(
-                f"{url}/documents",
-                data={"kind": k},
-                files={"file": (f"{k}.bin", c, "application/octet-stream")},
-                headers=auth,
-            ),
-            kind,
-        )
-        if uploaded.status_code != 201:
-            raise RuntimeError(f"document {kind}: {uploaded.status_code} {uploaded.text}")
-
-
-async def prepare_all(clients: Clients, citizens: list[Seeded], concurrency: int) -> None:
-    queue: asyncio.Queue[Seeded] = asyncio.Queue()
-    for citizen in citizens:
-        queue.put_nowait(citizen)
-    done = 0
-
-    async def worker() -> None:
-        nonlocal done
-        while not queue.empty():
-            await prepare(clients, queue.get_nowait())
-            done += 1
-            if done % 250 == 0:
-                print(f"  {done}/{len(citizens)} profiles and drafts ready", flush=True)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-async def applications_knows_all(infra: Infra, citizens: list[Seeded]) -> None:
-    """Applications snapshots the household at submission: wait until its copy of every
-    profile has the income (ProfileUpdated, through Kafka)."""
-    pg = await asyncpg.connect(asyncpg_dsn(infra.database_admin_url()))
-    ids = [uuid.UUID(c.citizen_id) for c in citizens]
-    try:
-        for _ in range(1200):
-            known = await pg.fetchval(
-                "SELECT count(*) FROM applications.citizen_profiles "
-                "WHERE citizen_id = ANY($1::uuid[]) AND version >= $2",
-                ids,
-                1 + len(PROFILE),
-            )
-            if known >= len(ids):
-                return
-            await asyncio.sleep(0.5)
-        raise RuntimeError(f"applications knows {known} of {len(ids)} filled-in profiles")
-    finally:
-        await pg.close()
 
 
 # -- 2. and 3. the load, measured on Kafka ------------------------------------------------
@@ -648,23 +536,29 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     env = platform_env()
     gateway = os.environ.get("SANAD_GATEWAY_URL") or env["SANAD_GATEWAY_URL"]
     addresses = client_addresses(max(1, min(args.citizens, args.addresses)))
-    print(f"seeding {args.citizens} citizens in bulk", flush=True)
+    print(f"seeding {args.citizens} citizens with a draft each, in bulk", flush=True)
     began = time.monotonic()
-    citizens = await seed_citizens(args.citizens, addresses)
+    citizens = await seed_citizens(infra, args.citizens, addresses, gateway)
     seeded_s = time.monotonic() - began
-    print(f"  seeded in {seeded_s:.1f}s; profiles and drafts through the gateway", flush=True)
+    print(f"  {len(citizens)} drafts ready in {seeded_s:.1f}s; the load", flush=True)
     clients = Clients(gateway, addresses)
     try:
-        await prepare_all(clients, citizens, args.prepare_concurrency)
-        await applications_knows_all(infra, citizens)
-        prepared_s = time.monotonic() - began - seeded_s
-        print(f"  {len(citizens)} drafts ready in {prepared_s:.1f}s; the load", flush=True)
-
         tracked: dict[str, Tracked] = {}
         watcher = Watcher(infra, tracked)
         await watcher.start()
         processes = platform_processes()
+        # What each process spends idle (polling, relays, health checks), to tell the work
+        # of the applications from the rest when few complete on a busy machine.
+        idle_from, idle_pg_from, idle_began = (
+            cpu_seconds(processes),
+            postgres_backends_cpu(),
+            time.monotonic(),
+        )
+        await asyncio.sleep(IDLE_SAMPLE_S)
+        idle_wall = time.monotonic() - idle_began
         cpu_before, pg_before = cpu_seconds(processes), postgres_backends_cpu()
+        idle = {name: (cpu_before[name] - idle_from[name]) / idle_wall for name in cpu_before}
+        idle["postgres"] = (pg_before - idle_pg_from) / idle_wall
         wall_before = time.monotonic()
         load = await submit_load(
             clients,
@@ -712,7 +606,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "concurrency": args.concurrency if not args.rate else None,
         "duration_s": args.duration,
         "seeded_s": round(seeded_s, 1),
-        "prepared_s": round(prepared_s, 1),
         **load,
         "completed": len(complete),
         "decisions": dict(Counter(i.decision for i in items if i.decision)),
@@ -720,11 +613,25 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "submit_to_decision": percentiles(decided),
         "submit_to_notification": percentiles(notified),
         "cpu_percent_of_one_core": cpu,
+        # CPU time per completed application: the figure that survives a loaded machine.
+        "cpu_ms_per_application": {
+            name: round(10 * percent * wall / len(complete), 1) if complete else None
+            for name, percent in cpu.items()
+        },
+        # The same, less what the process spent idle in a sample before the load.
+        "cpu_ms_per_application_over_idle": {
+            name: round(10 * (percent - 100 * idle[name]) * wall / len(complete), 1)
+            if complete
+            else None
+            for name, percent in cpu.items()
+        },
+        "idle_cpu_percent_of_one_core": {name: round(100 * v, 1) for name, v in idle.items()},
+        "measured_wall_s": round(wall, 1),
         "bare_chain": chain,
         "ratio_to_bare_chain": round(per_s / chain["per_s"], 3) if not args.rate else None,
         "command": "uv run python bench/journey_load.py "
         f"--citizens {args.citizens} --rate {args.rate:g} --duration {args.duration:g} "
-        f"--concurrency {args.concurrency} --prepare-concurrency {args.prepare_concurrency} "
+        f"--concurrency {args.concurrency} "
         f"--drain {args.drain:g}",
     }
     RESULTS.mkdir(exist_ok=True)
@@ -746,7 +653,6 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0, help="submits/s offered; 0: max")
     parser.add_argument("--duration", type=float, default=60, help="seconds of submitting")
     parser.add_argument("--concurrency", type=int, default=64, help="clients when --rate 0")
-    parser.add_argument("--prepare-concurrency", type=int, default=32)
     parser.add_argument("--addresses", type=int, default=250, help="client addresses")
     parser.add_argument("--drain", type=float, default=120, help="seconds to wait for the tail")
     parser.add_argument("--name", default="journey_load", help="results file name")

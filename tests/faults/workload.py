@@ -1,23 +1,15 @@
 """The workload every fault test runs: a thousand citizens, each with one application in
 flight through the running platform, and the checks that nothing was lost or doubled.
 
-Seeding, in bulk (registering a thousand citizens through OTP would take minutes):
-- each citizen's ``CitizenRegistered`` (version 3: the national ID as its keyed pseudonym,
-  made with identity's dev key) is published on identity's topic, as identity does when an
-  account is verified (profile creates the profile, notifications the contact);
-- each citizen's filled-in household is published as ``ProfileUpdated`` version 2 (no contact,
-  made from the whole profile as profile's ``to_event`` does; profile version 100, so profile's
-  own version 1 from the registration is older and ignored), as profile does once the citizen
-  has filled in the sections — the way the services' own integration tests seed profiles.
-  Half earn 900 SAR alone (SSP-DEV approves: a 200 SAR top-up, and a card), half 5,000 SAR
-  (rejected on income);
-- one SSP-DEV draft with the form and the four documents is made through the applications
-  API, and copied in the applications schema for every citizen (rows only: same documents);
-- every draft is then submitted through the applications HTTP API (directly, not through the
-  gateway, whose per-address rate limit is for citizens, not a load generator) with an
-  ``Idempotency-Key``, retried on a refused connection or a 503 as any client would.
-Tokens are signed with identity's dev signing key, so every service accepts them as
-identity's own.
+Seeding, in bulk (``sanad.platform.bulk_seed``, shared with the load benchmark): every
+citizen's ``CitizenRegistered`` and filled-in household published as identity and profile
+would, one SSP-DEV draft made through the applications API and copied in SQL for each. Half
+earn 900 SAR alone (SSP-DEV approves: a 200 SAR top-up, and a card), half 5,000 SAR
+(rejected on income). Every draft is then submitted through the applications HTTP API
+(directly, not through the gateway, whose per-address rate limit is for citizens, not a load
+generator) with an ``Idempotency-Key``, retried on a refused connection or a 503 as any
+client would. Tokens are signed with identity's dev signing key, so every service accepts
+them as identity's own.
 
 What is counted afterwards, from the topics (read from where they ended before the test)
 and from what the SMS sink and the mail catcher hold: see ``Outcome``.
@@ -27,12 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -40,20 +30,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.identity.settings import IdentitySettings
+from sanad.platform import bulk_seed
+
+# Re-exported: the fault tests take them from here with the rest of the workload.
+from sanad.platform.bulk_seed import Citizen as Citizen
+from sanad.platform.bulk_seed import citizens as citizens
+from sanad.platform.bulk_seed import copy_drafts as copy_drafts
 from sanad.platform.layout import MAIL_HTTP_PORT, SERVICES, SMS_SINK_PORT, port
 from sanad.shared import kafka_clients, topics
-from sanad.shared.auth import Role, TokenSigner
-from sanad.shared.events import CitizenRegisteredV3, Envelope, ProfileUpdated, ProfileUpdatedV2
+from sanad.shared.auth import TokenSigner
+from sanad.shared.events import Envelope
 from sanad.shared.kafka_clients import KafkaAccess
-from sanad.shared.pseudonym import Pseudonyms
 from sanad.shared.settings import reveal
 
-PROGRAM = "SSP-DEV"
-DOCUMENTS = ("national_id", "family_register", "proof_of_income", "bank_account")
-PDF = b"%PDF-1.4\n% a scanned document for the fault tests\n%%EOF\n"
-IBAN = "SA0380000000608010167519"
-APPROVED_INCOME, REJECTED_INCOME = "900.00", "5000.00"
-PROFILE_VERSION = 100
 SMS_SINK = f"http://127.0.0.1:{port(SMS_SINK_PORT)}"
 MAIL_API = f"http://127.0.0.1:{port(MAIL_HTTP_PORT)}"
 URL = {service.name: f"http://127.0.0.1:{service.port}" for service in SERVICES}
@@ -75,233 +64,12 @@ def signer() -> TokenSigner:
     return TokenSigner(reveal(IdentitySettings().signing_key.get_secret_value()))
 
 
-@dataclass
-class Citizen:
-    citizen_id: uuid.UUID
-    national_id: str
-    mobile: str
-    email: str
-    language: str
-    approved: bool
-    headers: dict[str, str] = field(default_factory=dict)
-    application_id: uuid.UUID | None = None
-
-
-def national_id(number: int) -> str:
-    """A Saudi-format ID (starts with 1) with a valid Luhn check digit."""
-    body = f"1{number:08d}"
-    for digit in "0123456789":
-        candidate = body + digit
-        total = 0
-        for i, ch in enumerate(reversed(candidate)):
-            d = int(ch) * (2 if i % 2 else 1)
-            total += d - 9 if d > 9 else d
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable")
-
-
-def citizens(count: int, tokens: TokenSigner) -> list[Citizen]:
-    """``count`` new citizens, every other one with an income SSP-DEV approves. Their mobiles
-    are distinct among themselves; the sinks are read only from the test's start on."""
-    numbers = random.sample(range(10**8), count)
-    found = []
-    for i, number in enumerate(numbers):
-        citizen_id = uuid.uuid4()
-        token, _, _ = tokens.issue(str(citizen_id), Role.CITIZEN, ttl_seconds=3600)
-        found.append(
-            Citizen(
-                citizen_id=citizen_id,
-                national_id=national_id(number),
-                mobile=f"+9665{number:08d}",
-                email=f"c{citizen_id.hex[:12]}@faults.example",
-                language="ar" if i % 2 else "en",
-                approved=i % 2 == 0,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        )
-    assert len({c.mobile for c in found}) == count, "mobiles must be distinct"
-    return found
-
-
-def registered(citizen: Citizen, pseudonyms: Pseudonyms) -> CitizenRegisteredV3:
-    """What identity publishes when the citizen's account is verified (no family)."""
-    return CitizenRegisteredV3(
-        citizen_id=citizen.citizen_id,
-        national_id_ref=pseudonyms.of(citizen.national_id),
-        full_name_ar="ليلى خالد",
-        full_name_en="Layla Khaled",
-        nationality="SA",
-        sex="F",
-        birth_date=date(1980, 1, 2),
-        marital_status="widowed",
-        mobile=citizen.mobile,
-        email=citizen.email,
-        language=citizen.language,  # type: ignore[arg-type]
-        registered_at=datetime.now(UTC),
-    )
-
-
-def household(citizen: Citizen) -> ProfileUpdatedV2:
-    """What profile publishes once the sections are filled in: its whole view of the profile
-    (version 1's shape, contact included) cut down to version 2, as ``Profile.to_event``."""
-    income = APPROVED_INCOME if citizen.approved else REJECTED_INCOME
-    return ProfileUpdated.model_validate(
-        {
-            "citizen_id": citizen.citizen_id,
-            "version": PROFILE_VERSION,
-            "registry": {
-                "full_name_ar": "ليلى خالد",
-                "full_name_en": "Layla Khaled",
-                "sex": "F",
-                "birth_date": "1980-01-02",
-            },
-            "contact": {
-                "mobile": citizen.mobile,
-                "email": citizen.email,
-                "language": citizen.language,
-            },
-            "sections": {
-                "personal": {"marital_status": "widowed", "nationality": "SA"},
-                "housing": {
-                    "region": "riyadh",
-                    "city": "Riyadh",
-                    "district": "Olaya",
-                    "national_address": "RRRD2929",
-                    "housing_type": "rented",
-                    "monthly_rent": "1500",
-                },
-                "income": {"sources": [{"type": "other", "monthly_amount": income, "payer": "x"}]},
-                "employment": {"status": "unemployed"},
-                "property": {"assets": []},
-            },
-            "dependents": [],
-            "household": {
-                "household_size": 1,
-                "total_monthly_income": income,
-                "total_property_value": "0",
-            },
-            "completeness": {
-                "personal": True,
-                "housing": True,
-                "income": True,
-                "education": False,
-                "employment": True,
-                "licenses": False,
-                "property": True,
-                "dependents": True,
-                "complete": False,
-            },
-        }
-    ).upcast()
-
-
-async def publish(producer: AIOKafkaProducer, envelopes: Iterable[Envelope]) -> None:
-    sent = [
-        await producer.send(e.topic, e.to_bytes(), key=e.key.encode(), headers=e.headers())
-        for e in envelopes
-    ]
-    await asyncio.gather(*sent)
-
-
 async def seed_profiles(producer: AIOKafkaProducer, people: list[Citizen]) -> None:
-    pseudonyms = IdentitySettings().pseudonyms
-    await publish(
-        producer,
-        (
-            Envelope.wrap(registered(c, pseudonyms), producer="identity", correlation_id="faults")
-            for c in people
-        ),
-    )
-    await publish(
-        producer,
-        (Envelope.wrap(household(c), producer="profile", correlation_id="faults") for c in people),
-    )
+    await bulk_seed.seed_profiles(producer, people, IdentitySettings().pseudonyms)
 
 
 async def template_draft(http: httpx.AsyncClient, owner: Citizen) -> uuid.UUID:
-    """One SSP-DEV draft, form and documents complete, made through the applications API."""
-    started = await http.post(
-        f"{URL['applications']}/v1/applications",
-        json={"program_code": PROGRAM},
-        headers=owner.headers,
-    )
-    assert started.status_code == 201, started.text
-    application_id = started.json()["application_id"]
-    form = {
-        "monthly_income": APPROVED_INCOME,
-        "family_size": 1,
-        "employment_status": "unemployed",
-        "payment": {"method": "iban", "iban": IBAN},
-    }
-    saved = await http.put(
-        f"{URL['applications']}/v1/applications/{application_id}", json=form, headers=owner.headers
-    )
-    assert saved.status_code == 200, saved.text
-    for number, kind in enumerate(DOCUMENTS):
-        uploaded = await http.post(
-            f"{URL['applications']}/v1/applications/{application_id}/documents",
-            data={"kind": kind},
-            files={"file": (f"{kind}.pdf", PDF + bytes([number]), "application/pdf")},
-            headers=owner.headers,
-        )
-        assert uploaded.status_code == 201, uploaded.text
-    return uuid.UUID(application_id)
-
-
-async def copy_drafts(db: AsyncEngine, template: uuid.UUID, people: list[Citizen]) -> None:
-    """The template draft copied for every citizen (their own form income), in one
-    transaction: the application, its four documents and its DRAFT history entry."""
-    for citizen in people:
-        citizen.application_id = uuid.uuid4()
-    params = {
-        "template": template,
-        "ids": [c.application_id for c in people],
-        "citizens": [c.citizen_id for c in people],
-        "incomes": [APPROVED_INCOME if c.approved else REJECTED_INCOME for c in people],
-    }
-    async with db.begin() as conn:
-        await conn.execute(
-            text(
-                """
-                INSERT INTO applications.applications (application_id, citizen_id,
-                    program_code, status, status_since, form, submission_number,
-                    created_at, updated_at)
-                SELECT n.id, n.citizen, t.program_code, t.status, now(),
-                    jsonb_set(t.form, '{monthly_income}', to_jsonb(n.income)), 0, now(), now()
-                FROM applications.applications t,
-                    unnest(CAST(:ids AS uuid[]), CAST(:citizens AS uuid[]),
-                           CAST(:incomes AS text[])) AS n(id, citizen, income)
-                WHERE t.application_id = :template
-                """
-            ),
-            params,
-        )
-        await conn.execute(
-            text(
-                """
-                INSERT INTO applications.documents (document_id, application_id, kind,
-                    content_type, size_bytes, sha256, filename, uploaded_at)
-                SELECT gen_random_uuid(), n.id, d.kind, d.content_type, d.size_bytes,
-                    d.sha256, d.filename, now()
-                FROM applications.documents d, unnest(CAST(:ids AS uuid[])) AS n(id)
-                WHERE d.application_id = :template
-                ORDER BY n.id, d.position
-                """
-            ),
-            params,
-        )
-        await conn.execute(
-            text(
-                """
-                INSERT INTO applications.status_history (application_id, from_status,
-                    to_status, at, actor, actor_role, reasons)
-                SELECT n.id, NULL, 'DRAFT', now(), n.citizen::text, 'citizen', '[]'::jsonb
-                FROM unnest(CAST(:ids AS uuid[]), CAST(:citizens AS uuid[])) AS n(id, citizen)
-                """
-            ),
-            params,
-        )
+    return await bulk_seed.template_draft(http, owner, URL["applications"])
 
 
 async def submit_all(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -30,19 +31,106 @@ from sanad.applications.models import (
     submit_keys,
 )
 
+CENTS = Decimal("0.01")
+
 # -- the status read model ---------------------------------------------------------------
 
 # Applications changed in a session's transaction, whose views must be stored again before
-# it commits (``service.views.refresh_touched``; a commit without it fails: see views).
+# it commits (``service.views.refresh_touched``; a commit without it fails: see views), with
+# what the transaction did to each, so that the view is brought up to date from memory.
 TOUCHED = "applications_touched"
+CHANGES = "applications_changes"
+STORED_VIEWS = "applications_stored_views"  # read along with a locked application
 
 
-def touch(session: AsyncSession, application_id: UUID) -> None:
+def jsonb_ordered(value: Any) -> Any:
+    """``value`` with its objects' keys in the order Postgres's jsonb gives them back
+    (shorter keys first, then bytewise), so a view made from memory is encoded byte for byte
+    as one made from the tables."""
+    if isinstance(value, dict):
+        return {
+            k: jsonb_ordered(value[k])
+            for k in sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        }
+    if isinstance(value, list):
+        return [jsonb_ordered(v) for v in value]
+    return value
+
+
+@dataclass
+class Changes:
+    """What one transaction did to one application, as its view shows it."""
+
+    application: Application | None = None  # as last saved or inserted
+    created: bool = False  # inserted in this transaction: nothing else of it exists
+    history: list[dict[str, Any]] = field(default_factory=list)  # entries added, in order
+    documents: list[dict[str, Any]] = field(default_factory=list)  # documents added, in order
+    evaluations: list[dict[str, Any]] = field(default_factory=list)  # evaluations stored
+    rebuild: bool = False  # something a view cannot follow from memory (an appeal, a removal)
+
+
+def touch(session: AsyncSession, application_id: UUID, *, rebuild: bool = False) -> Changes:
     session.info.setdefault(TOUCHED, set()).add(application_id)
+    root = session.sync_session.get_transaction()
+    owner, changes = session.info.get(CHANGES, (None, {}))
+    if owner is not root:  # left by a transaction that did not commit: not this one's
+        changes = {}
+        session.info[CHANGES] = (root, changes)
+    found: Changes = changes.setdefault(application_id, Changes())
+    found.rebuild = found.rebuild or rebuild
+    return found
 
 
-def touched(session: AsyncSession) -> list[UUID]:
-    return sorted(session.info.pop(TOUCHED, set()))
+def touched(session: AsyncSession) -> list[tuple[UUID, Changes | None]]:
+    """The applications changed, each with what changed (None: unknown, rebuild its view)."""
+    ids = sorted(session.info.pop(TOUCHED, set()))
+    root = session.sync_session.get_transaction()
+    owner, changes = session.info.pop(CHANGES, (None, {}))
+    if owner is not root:
+        changes = {}
+    return [(application_id, changes.get(application_id)) for application_id in ids]
+
+
+async def stored_detail(session: AsyncSession, application_id: UUID) -> str | None:
+    """The stored view's JSON, or None when it has none yet."""
+    loaded: dict[UUID, str | None] = session.info.get(STORED_VIEWS, {})
+    if application_id in loaded:  # read with the application, under its lock
+        return loaded.pop(application_id)
+    found: str | None = (
+        await session.execute(_STORED_DETAIL, {"application_id": application_id})
+    ).scalar_one_or_none()
+    return found
+
+
+_STORED_DETAIL = select(application_views.c.detail).where(
+    application_views.c.application_id == bindparam("application_id")
+)
+_INSERT_VIEW = insert(application_views)
+_UPDATE_VIEW = (
+    update(application_views)
+    .where(application_views.c.application_id == bindparam("id"))
+    .values(version=application_views.c.version + 1)
+)
+_STORE_VIEW = pg_insert(application_views)
+_STORE_VIEW = _STORE_VIEW.on_conflict_do_update(
+    index_elements=[application_views.c.application_id],
+    set_={
+        **{
+            name: _STORE_VIEW.excluded[name]
+            for name in (
+                "citizen_id",
+                "status",
+                "created_at",
+                "complete_by",
+                "appeal_until",
+                "appealed",
+                "detail",
+                "summary",
+            )
+        },
+        "version": application_views.c.version + 1,
+    },
+)
 
 
 async def store_view(
@@ -52,7 +140,11 @@ async def store_view(
     appealed: bool,
     detail: str,
     summary: str,
+    exists: bool | None = None,
 ) -> None:
+    """Insert or replace the view (``exists``: known to be stored already, or known not to
+    be; then a plain UPDATE or INSERT, which SQLAlchemy compiles once, unlike an upsert)."""
+    session.info.get(STORED_VIEWS, {}).pop(application.application_id, None)
     values = {
         "citizen_id": application.citizen_id,
         "status": application.status.value,
@@ -63,14 +155,12 @@ async def store_view(
         "detail": detail,
         "summary": summary,
     }
-    statement = pg_insert(application_views).values(
-        application_id=application.application_id, version=1, **values
-    )
+    if exists:
+        await session.execute(_UPDATE_VIEW, {"id": application.application_id, **values})
+        return
+    statement = _STORE_VIEW if exists is None else _INSERT_VIEW
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[application_views.c.application_id],
-            set_={**values, "version": application_views.c.version + 1},
-        )
+        statement, {"application_id": application.application_id, "version": 1, **values}
     )
 
 
@@ -150,14 +240,32 @@ async def list_programs(session: AsyncSession) -> list[Program]:
     return [_program(row) for row in rows]
 
 
+# Programs as validated, by (code, version): a change makes a new version, so an entry is
+# never stale; reading the version alone spares decoding and validating the definition.
+_PROGRAMS: dict[tuple[str, int], Program] = {}
+_PROGRAM_VERSION = select(programs.c.version).where(programs.c.code == bindparam("code"))
+_PROGRAM = select(programs).where(programs.c.code == bindparam("code"))
+
+
 async def load_program(
     session: AsyncSession, code: str, *, for_update: bool = False
 ) -> Program | None:
-    query = select(programs).where(programs.c.code == code)
     if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
-    return None if row is None else _program(row)
+        row = (await session.execute(_PROGRAM.with_for_update(), {"code": code})).first()
+        return None if row is None else _program(row)
+    version = (await session.execute(_PROGRAM_VERSION, {"code": code})).scalar_one_or_none()
+    if version is None:
+        return None
+    found = _PROGRAMS.get((code, version))
+    if found is None:
+        row = (await session.execute(_PROGRAM, {"code": code})).first()
+        if row is None:
+            return None
+        found = _program(row)
+        if len(_PROGRAMS) > 256:  # old versions of a catalog that keeps changing
+            _PROGRAMS.clear()
+        _PROGRAMS[(found.code, found.version)] = found
+    return found
 
 
 async def save_program(
@@ -203,16 +311,15 @@ async def keep_profile(
     return (await session.execute(upsert)).first() is not None
 
 
+_LATEST_PROFILE = select(citizen_profiles.c.version, citizen_profiles.c.snapshot).where(
+    citizen_profiles.c.citizen_id == bindparam("citizen_id")
+)
+
+
 async def latest_profile(
     session: AsyncSession, citizen_id: UUID
 ) -> tuple[int, dict[str, Any]] | None:
-    row = (
-        await session.execute(
-            select(citizen_profiles.c.version, citizen_profiles.c.snapshot).where(
-                citizen_profiles.c.citizen_id == citizen_id
-            )
-        )
-    ).first()
+    row = (await session.execute(_LATEST_PROFILE, {"citizen_id": citizen_id})).first()
     return None if row is None else (row.version, row.snapshot)
 
 
@@ -245,7 +352,8 @@ class OpenApplicationExists(Exception):
 async def insert_application(session: AsyncSession, application: Application) -> None:
     """Raises ``OpenApplicationExists`` when the citizen has an open one to the program
     (the database's partial unique index decides, so two racing requests cannot both win)."""
-    touch(session, application.application_id)
+    changes = touch(session, application.application_id)
+    changes.created, changes.application = True, application
     try:
         async with session.begin_nested():
             await session.execute(
@@ -280,33 +388,52 @@ async def open_application_of(
     ).scalar_one_or_none()
 
 
+# The hot path's statements are built once: SQLAlchemy then reuses their compiled form
+# without building them and their cache keys again on every call.
+_LOAD = select(applications).where(applications.c.application_id == bindparam("id"))
+# A use case that locks the application is about to store its view again: the stored view
+# comes in the same round trip (no writer changes it without that lock).
+_LOAD_FOR_UPDATE = (
+    select(applications, application_views.c.detail.label("stored_view"))
+    .outerjoin(
+        application_views,
+        application_views.c.application_id == applications.c.application_id,
+    )
+    .where(applications.c.application_id == bindparam("id"))
+    .with_for_update(of=applications)
+)
+_SAVE = update(applications).where(applications.c.application_id == bindparam("id"))
+
+
 async def load(
     session: AsyncSession, application_id: UUID, *, for_update: bool = False
 ) -> Application | None:
-    query = select(applications).where(applications.c.application_id == application_id)
+    query = _LOAD_FOR_UPDATE if for_update else _LOAD
+    row = (await session.execute(query, {"id": application_id})).first()
+    if row is None:
+        return None
     if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
-    return None if row is None else _application(row)
+        session.info.setdefault(STORED_VIEWS, {})[application_id] = row.stored_view
+    return _application(row)
 
 
 async def save(session: AsyncSession, application: Application) -> None:
-    touch(session, application.application_id)
+    touch(session, application.application_id).application = application
     await session.execute(
-        update(applications)
-        .where(applications.c.application_id == application.application_id)
-        .values(
-            status=application.status.value,
-            status_since=application.status_since,
-            form=application.form.model_dump(mode="json"),
-            submission_id=application.submission_id,
-            submission_number=application.submission_number,
-            submitted_at=application.submitted_at,
-            decision=application.decision,
-            complete_by=application.complete_by,
-            appeal_until=application.appeal_until,
-            updated_at=application.updated_at,
-        )
+        _SAVE,
+        {
+            "id": application.application_id,
+            "status": application.status.value,
+            "status_since": application.status_since,
+            "form": application.form.model_dump(mode="json"),
+            "submission_id": application.submission_id,
+            "submission_number": application.submission_number,
+            "submitted_at": application.submitted_at,
+            "decision": application.decision,
+            "complete_by": application.complete_by,
+            "appeal_until": application.appeal_until,
+            "updated_at": application.updated_at,
+        },
     )
 
 
@@ -382,19 +509,33 @@ async def record_transition(
     reasons: Sequence[dict[str, Any]] = (),
     note: str | None = None,
 ) -> None:
-    touch(session, application_id)
-    await session.execute(
-        insert(status_history).values(
-            application_id=application_id,
-            from_status=None if from_status is None else from_status.value,
-            to_status=to_status.value,
-            at=at,
-            actor=actor,
-            actor_role=actor_role,
-            reasons=list(reasons),
-            note=note,
-        )
+    touch(session, application_id).history.append(
+        {
+            "from": None if from_status is None else from_status.value,
+            "to": to_status.value,
+            "at": at,
+            "by": actor,
+            "by_role": actor_role,
+            "reasons": jsonb_ordered(list(reasons)),
+            "note": note,
+        }
     )
+    await session.execute(
+        _RECORD_TRANSITION,
+        {
+            "application_id": application_id,
+            "from_status": None if from_status is None else from_status.value,
+            "to_status": to_status.value,
+            "at": at,
+            "actor": actor,
+            "actor_role": actor_role,
+            "reasons": list(reasons),
+            "note": note,
+        },
+    )
+
+
+_RECORD_TRANSITION = insert(status_history)
 
 
 async def history(session: AsyncSession, application_id: UUID) -> list[dict[str, Any]]:
@@ -421,16 +562,22 @@ async def history(session: AsyncSession, application_id: UUID) -> list[dict[str,
 
 
 async def add_document(session: AsyncSession, **values: Any) -> None:
-    touch(session, values["application_id"])
+    # As ``list_documents`` gives it: the table's columns in order, without the position.
+    touch(session, values["application_id"]).documents.append(
+        {c.name: values.get(c.name) for c in documents.columns if c.name != "position"}
+    )
     await session.execute(insert(documents).values(**values))
 
 
+_DOCUMENTS = (
+    select(documents)
+    .where(documents.c.application_id == bindparam("application_id"))
+    .order_by(documents.c.position)
+)
+
+
 async def list_documents(session: AsyncSession, application_id: UUID) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        select(documents)
-        .where(documents.c.application_id == application_id)
-        .order_by(documents.c.position)
-    )
+    rows = await session.execute(_DOCUMENTS, {"application_id": application_id})
     return [{k: v for k, v in row._mapping.items() if k != "position"} for row in rows]
 
 
@@ -450,7 +597,7 @@ async def remove_document(
     session: AsyncSession, application_id: UUID, document_id: UUID
 ) -> str | None:
     """The removed document's hash, or None if the application has no such document."""
-    touch(session, application_id)
+    touch(session, application_id, rebuild=True)
     return (
         await session.execute(
             delete(documents)
@@ -478,35 +625,69 @@ async def content_referenced(session: AsyncSession, sha256: str) -> bool:
 # -- evaluations and appeals ---------------------------------------------------------------
 
 
+# (Written as SQL: SQLAlchemy compiles its PostgreSQL INSERT … ON CONFLICT on every call.)
+_STORE_EVALUATION = text(
+    "INSERT INTO evaluations (evaluation_id, application_id, submission_id, appeal_id, "
+    "rule_set_version, outcome, criteria, missing, monthly_benefit, received_at) "
+    "VALUES (:evaluation_id, :application_id, :submission_id, :appeal_id, :rule_set_version, "
+    ":outcome, :criteria, :missing, :monthly_benefit, :received_at) "
+    "ON CONFLICT (evaluation_id) DO NOTHING RETURNING evaluation_id"
+).bindparams(
+    *(
+        bindparam(name, type_=evaluations.c[name].type)
+        for name in ("criteria", "missing", "monthly_benefit", "received_at")
+    )
+)
+
+
 async def store_evaluation(session: AsyncSession, evaluation: Evaluation, at: datetime) -> bool:
     """False when this evaluation id was stored already (a duplicate)."""
-    touch(session, evaluation.application_id)
+    changes = touch(session, evaluation.application_id)
+    criteria = [c.model_dump(mode="json") for c in evaluation.criteria]
+    missing = [m.model_dump(mode="json") for m in evaluation.missing]
     result = await session.execute(
-        pg_insert(evaluations)
-        .values(
-            evaluation_id=evaluation.evaluation_id,
-            application_id=evaluation.application_id,
-            submission_id=evaluation.submission_id,
-            appeal_id=evaluation.appeal_id,
-            rule_set_version=evaluation.rule_set_version,
-            outcome=evaluation.outcome,
-            criteria=[c.model_dump(mode="json") for c in evaluation.criteria],
-            missing=[m.model_dump(mode="json") for m in evaluation.missing],
-            monthly_benefit=evaluation.monthly_benefit,
-            received_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=[evaluations.c.evaluation_id])
-        .returning(evaluations.c.evaluation_id)
+        _STORE_EVALUATION,
+        {
+            "evaluation_id": evaluation.evaluation_id,
+            "application_id": evaluation.application_id,
+            "submission_id": evaluation.submission_id,
+            "appeal_id": evaluation.appeal_id,
+            "rule_set_version": evaluation.rule_set_version,
+            "outcome": evaluation.outcome,
+            "criteria": criteria,
+            "missing": missing,
+            "monthly_benefit": evaluation.monthly_benefit,
+            "received_at": at,
+        },
     )
-    return result.first() is not None
+    stored = result.first() is not None
+    if stored:  # as ``evaluations_of`` gives it (numeric(12, 2) keeps two places)
+        benefit = evaluation.monthly_benefit
+        changes.evaluations.append(
+            {
+                "evaluation_id": evaluation.evaluation_id,
+                "submission_id": evaluation.submission_id,
+                "appeal_id": evaluation.appeal_id,
+                "rule_set_version": evaluation.rule_set_version,
+                "outcome": evaluation.outcome,
+                "criteria": jsonb_ordered(criteria),
+                "missing": jsonb_ordered(missing),
+                "monthly_benefit": None
+                if benefit is None
+                else str(benefit.quantize(CENTS, rounding=ROUND_HALF_UP)),
+                "received_at": at,
+            }
+        )
+    return stored
+
+
+_EVALUATION_KNOWN = select(evaluations.c.evaluation_id).where(
+    evaluations.c.evaluation_id == bindparam("id")
+)
 
 
 async def evaluation_known(session: AsyncSession, evaluation_id: UUID) -> bool:
-    return (
-        await session.execute(
-            select(evaluations.c.evaluation_id).where(evaluations.c.evaluation_id == evaluation_id)
-        )
-    ).first() is not None
+    return (await session.execute(_EVALUATION_KNOWN, {"id": evaluation_id})).first() is not None
 
 
 def _evaluation_view(row: Row[Any]) -> dict[str, Any]:
@@ -544,15 +725,16 @@ def _appeal(row: Row[Any]) -> Appeal:
     )
 
 
+_APPEAL_OF = select(appeals).where(appeals.c.application_id == bindparam("application_id"))
+
+
 async def appeal_of(session: AsyncSession, application_id: UUID) -> Appeal | None:
-    row = (
-        await session.execute(select(appeals).where(appeals.c.application_id == application_id))
-    ).first()
+    row = (await session.execute(_APPEAL_OF, {"application_id": application_id})).first()
     return None if row is None else _appeal(row)
 
 
 async def insert_appeal(session: AsyncSession, appeal: Appeal) -> None:
-    touch(session, appeal.application_id)
+    touch(session, appeal.application_id, rebuild=True)
     await session.execute(
         insert(appeals).values(
             appeal_id=appeal.appeal_id,
@@ -564,14 +746,16 @@ async def insert_appeal(session: AsyncSession, appeal: Appeal) -> None:
 
 
 async def attach_appeal_evaluation(
-    session: AsyncSession, appeal_id: UUID, evaluation_id: UUID
+    session: AsyncSession, application_id: UUID, appeal_id: UUID, evaluation_id: UUID
 ) -> None:
+    touch(session, application_id, rebuild=True)
     await session.execute(
         update(appeals).where(appeals.c.appeal_id == appeal_id).values(evaluation_id=evaluation_id)
     )
 
 
-async def close_appeal(session: AsyncSession, appeal_id: UUID) -> None:
+async def close_appeal(session: AsyncSession, application_id: UUID, appeal_id: UUID) -> None:
+    touch(session, application_id, rebuild=True)
     await session.execute(
         update(appeals).where(appeals.c.appeal_id == appeal_id).values(decided=True)
     )
@@ -585,19 +769,22 @@ async def remember_submit_key(
 ) -> bool:
     """False when this key already submitted this application."""
     result = await session.execute(
-        pg_insert(submit_keys)
-        .values(application_id=application_id, key=key, created_at=at)
-        .on_conflict_do_nothing()
-        .returning(submit_keys.c.key)
+        _REMEMBER_SUBMIT_KEY, {"application_id": application_id, "key": key, "created_at": at}
     )
     return result.first() is not None
 
 
+# (Written as SQL: SQLAlchemy compiles its PostgreSQL INSERT … ON CONFLICT on every call.)
+_REMEMBER_SUBMIT_KEY = text(
+    "INSERT INTO submit_keys (application_id, key, created_at) "
+    "VALUES (:application_id, :key, :created_at) ON CONFLICT DO NOTHING RETURNING key"
+)
+_SUBMIT_KEY_USED = select(submit_keys.c.key).where(
+    submit_keys.c.application_id == bindparam("application_id"),
+    submit_keys.c.key == bindparam("key"),
+)
+
+
 async def submit_key_used(session: AsyncSession, application_id: UUID, key: str) -> bool:
-    return (
-        await session.execute(
-            select(submit_keys.c.key).where(
-                submit_keys.c.application_id == application_id, submit_keys.c.key == key
-            )
-        )
-    ).first() is not None
+    found = await session.execute(_SUBMIT_KEY_USED, {"application_id": application_id, "key": key})
+    return found.first() is not None

@@ -93,10 +93,12 @@ async def move(
     now: datetime,
     reasons: list[dict[str, Any]] | None = None,
     note: str | None = None,
+    save: bool = True,
     **changes: Any,
 ) -> Application:
     """The one way a status changes: checked against the state machine, recorded in the
-    history (who, when, from, to, why) and saved."""
+    history (who, when, from, to, why) and saved (``save=False``: by a later move of the
+    same transaction, which writes the row once)."""
     try:
         check_move(application.status, to, action)
     except IllegalTransition as exc:
@@ -113,7 +115,8 @@ async def move(
         reasons=reasons or [],
         note=note,
     )
-    await repository.save(session, moved)
+    if save:
+        await repository.save(session, moved)
     return moved
 
 

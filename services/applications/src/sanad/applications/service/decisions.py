@@ -69,7 +69,9 @@ async def apply_evaluation(session: AsyncSession, evaluation: Evaluation, clock:
             return "ignored: " + why
         case AttachToAppeal(appeal_id):
             await repository.store_evaluation(session, evaluation, now)
-            await repository.attach_appeal_evaluation(session, appeal_id, evaluation.evaluation_id)
+            await repository.attach_appeal_evaluation(
+                session, application.application_id, appeal_id, evaluation.evaluation_id
+            )
             await views.refresh_touched(session)
             return "attached to the appeal"
         case Decide():
@@ -99,6 +101,7 @@ async def _decide(
             actor=AUTO,
             now=now,
             note=f"evaluated under rule set {evaluation.rule_set_version}",
+            save=False,  # the decision below saves the row
         )
     deadlines = deadlines_for(
         effect.to,
@@ -337,6 +340,6 @@ async def decide_review(
             note=reason,
         )
         if from_appeal and appeal is not None:
-            await repository.close_appeal(session, appeal.appeal_id)
+            await repository.close_appeal(session, application_id, appeal.appeal_id)
         await views.refresh_touched(session)
         return await view(session, moved, clock)

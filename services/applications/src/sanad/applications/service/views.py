@@ -1,9 +1,16 @@
 """The status read model: what a citizen reads of an application, stored encoded.
 
 Every write to an application (its row, history, documents, evaluations, appeal) marks it
-touched in the session (``repository.touch``); the use case stores its view again with
-``refresh_touched`` before its transaction commits, so the view commits with the change. A
-commit that forgets fails (``_views_stored``), instead of leaving a stale view.
+touched in the session (``repository.touch``), with what it wrote; the use case stores its
+view again with ``refresh_touched`` before its transaction commits, so the view commits with
+the change. A commit that forgets fails (``_views_stored``), instead of leaving a stale view.
+
+Storing it again costs no re-reading: the stored view is brought up to date from what the
+transaction wrote (the application's row as saved, history entries, documents and the
+evaluation added — encoded exactly as read from the tables, jsonb's key order included); a
+new application's view is made from memory alone. What memory cannot follow (an appeal, a
+removed document, a second submission's evaluation, a view not stored yet) is assembled from
+the tables, as before. A test compares both byte for byte.
 
 Reading is then one indexed row (``GET /v1/applications/{id}``: by primary key; ``GET
 /v1/applications``: the citizen's index, with the total in the same query) and no JSON
@@ -18,13 +25,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from sanad.applications import repository
-from sanad.applications.domain.application import Application, Next, next_action
+from sanad.applications.domain.application import Appeal, Application, Next, next_action
 from sanad.applications.domain.states import Status
 from sanad.applications.service.common import not_found
 from sanad.shared.auth import Principal, Role
@@ -39,6 +46,23 @@ async def assemble(session: AsyncSession, application: Application) -> dict[str,
     """Everything the citizen (or a caseworker) sees of an application, except ``next``."""
     appeal = await repository.appeal_of(session, application.application_id)
     evaluations = await repository.evaluations_of(session, application.application_id)
+    return _detail(
+        application,
+        documents=await repository.list_documents(session, application.application_id),
+        evaluations=evaluations,
+        appeal=appeal,
+        history=await repository.history(session, application.application_id),
+    )
+
+
+def _detail(
+    application: Application,
+    *,
+    documents: list[dict[str, Any]],
+    evaluations: list[dict[str, Any]],
+    appeal: Appeal | None,
+    history: list[dict[str, Any]],
+) -> dict[str, Any]:
     submission_evaluations = [e for e in evaluations if e["appeal_id"] is None]
     appeal_view = None
     if appeal is not None:
@@ -55,6 +79,21 @@ async def assemble(session: AsyncSession, application: Application) -> dict[str,
         "application_id": application.application_id,
         "citizen_id": application.citizen_id,
         "program_code": application.program_code,
+        **_application_fields(application),
+        "documents": documents,
+        "decision": repository.jsonb_ordered(application.decision),
+        "eligibility": submission_evaluations[-1] if submission_evaluations else None,
+        "appeal": appeal_view,
+        "complete_by": application.complete_by,
+        "appeal_until": application.appeal_until,
+        "history": history,
+    }
+
+
+def _application_fields(application: Application) -> dict[str, Any]:
+    """The view's members that come from the application's row alone, up to the documents
+    (the decision and the deadlines come later in the view)."""
+    return {
         "status": application.status.value,
         "status_since": application.status_since,
         "created_at": application.created_at,
@@ -63,13 +102,6 @@ async def assemble(session: AsyncSession, application: Application) -> dict[str,
         "submission_id": application.submission_id,
         "submission_number": application.submission_number,
         "submitted_at": application.submitted_at,
-        "documents": await repository.list_documents(session, application.application_id),
-        "decision": application.decision,
-        "eligibility": submission_evaluations[-1] if submission_evaluations else None,
-        "appeal": appeal_view,
-        "complete_by": application.complete_by,
-        "appeal_until": application.appeal_until,
-        "history": await repository.history(session, application.application_id),
     }
 
 
@@ -81,28 +113,81 @@ def summary_of(application: Application) -> dict[str, Any]:
         "status": application.status.value,
         "status_since": application.status_since,
         "created_at": application.created_at,
-        "decision": application.decision,
+        "decision": repository.jsonb_ordered(application.decision),
     }
 
 
-async def refresh(session: AsyncSession, application_id: UUID) -> None:
-    application = await repository.load(session, application_id)
-    if application is None:
-        return
-    detail = await assemble(session, application)
+def _patched(stored: str, changes: repository.Changes) -> dict[str, Any] | None:
+    """The stored view brought up to date with what this transaction did, or None when that
+    takes the tables (then the view is assembled again)."""
+    application = changes.application
+    assert application is not None
+    detail: dict[str, Any] = from_json(stored)
+    detail.update(_application_fields(application))
+    detail["decision"] = repository.jsonb_ordered(application.decision)
+    detail["complete_by"] = application.complete_by
+    detail["appeal_until"] = application.appeal_until
+    detail["documents"].extend(changes.documents)
+    detail["history"].extend(changes.history)
+    if changes.evaluations:
+        if len(changes.evaluations) > 1 or detail["eligibility"] is not None:
+            return None  # which one is the latest is the table's order to say
+        (evaluation,) = changes.evaluations
+        if evaluation["appeal_id"] is not None:
+            return None
+        detail["eligibility"] = evaluation
+    return detail
+
+
+async def _store(
+    session: AsyncSession,
+    application: Application,
+    detail: dict[str, Any],
+    *,
+    exists: bool | None = None,
+) -> None:
     await repository.store_view(
         session,
         application,
         appealed=detail["appeal"] is not None,
         detail=to_json(detail).decode(),
         summary=to_json(summary_of(application)).decode(),
+        exists=exists,
     )
+
+
+async def refresh(
+    session: AsyncSession, application_id: UUID, changes: repository.Changes | None = None
+) -> None:
+    """Store the application's view again: from what the transaction did (``changes``) and
+    the stored view when it can, assembled from the tables otherwise."""
+    application = None if changes is None or changes.rebuild else changes.application
+    if application is not None and changes is not None:
+        if changes.created:  # nothing else of it exists yet
+            detail = _detail(
+                application,
+                documents=changes.documents,
+                evaluations=changes.evaluations,
+                appeal=None,
+                history=changes.history,
+            )
+            await _store(session, application, detail, exists=False)
+            return
+        stored = await repository.stored_detail(session, application_id)
+        patched = None if stored is None else _patched(stored, changes)
+        if patched is not None:
+            await _store(session, application, patched, exists=True)
+            return
+    application = await repository.load(session, application_id)
+    if application is None:
+        return
+    await _store(session, application, await assemble(session, application))
 
 
 async def refresh_touched(session: AsyncSession) -> None:
     """Store again the view of every application this transaction changed."""
-    for application_id in repository.touched(session):
-        await refresh(session, application_id)
+    for application_id, changes in repository.touched(session):
+        await refresh(session, application_id, changes)
 
 
 @event.listens_for(Session, "before_commit")
