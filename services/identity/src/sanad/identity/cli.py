@@ -133,7 +133,7 @@ def _show_progress(done: int, total: int) -> None:
     print(f"  {done} / {total} accounts re-announced{share}", file=sys.stderr, flush=True)
 
 
-async def _rekey(settings: IdentitySettings, args: argparse.Namespace) -> str:
+async def rekey(settings: IdentitySettings, args: argparse.Namespace) -> str:
     if not 1 <= args.batch_size <= 10_000:
         raise ValueError("batch_size: between 1 and 10000")
     pseudonyms = settings.pseudonyms
@@ -170,7 +170,7 @@ def run(argv: list[str]) -> int:
     action = {
         "add-registry-record": _add_record,
         "create-user": _create_user,
-        "rekey-pseudonyms": _rekey,
+        "rekey-pseudonyms": rekey,
     }[args.command]
     try:
         print(asyncio.run(action(settings, args)))
