@@ -53,12 +53,13 @@ async def test_register_verify_login_me_with_the_otp_sealed_on_kafka(identity_ap
     assert verified.status_code == 201, verified.text
     citizen_id = verified.json()["citizen_id"]
     (registered,) = await identity.events(topics.CITIZEN_REGISTERED, citizen_id)
-    assert registered.schema_version == 3
+    assert registered.schema_version == 4
     payload = registered.payload
     assert payload["family"] == []
-    # The number leaves identity only as its keyed pseudonym.
+    # The number leaves identity only as its keyed pseudonym, with the key's id.
     pseudonyms = identity.app.state.runtime.settings.pseudonyms
     assert payload["national_id_ref"] == pseudonyms.of(person.national_id)
+    assert payload["key_id"] == pseudonyms.key_id == "k0"
     assert person.national_id not in registered.to_bytes().decode()
     assert (payload["nationality"], payload["sex"], payload["marital_status"]) == (
         "SA",

@@ -129,7 +129,11 @@ def on_pseudonyms_rekeyed(pseudonyms: Pseudonyms) -> Handler:
             )
         else:
             known = await repository.rekey_staff(
-                session, event.account_id, event.national_id_ref, key_id
+                session,
+                event.account_id,
+                event.national_id_ref,
+                key_id,
+                previous_key_id=event.previous_key_id,
             )
         if not known:
             raise AccountNotYetKnown(str(event.account_id))

@@ -226,15 +226,16 @@ async def rekey_citizen(
     family: list[tuple[str, str]],
 ) -> bool:
     """The citizen's own pseudonym and their family register's (``family``: pairs of the
-    previous pseudonym and the new one) under the key ``key_id``; False when the citizen
-    has no profile (yet)."""
+    previous pseudonym and the new one) under the key ``key_id``, where they are under
+    ``previous_key_id`` (a replay never moves a row back to an older key); False when the
+    citizen has no profile (yet)."""
     result = await session.execute(
         update(profiles)
-        .where(profiles.c.citizen_id == citizen_id)
+        .where(profiles.c.citizen_id == citizen_id, profiles.c.key_id == previous_key_id)
         .values(national_id_ref=national_id_ref, key_id=key_id)
         .returning(profiles.c.citizen_id)
     )
-    if result.first() is None:
+    if result.first() is None and not await _exists(session, profiles.c.citizen_id, citizen_id):
         return False
     if family:
         await session.execute(
@@ -251,17 +252,26 @@ async def rekey_citizen(
 
 
 async def rekey_staff(
-    session: AsyncSession, account_id: UUID, national_id_ref: str, key_id: str
+    session: AsyncSession,
+    account_id: UUID,
+    national_id_ref: str,
+    key_id: str,
+    *,
+    previous_key_id: str,
 ) -> bool:
-    """The staff member's pseudonym under the key ``key_id``; False when their
-    StaffAccountCreated has not been seen (yet)."""
+    """The staff member's pseudonym under the key ``key_id`` where it is under
+    ``previous_key_id``; False when their StaffAccountCreated has not been seen (yet)."""
     result = await session.execute(
         update(staff_ids)
-        .where(staff_ids.c.account_id == account_id)
+        .where(staff_ids.c.account_id == account_id, staff_ids.c.key_id == previous_key_id)
         .values(national_id_ref=national_id_ref, key_id=key_id)
         .returning(staff_ids.c.account_id)
     )
-    return result.first() is not None
+    return result.first() is not None or await _exists(session, staff_ids.c.account_id, account_id)
+
+
+async def _exists(session: AsyncSession, column: ColumnElement[Any], value: UUID) -> bool:
+    return bool((await session.execute(select(exists().where(column == value)))).scalar())
 
 
 async def pseudonyms_by_key(session: AsyncSession) -> dict[str, dict[str, int]]:
