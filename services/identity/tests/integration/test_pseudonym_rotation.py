@@ -4,7 +4,8 @@ profile service restarts with B as its key and A as a previous one; identity res
 way and re-announces every account under A (``rekey-pseudonyms``); profile re-keys its rows.
 Before, during and after, a son typed in by his number is matched with the family register
 and the caseworker's number is refused as staff; a second re-announcement publishes nothing;
-an event made under A, replayed after the rotation, still resolves.
+the re-keying given to profile again changes nothing; an event made under A, replayed after
+the rotation, still resolves.
 
 Each test uses key ids of its own, so the re-announcement touches only the accounts it made
 (the platform's others stay under their key)."""
@@ -40,7 +41,7 @@ from sanad.profile.main import create_app as create_profile_app
 from sanad.profile.settings import ProfileSettings
 from sanad.shared import topics
 from sanad.shared.auth import Role, TokenSigner
-from sanad.shared.events import CitizenRegisteredV4, Envelope, RelativeRef
+from sanad.shared.events import CitizenRegisteredV4, Envelope, PseudonymsRekeyed, RelativeRef
 from sanad.shared.messaging_tables import outbox
 from sanad.shared.migrations import upgrade
 from sanad.shared.pseudonym import PseudonymKey, Pseudonyms
@@ -142,6 +143,12 @@ async def rows(admin_db: AsyncEngine, citizen_id: str, staff_id: str) -> dict[st
 
 def under(ring: Pseudonyms, key_id: str, *national_ids: str) -> list[tuple[str, str]]:
     return sorted((key_id, ring.under(key_id, n)) for n in national_ids)
+
+
+async def processed(admin_db: AsyncEngine, event_id: uuid.UUID) -> bool:
+    async with admin_db.connect() as conn:
+        query = text("SELECT count(*) FROM profile.processed_events WHERE event_id = :e")
+        return bool((await conn.execute(query, {"e": event_id})).scalar_one())
 
 
 async def rekey_events(identity: Any, account_id: str) -> int:
@@ -247,6 +254,17 @@ async def test_rotating_the_key_rekeys_profile_and_no_answer_is_wrong_meanwhile(
     assert (await rekey_all(identity.sessions, rotated)).rekeyed == 0
     assert await rekey_events(identity, citizen_id) == 1
     assert await rekey_events(identity, staff_id) == 1
+    assert await rows(admin_db, citizen_id, staff_id) == after
+    # Profile given the re-keying again (a replay: another event id), nothing changes either.
+    again = Envelope.wrap(
+        PseudonymsRekeyed.model_validate(rekeyed.payload), producer="identity", correlation_id="t"
+    )
+    await producer.send_and_wait(
+        topics.PSEUDONYMS_REKEYED, again.to_bytes(), key=again.key.encode()
+    )
+    await eventually(
+        lambda: processed(admin_db, again.event_id), until=bool, what="the replayed re-keying"
+    )
     assert await rows(admin_db, citizen_id, staff_id) == after
 
     # Replay: a registration published under A before the rotation, read after it (a
