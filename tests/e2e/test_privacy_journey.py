@@ -146,7 +146,7 @@ async def test_consumers_get_no_national_id_or_contact_they_do_not_need(
         return "\n".join(envelope.to_bytes().decode() for envelope in found)
 
     registered = await on(topics.CITIZEN_REGISTERED, citizen.id)
-    assert '"schema_version":3' in registered
+    assert '"schema_version":4' in registered
     assert not [n for n in numbers if n in registered]
     assert old_mobile in registered  # notifications' first contact; profile shows it
 

@@ -36,7 +36,9 @@ def test_real_secrets_pass_outside_dev(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, _ in IdentitySettings.model_fields.items():
         field = IdentitySettings.model_fields[name]
         if field.annotation is SecretStr:
-            monkeypatch.setenv(f"SANAD_IDENTITY_{name.upper()}", f"a-real-{name}-value-7f3a")
+            # Long enough for every key (a pseudonym key has 32 characters at least).
+            value = f"a-real-{name}-value-7f3a-0123456789"
+            monkeypatch.setenv(f"SANAD_IDENTITY_{name.upper()}", value)
     assert IdentitySettings().environment == "prod"
 
 

@@ -53,12 +53,13 @@ async def test_register_verify_login_me_with_the_otp_sealed_on_kafka(identity_ap
     assert verified.status_code == 201, verified.text
     citizen_id = verified.json()["citizen_id"]
     (registered,) = await identity.events(topics.CITIZEN_REGISTERED, citizen_id)
-    assert registered.schema_version == 3
+    assert registered.schema_version == 4
     payload = registered.payload
     assert payload["family"] == []
-    # The number leaves identity only as its keyed pseudonym.
+    # The number leaves identity only as its keyed pseudonym, with the key's id.
     pseudonyms = identity.app.state.runtime.settings.pseudonyms
     assert payload["national_id_ref"] == pseudonyms.of(person.national_id)
+    assert payload["key_id"] == pseudonyms.key_id == "k0"
     assert person.national_id not in registered.to_bytes().decode()
     assert (payload["nationality"], payload["sex"], payload["marital_status"]) == (
         "SA",
@@ -429,14 +430,14 @@ async def test_birth_date_guesses_are_limited_per_national_id_from_any_address(
 
 async def test_national_ids_leave_identity_only_as_pseudonyms(identity_app: Factory) -> None:
     """CitizenRegistered v3 names the citizen and each relative of the family register only by
-    pseudonym, and of a relative only what profile checks; StaffAccountCreated v2 likewise."""
+    pseudonym, and of a relative only what profile checks; StaffAccountCreated v3 likewise."""
     identity = await identity_app()
     pseudonyms = identity.app.state.runtime.settings.pseudonyms
     person = await identity.new_person()
     son = await identity.new_person(date(2010, 1, 2), sex="M", relative_of=(person, "son"))
     _, citizen_id = await identity.registered_citizen(person)
     (registered,) = await identity.events(topics.CITIZEN_REGISTERED, citizen_id)
-    assert (registered.event_type, registered.schema_version) == ("CitizenRegistered", 3)
+    assert (registered.event_type, registered.schema_version) == ("CitizenRegistered", 4)
     assert registered.payload["national_id_ref"] == pseudonyms.of(person.national_id)
     assert registered.payload["family"] == [
         {
@@ -459,7 +460,8 @@ async def test_national_ids_leave_identity_only_as_pseudonyms(identity_app: Fact
     )
     (created,) = await identity.events(topics.STAFF_ACCOUNT_CREATED, str(account_id))
     assert (created.schema_version, created.payload["national_id_ref"]) == (
-        2,
+        3,
         pseudonyms.of(staff_id),
     )
+    assert created.payload["key_id"] == pseudonyms.key_id
     assert staff_id not in created.to_bytes().decode()

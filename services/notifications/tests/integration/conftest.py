@@ -29,7 +29,7 @@ from sanad.platform.layout import MAIL_HTTP_PORT, MAIL_SMTP_PORT, SMS_SINK_PORT,
 from sanad.platform.testing import Infra, eventually
 from sanad.shared import kafka_clients
 from sanad.shared.auth import JwksVerifier, Role, TokenSigner, generate_signing_key
-from sanad.shared.events import CitizenRegisteredV3, Envelope
+from sanad.shared.events import CitizenRegisteredV4, Envelope
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.kafka_clients import KafkaAccess, KafkaCredentials
 from sanad.shared.messaging_tables import processed_events
@@ -295,7 +295,8 @@ async def registered(
     email = email if email is not None else email_address()
     await service.publish(
         wrap(
-            CitizenRegisteredV3(  # as identity publishes it: the ID only as a pseudonym
+            CitizenRegisteredV4(  # as identity publishes it: the ID only as a pseudonym
+                key_id="k0",
                 citizen_id=citizen_id,
                 national_id_ref="0" * 64,
                 full_name_ar="سارة أحمد",

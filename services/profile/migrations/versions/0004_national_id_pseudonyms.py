@@ -27,9 +27,21 @@ def _pseudonymise(bind: sa.Connection) -> None:
         return
     # Only when there is something to convert: the key comes from the service's settings.
     from sanad.profile.settings import ProfileSettings
+    from sanad.shared.pseudonym import ORIGINAL_KEY_ID
 
+    # Under the original key, whichever key is current: profile_0005 labels these rows as
+    # the original key's (this ran before keys had ids; a rotated service holds it as a
+    # previous key).
     pseudonyms = ProfileSettings().pseudonyms
-    pairs = [{"number": number, "ref": pseudonyms.of(number)} for number in sorted(numbers)]
+    if not pseudonyms.holds(ORIGINAL_KEY_ID):
+        raise RuntimeError(
+            f"profile_0004 pseudonymises under the original key {ORIGINAL_KEY_ID!r}: give it as "
+            "SANAD_PSEUDONYM_KEY (id k0) or in SANAD_PSEUDONYM_PREVIOUS_KEYS"
+        )
+    pairs = [
+        {"number": number, "ref": pseudonyms.under(ORIGINAL_KEY_ID, number)}
+        for number in sorted(numbers)
+    ]
     for table in TABLES:
         update = f"UPDATE {table} SET national_id_ref = :ref WHERE national_id = :number"  # noqa: S608
         bind.execute(sa.text(update), pairs)

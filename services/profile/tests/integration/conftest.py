@@ -29,6 +29,7 @@ from sanad.shared.events import (
     CitizenRegistered,
     CitizenRegisteredV1,
     CitizenRegisteredV3,
+    CitizenRegisteredV4,
     Envelope,
     Event,
     FamilyMember,
@@ -189,12 +190,13 @@ class World:
         return envelope
 
     async def register(
-        self, *, family: list[FamilyMember] | None = None, version: int = 3, **changes: Any
+        self, *, family: list[FamilyMember] | None = None, version: int = 4, **changes: Any
     ) -> Citizen:
         """A citizen whose registration reached the profile service through Kafka, with
         ``family`` as their family register (a spouse and sons by default): CitizenRegistered
-        v3 as identity publishes it (pseudonyms only); ``version=2`` the numbers in clear as
-        the history holds, ``version=1`` no family either."""
+        v4 as identity publishes it (pseudonyms only, with their key's id); ``version=3``
+        pseudonyms under the original key, ``version=2`` the numbers in clear as the history
+        holds, ``version=1`` no family either."""
         family = family_of() if family is None else family
         fields: dict[str, Any] = {
             "citizen_id": uuid.uuid4(),
@@ -225,9 +227,16 @@ class World:
             ]
             clear = {k: v for k, v in fields.items() if k != "national_id"}
             ref = PSEUDONYMS.of(fields["national_id"])
-            await self.publish_registration(
-                CitizenRegisteredV3(**clear, national_id_ref=ref, family=refs)
-            )
+            if version == 3:
+                await self.publish_registration(
+                    CitizenRegisteredV3(**clear, national_id_ref=ref, family=refs)
+                )
+            else:
+                await self.publish_registration(
+                    CitizenRegisteredV4(
+                        **clear, national_id_ref=ref, family=refs, key_id=PSEUDONYMS.key_id
+                    )
+                )
         citizen = Citizen(
             fields["citizen_id"],
             fields["national_id"],

@@ -19,6 +19,7 @@ from sanad.shared.events import (
     MobileChanged,
     StaffAccountCreated,
     StaffAccountCreatedV2,
+    StaffAccountCreatedV3,
 )
 
 from .conftest import PSEUDONYMS, Citizen, World, family_of, new_national_id, profile_updates
@@ -69,11 +70,12 @@ async def test_another_familys_child_is_refused(world: World) -> None:
     )
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 async def test_a_registered_citizen_cannot_be_claimed_as_spouse_without_consent(
     world: World, version: int
 ) -> None:
-    """Compared by pseudonym whether the registrations were v3 or, in the history, v2."""
+    """Compared by pseudonym whether the registrations were v4, v3 (the original key's) or,
+    in the history, v2."""
     husband_id = new_national_id()
     wife = await world.register(
         family=[member("spouse", "M", date(1984, 4, 4), husband_id)], version=version
@@ -112,7 +114,7 @@ async def test_an_impossible_relation_is_refused_and_dates_come_from_the_registe
     assert added.json()["birth_date"] == "1970-03-03"
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 async def test_a_staff_id_is_nobodys_dependent(world: World, version: int) -> None:
     """StaffAccountCreated v2 (the pseudonym, as identity publishes it) and v1 (the number, in
     the history) alike."""
@@ -123,8 +125,11 @@ async def test_a_staff_id_is_nobodys_dependent(world: World, version: int) -> No
         "role": "caseworker",
         "created_at": datetime.now(UTC),
     }
+    ref = PSEUDONYMS.of(staff_son)
     await world.publish(
-        StaffAccountCreatedV2(**fields, national_id_ref=PSEUDONYMS.of(staff_son))
+        StaffAccountCreatedV3(**fields, national_id_ref=ref, key_id=PSEUDONYMS.key_id)
+        if version == 3
+        else StaffAccountCreatedV2(**fields, national_id_ref=ref)
         if version == 2
         else StaffAccountCreated(**fields, national_id=staff_son)
     )

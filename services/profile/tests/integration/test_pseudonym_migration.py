@@ -1,5 +1,6 @@
-"""profile_0004 on the real Postgres: the national IDs that earlier versions of identity's
-events put in profile's tables become their pseudonyms, and no number stays in clear."""
+"""profile_0004 and 0005 on the real Postgres: the national IDs that earlier versions of
+identity's events put in profile's tables become their pseudonyms under the original key (k0),
+labelled with its id, and no number stays in clear."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sanad.platform.testing import Infra
 from sanad.profile.main import MIGRATIONS
 from sanad.shared.migrations import upgrade
+from sanad.shared.pseudonym import DEV_PSEUDONYM_KEY, ORIGINAL_KEY_ID
 
 from .conftest import PSEUDONYMS, new_national_id
 
@@ -32,7 +34,14 @@ async def schema(provisioned: Infra) -> AsyncIterator[str]:
         await admin.dispose()
 
 
-async def test_stored_national_ids_become_pseudonyms(provisioned: Infra, schema: str) -> None:
+@pytest.mark.parametrize("rotated", [False, True])
+async def test_stored_national_ids_become_pseudonyms(
+    provisioned: Infra, schema: str, rotated: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if rotated:  # upgraded after a rotation: the original key is a previous one
+        monkeypatch.setenv("SANAD_PSEUDONYM_KEY", "r" * 40)
+        monkeypatch.setenv("SANAD_PSEUDONYM_KEY_ID", "k1")
+        monkeypatch.setenv("SANAD_PSEUDONYM_PREVIOUS_KEYS", f"k0:{DEV_PSEUDONYM_KEY}")
     assert MIGRATIONS is not None
     url = provisioned.database_admin_url()
     await asyncio.to_thread(upgrade, MIGRATIONS, url, schema, "profile_0003")
@@ -65,13 +74,17 @@ async def test_stored_national_ids_become_pseudonyms(provisioned: Infra, schema:
             staff_row = (await conn.execute(text("SELECT * FROM staff_ids"))).mappings().one()
     finally:
         await engine.dispose()
-    assert profiles["national_id_ref"] == PSEUDONYMS.of(citizen)
+    # Under the original key (k0), whichever key is current (profile_0005 labels them so).
+    original = PSEUDONYMS.under(ORIGINAL_KEY_ID, citizen), PSEUDONYMS.under(ORIGINAL_KEY_ID, son)
+    assert (profiles["national_id_ref"], profiles["key_id"]) == (original[0], "k0")
     assert dict(family) == {
         "citizen_id": citizen_id,
-        "national_id_ref": PSEUDONYMS.of(son),
+        "national_id_ref": original[1],
         "relationship": "son",
         "birth_date": family["birth_date"],
+        "key_id": "k0",
     }
-    assert staff_row["national_id_ref"] == PSEUDONYMS.of(staff)
+    assert staff_row["national_id_ref"] == PSEUDONYMS.under(ORIGINAL_KEY_ID, staff)
+    assert staff_row["key_id"] == "k0"
     for row in (profiles, family, staff_row):
         assert not {citizen, son, staff} & {str(value) for value in row.values()}

@@ -16,20 +16,26 @@ PERSONAL_DATA: dict[str, str] = {
         "the citizen's names (Arabic, English), sex, birth date, nationality, marital status, "
         "mobile, email, language; from version 3 the national ID only as its keyed pseudonym "
         "(HMAC-SHA256, sanad.shared.pseudonym) and of each family member only the pseudonym, "
-        "relationship and birth date (versions 1 and 2, in the history, carried the citizen's "
-        "national ID and version 2 each family member's national ID, names, sex and birth "
-        "date)"
+        "relationship and birth date; from version 4 also the pseudonym key's id (versions 1 "
+        "and 2, in the history, carried the citizen's national ID and version 2 each family "
+        "member's national ID, names, sex and birth date)"
     ),
     topics.OTP_REQUESTED: (
         "a mobile number and language; the one-time code only sealed for notifications "
         "(X25519), never in clear"
     ),
     topics.STAFF_ACCOUNT_CREATED: (
-        "the staff member's role; from version 2 their national ID only as its pseudonym "
-        "(version 1, in the history, carried the number)"
+        "the staff member's role; from version 2 their national ID only as its pseudonym, "
+        "from version 3 with the pseudonym key's id (version 1, in the history, carried the "
+        "number)"
     ),
     topics.REGISTRATION_ATTEMPTED: "the account's mobile number and language",
     topics.MOBILE_CHANGED: "the citizen's new mobile number",
+    topics.PSEUDONYMS_REKEYED: (
+        "after a rotation of the pseudonym key, an account's national ID and its family "
+        "register relatives' only as pseudonyms, each under the previous key and the new one "
+        "(with both keys' ids); the account's role. No number, name or contact"
+    ),
     topics.PROFILE_UPDATED: (
         "the household profile: names, sex, birth date, housing and national address, income "
         "sources, employer, licences, property, disability; of each dependent the "

@@ -14,6 +14,7 @@ OTP_REQUESTED = "identity.otp-requested"
 STAFF_ACCOUNT_CREATED = "identity.staff-account-created"
 REGISTRATION_ATTEMPTED = "identity.registration-attempted"
 MOBILE_CHANGED = "identity.mobile-changed"
+PSEUDONYMS_REKEYED = "identity.pseudonyms-rekeyed"
 PROFILE_UPDATED = "profile.profile-updated"
 CONTACT_CHANGED = "profile.contact-changed"
 APPLICATION_SUBMITTED = "applications.application-submitted"
@@ -30,6 +31,7 @@ EVENT_TOPICS: tuple[str, ...] = (
     STAFF_ACCOUNT_CREATED,
     REGISTRATION_ATTEMPTED,
     MOBILE_CHANGED,
+    PSEUDONYMS_REKEYED,
     PROFILE_UPDATED,
     CONTACT_CHANGED,
     APPLICATION_SUBMITTED,
@@ -43,7 +45,7 @@ EVENT_TOPICS: tuple[str, ...] = (
 
 # Who listens to what: one consumer group per service (eShop keeps this list in one place too).
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "profile": (CITIZEN_REGISTERED, STAFF_ACCOUNT_CREATED, MOBILE_CHANGED),
+    "profile": (CITIZEN_REGISTERED, STAFF_ACCOUNT_CREATED, MOBILE_CHANGED, PSEUDONYMS_REKEYED),
     "applications": (ELIGIBILITY_EVALUATED, PROFILE_UPDATED, CARD_ISSUED),
     "eligibility": (APPLICATION_SUBMITTED, APPEAL_FILED, DECISION_ISSUED, PROFILE_UPDATED),
     # notifications reads ProfileUpdated for version 1's contact details only (history).

@@ -1,10 +1,14 @@
-"""Operator commands: add a civil-registry record, create a staff account.
+"""Operator commands: add a civil-registry record, create a staff account, re-announce every
+account's pseudonyms after the pseudonym key was rotated.
 
     python -m sanad.identity add-registry-record --national-id 1000000008 --name-ar ... \
         --name-en ... --nationality SA --sex M --birth-date 1990-01-31 --marital-status single \
         [--mobile +966551234567 ...] [--relative-of 1000000008 --relationship son]
     python -m sanad.identity create-user --role caseworker --national-id ... --name ...
         (the password is read from standard input, or asked for on a terminal)
+    python -m sanad.identity rekey-pseudonyms [--batch-size 200]
+        (after SANAD_PSEUDONYM_KEY / _KEY_ID changed and the old key moved to
+        SANAD_PSEUDONYM_PREVIOUS_KEYS; resumable, and a second run does nothing)
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import sys
 
 from sanad.identity.adapters.civil_registry import TableCivilRegistry
 from sanad.identity.domain.registry import RELATIONSHIPS, CivilRecord, Relation
+from sanad.identity.service.pseudonym_rotation import BATCH_SIZE, rekey_all
 from sanad.identity.service.staff import StaffAccountError, create_staff
 from sanad.identity.settings import IdentitySettings
 from sanad.shared.db import engine_for, session_factory
 
-COMMANDS = ("add-registry-record", "create-user")
+COMMANDS = ("add-registry-record", "create-user", "rekey-pseudonyms")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--role", required=True, choices=["caseworker", "auditor", "admin"])
     user.add_argument("--national-id", required=True)
     user.add_argument("--name", required=True)
+    rekey = sub.add_parser(
+        "rekey-pseudonyms",
+        help="after a pseudonym key rotation, re-announce every account under the new key",
+    )
+    rekey.add_argument(
+        "--batch-size",
+        type=int,
+        default=BATCH_SIZE,
+        help=f"accounts per transaction (default {BATCH_SIZE})",
+    )
     return parser
 
 
@@ -113,10 +128,50 @@ async def _create_user(settings: IdentitySettings, args: argparse.Namespace) -> 
     return f"{args.role} account {account_id} created"
 
 
+def _show_progress(done: int, total: int) -> None:
+    share = f" ({100 * done // total}%)" if total else ""
+    print(f"  {done} / {total} accounts re-announced{share}", file=sys.stderr, flush=True)
+
+
+async def rekey(settings: IdentitySettings, args: argparse.Namespace) -> str:
+    if not 1 <= args.batch_size <= 10_000:
+        raise ValueError("batch_size: between 1 and 10000")
+    pseudonyms = settings.pseudonyms
+    if not pseudonyms.previous_ids:
+        raise ValueError(
+            "SANAD_PSEUDONYM_PREVIOUS_KEYS: no previous key is set, so there is nothing to "
+            "re-key (set the old key there as id:key)"
+        )
+    print(
+        f"re-announcing accounts under {', '.join(pseudonyms.previous_ids)} "
+        f"under {pseudonyms.key_id}",
+        file=sys.stderr,
+    )
+    engine = engine_for(settings)
+    try:
+        report = await rekey_all(
+            session_factory(engine, producer=settings.service),
+            pseudonyms,
+            batch_size=args.batch_size,
+            progress=_show_progress,
+        )
+    finally:
+        await engine.dispose()
+    summary = f"{report.rekeyed} accounts re-announced under {pseudonyms.key_id}"
+    if report.unheld:
+        left = ", ".join(f"{n} under {key_id}" for key_id, n in sorted(report.unheld.items()))
+        summary += f"; left (their key is not held, add it to the previous keys): {left}"
+    return summary
+
+
 def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     settings = IdentitySettings()
-    action = _add_record if args.command == "add-registry-record" else _create_user
+    action = {
+        "add-registry-record": _add_record,
+        "create-user": _create_user,
+        "rekey-pseudonyms": rekey,
+    }[args.command]
     try:
         print(asyncio.run(action(settings, args)))
     except ValueError as exc:  # StaffAccountError and CivilRecord.parse errors name the field

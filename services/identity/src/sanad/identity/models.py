@@ -64,6 +64,10 @@ accounts = Table(
     Column("email", Text, nullable=True),
     Column("language", String(2), nullable=False, server_default=text("'ar'")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The id of the pseudonym key the account's national ID (and family) was last announced
+    # under; the default is the original key's (sanad.shared.pseudonym.ORIGINAL_KEY_ID).
+    Column("pseudonym_key_id", String(32), nullable=False, server_default=text("'k0'")),
+    Index("accounts_pseudonym_key_id", "pseudonym_key_id", "id"),
 )
 
 # A registration waiting for its OTP; the code itself lives only in Redis.

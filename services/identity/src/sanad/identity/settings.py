@@ -1,8 +1,15 @@
 """Settings of the identity service (environment variables prefixed `SANAD_IDENTITY_`)."""
 
-from pydantic import SecretStr
+from typing import Self
 
-from sanad.shared.pseudonym import Pseudonyms, pseudonym_key_field
+from pydantic import PrivateAttr, SecretStr, model_validator
+
+from sanad.shared.pseudonym import (
+    Pseudonyms,
+    previous_pseudonym_keys_field,
+    pseudonym_key_field,
+    pseudonym_key_id_field,
+)
 from sanad.shared.settings import ServiceSettings, dev_secret, service_config
 
 # Made once with sanad.shared.auth.generate_signing_key(); refused outside dev/test.
@@ -25,6 +32,11 @@ class IdentitySettings(ServiceSettings):
 
     # National IDs leave identity only as pseudonyms under this key (profile holds it too).
     pseudonym_key: SecretStr = pseudonym_key_field("identity")
+    # Its id (published beside every pseudonym) and, after a rotation, the previous keys as
+    # "id:key,..." (README, Security, "The pseudonym key").
+    pseudonym_key_id: str = pseudonym_key_id_field("identity")
+    pseudonym_previous_keys: SecretStr | None = previous_pseudonym_keys_field("identity")
+    _pseudonyms: Pseudonyms | None = PrivateAttr(None)
 
     # OTP (the public key is not secret: it only encrypts for notifications)
     otp_public_key: str = DEV_OTP_PUBLIC_KEY
@@ -73,6 +85,19 @@ class IdentitySettings(ServiceSettings):
     # Client addresses taken from X-Forwarded-For only when the peer is one of these (the gateway).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
+    @model_validator(mode="after")
+    def _pseudonym_keys_usable(self) -> Self:
+        """Bad pseudonym keys stop the service at start-up, not at the first registration."""
+        self._pseudonyms = Pseudonyms.from_settings(
+            self.pseudonym_key,
+            self.pseudonym_key_id,
+            self.pseudonym_previous_keys,
+            allow_dev=self.environment in ("dev", "test"),
+        )
+        return self
+
     @property
     def pseudonyms(self) -> Pseudonyms:
-        return Pseudonyms(self.pseudonym_key)
+        """The key ring: the current key and the previous ones."""
+        assert self._pseudonyms is not None
+        return self._pseudonyms

@@ -24,6 +24,7 @@ from sanad.shared.events import (
     CitizenRegistered,
     CitizenRegisteredV1,
     CitizenRegisteredV3,
+    CitizenRegisteredV4,
     ContactChanged,
     DecisionIssued,
     DecisionIssuedV2,
@@ -98,6 +99,7 @@ def handlers(settings: NotificationsSettings) -> Handlers:
         CitizenRegisteredV1: on_citizen_registered,
         CitizenRegistered: on_citizen_registered,
         CitizenRegisteredV3: on_citizen_registered,
+        CitizenRegisteredV4: on_citizen_registered,  # v3 plus the pseudonym key id
         RegistrationAttempted: on_registration_attempted,
         ProfileUpdated: on_contact_changed,
         ProfileUpdatedV2: on_profile_updated_v2,

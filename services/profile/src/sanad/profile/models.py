@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     String,
@@ -26,6 +27,8 @@ profiles = Table(
     Column("citizen_id", UUID(as_uuid=True), primary_key=True),
     # The citizen's national ID as identity announces it: its pseudonym (sanad.shared.pseudonym).
     Column("national_id_ref", String(64), nullable=False),
+    # The id of the pseudonym key national_id_ref is under (here and in the tables below).
+    Column("key_id", String(32), nullable=False, server_default="k0"),
     Column("version", Integer, nullable=False),
     Column("registry", JSONB, nullable=False),
     Column("contact", JSONB, nullable=False),
@@ -69,6 +72,7 @@ family_register = Table(
     Column("national_id_ref", String(64), primary_key=True),
     Column("relationship", String(8), nullable=False),
     Column("birth_date", Date, nullable=False),
+    Column("key_id", String(32), nullable=False, server_default="k0"),
 )
 
 # Staff national IDs' pseudonyms (StaffAccountCreated): staff are nobody's dependents.
@@ -77,4 +81,6 @@ staff_ids = Table(
     metadata,
     Column("national_id_ref", String(64), primary_key=True),
     Column("account_id", UUID(as_uuid=True), nullable=False),
+    Column("key_id", String(32), nullable=False, server_default="k0"),
+    Index("staff_ids_account_id", "account_id"),  # PseudonymsRekeyed finds the row by account
 )

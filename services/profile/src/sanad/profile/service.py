@@ -103,8 +103,9 @@ async def change_household(
             raise not_found()
         _check_precondition(current, if_match, required=False)
         await repository.lock_person(session, national_id)
+        # Under every key held: mid-rotation, rows not yet re-keyed are under a previous one.
         facts = await repository.person_facts(
-            session, citizen_id, national_id, pseudonyms.of(national_id)
+            session, citizen_id, national_id, pseudonyms.every(national_id)
         )
         is_the_citizen = pseudonyms.matches(national_id, current.national_id_ref)
         updated = apply(current, dataclasses.replace(facts, is_the_citizen=is_the_citizen))

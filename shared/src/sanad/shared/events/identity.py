@@ -6,7 +6,10 @@ citizen's own ID (not their own dependent), the accounts (a citizen with an acco
 claimed), the family register (a dependent must be in it) and the staff (nobody's
 dependents) — and a pseudonym compares as well as the number. ``CitizenRegistered`` v3 and
 ``StaffAccountCreated`` v2 carry pseudonyms; their earlier versions, still replayed, carried
-the numbers. ``RegistrationAttempted``, ``OtpRequested`` and ``MobileChanged`` carry none."""
+the numbers. ``CitizenRegistered`` v4 and ``StaffAccountCreated`` v3 add the id of the key the
+pseudonyms were made with (v3 / v2 are under ``sanad.shared.pseudonym.ORIGINAL_KEY_ID``), and
+``PseudonymsRekeyed`` re-announces an account's pseudonyms under a new key after a rotation.
+``RegistrationAttempted``, ``OtpRequested`` and ``MobileChanged`` carry none."""
 
 from __future__ import annotations
 
@@ -109,6 +112,15 @@ class CitizenRegisteredV3(Event):
         return str(self.citizen_id)
 
 
+class CitizenRegisteredV4(CitizenRegisteredV3):
+    """Version 4: version 3 plus ``key_id``, the id of the pseudonym key its pseudonyms were
+    made with, so they can be matched and replayed after the key is rotated."""
+
+    SCHEMA_VERSION = 4
+
+    key_id: str
+
+
 class StaffAccountCreated(Event):
     """A caseworker, auditor or admin account: staff are nobody's dependents."""
 
@@ -137,6 +149,44 @@ class StaffAccountCreatedV2(Event):
     national_id_ref: str
     role: Literal["caseworker", "auditor", "admin"]
     created_at: datetime
+
+    def aggregate_key(self) -> str:
+        return str(self.account_id)
+
+
+class StaffAccountCreatedV3(StaffAccountCreatedV2):
+    """Version 3: version 2 plus ``key_id``, the id of the pseudonym key ``national_id_ref``
+    was made with."""
+
+    SCHEMA_VERSION = 3
+
+    key_id: str
+
+
+class RekeyedRelative(Part):
+    """A relative of the family register under the previous key and under the new one."""
+
+    previous_ref: str  # the relative's national ID's pseudonym under previous_key_id
+    national_id_ref: str  # ... and under key_id
+
+
+class PseudonymsRekeyed(Event):
+    """After the pseudonym key was rotated, an account's pseudonyms under the new key, so
+    profile can re-key what it holds (it never has the numbers): the holder's own national
+    ID and, for a citizen, each family register relative's, with their pseudonym under the
+    key the account was last announced with. Published by ``python -m sanad.identity
+    rekey-pseudonyms``, once per account and key."""
+
+    EVENT_TYPE = "PseudonymsRekeyed"
+    TOPIC = topics.PSEUDONYMS_REKEYED
+
+    account_id: UUID
+    role: Literal["citizen", "caseworker", "auditor", "admin"]
+    key_id: str  # the new (current) key's id
+    national_id_ref: str  # the holder's national ID's pseudonym under key_id
+    previous_key_id: str  # the key the account's pseudonyms were announced with before
+    family: list[RekeyedRelative] = []
+    rekeyed_at: datetime
 
     def aggregate_key(self) -> str:
         return str(self.account_id)

@@ -34,7 +34,7 @@ from sanad.shared import outbox
 from sanad.shared.auth import Role
 from sanad.shared.crypto import seal
 from sanad.shared.events import (
-    CitizenRegisteredV3,
+    CitizenRegisteredV4,
     OtpRequested,
     RegistrationAttempted,
     RelativeRef,
@@ -432,6 +432,7 @@ async def verify(identity: Identity, registration_id: uuid.UUID, code: str) -> u
                 )
             if not await repository.mark_verified(session, row["id"], now):
                 raise no_pending_registration()
+            pseudonyms = identity.settings.pseudonyms
             await repository.insert_account(
                 session,
                 id=citizen_id,
@@ -443,10 +444,11 @@ async def verify(identity: Identity, registration_id: uuid.UUID, code: str) -> u
                 mobile=row["mobile"],
                 email=row["email"],
                 language=row["language"],
+                pseudonym_key_id=pseudonyms.key_id,
             )
             family = await TableCivilRegistry(session).family(record.national_id)
-            pseudonyms = identity.settings.pseudonyms
-            event = CitizenRegisteredV3(
+            event = CitizenRegisteredV4(
+                key_id=pseudonyms.key_id,
                 family=[_wire_member(member, pseudonyms) for member in family],
                 citizen_id=citizen_id,
                 national_id_ref=pseudonyms.of(record.national_id),

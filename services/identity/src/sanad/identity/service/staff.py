@@ -14,7 +14,7 @@ from sanad.identity.passwords import hash_password
 from sanad.shared import outbox
 from sanad.shared.auth import STAFF, Role
 from sanad.shared.db import SessionFactory
-from sanad.shared.events import StaffAccountCreatedV2
+from sanad.shared.events import StaffAccountCreatedV3
 from sanad.shared.national_id import validate_national_id
 from sanad.shared.pseudonym import Pseudonyms
 
@@ -58,11 +58,13 @@ async def create_staff(
                 password_hash=password_hash,
                 full_name_en=name.strip(),
                 language="en",
+                pseudonym_key_id=pseudonyms.key_id,
             )
             # Staff are nobody's dependents: the profile service keeps their IDs' pseudonyms.
-            event = StaffAccountCreatedV2(
+            event = StaffAccountCreatedV3(
                 account_id=account_id,
                 national_id_ref=pseudonyms.of(national_id),
+                key_id=pseudonyms.key_id,
                 role=staff_role.value,
                 created_at=datetime.now(UTC),
             )
