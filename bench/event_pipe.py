@@ -284,7 +284,7 @@ async def pipe_throughput(
     }
 
 
-async def pipe_latency(infra: Infra, rate: int, seconds: float) -> dict[str, float]:
+async def pipe_latency(infra: Infra, rate: int, seconds: float) -> dict[str, Any]:
     """Offer ``rate`` events/s (one per transaction, as requests do) for ``seconds``."""
     topic, group = await fresh_topic(infra, "lat")
     events = int(rate * seconds)
