@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -48,3 +53,21 @@ def session_factory(engine: AsyncEngine, *, producer: str | None = None) -> Sess
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
     """The plain DSN asyncpg wants (for LISTEN), from a SQLAlchemy URL."""
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """The asyncpg connection under one of ``engine``'s pooled connections, for a hot read
+    that is one statement: asyncpg prepares it once per connection (its statement cache) and
+    runs it with no transaction around it, where a SQLAlchemy ``execute`` would build the
+    statement each time and wrap it in ``BEGIN`` … ``ROLLBACK`` (two more round trips).
+    The connection goes back to the pool on exit. Its JSON columns decode with SQLAlchemy's
+    codec (``json.loads``); select them ``::text`` to validate them with pydantic instead."""
+    async with engine.connect() as conn:
+        yield await driver_of(conn)
+
+
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn`` (see ``driver_connection``)."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection

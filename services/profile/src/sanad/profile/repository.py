@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from pydantic import TypeAdapter
 from sqlalchemy import delete, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.profile import Profile
@@ -48,44 +49,35 @@ async def load(
     )
 
 
-async def read(conn: AsyncConnection, citizen_id: UUID) -> Profile | None:
-    """The citizen's profile in one indexed query (the hot read: no session, no lock)."""
-    ordered = (
-        select(
-            func.coalesce(
-                func.jsonb_agg(
-                    aggregate_order_by(profile_dependents.c.data, profile_dependents.c.position)
-                ),
-                text("'[]'::jsonb"),
-                type_=JSONB,
-            )
-        )
-        .where(profile_dependents.c.citizen_id == profiles.c.citizen_id)
-        .scalar_subquery()
-    )
-    row = (
-        await conn.execute(
-            select(
-                profiles.c.citizen_id,
-                profiles.c.national_id_ref,
-                profiles.c.version,
-                profiles.c.registry,
-                profiles.c.contact,
-                profiles.c.sections,
-                ordered.label("dependents"),
-            ).where(profiles.c.citizen_id == citizen_id)
-        )
-    ).first()
+# The hot read as one statement, run on the driver (``sanad.shared.db.driver_connection``):
+# the row and its dependents, in order, the JSON columns as text for pydantic to validate.
+READ_SQL = """
+SELECT p.national_id_ref, p.version, p.registry::text, p.contact::text, p.sections::text,
+       coalesce((SELECT jsonb_agg(d.data ORDER BY d.position)
+                 FROM profile_dependents d WHERE d.citizen_id = p.citizen_id),
+                '[]'::jsonb)::text
+FROM profiles p
+WHERE p.citizen_id = $1
+"""
+
+_DEPENDENTS = TypeAdapter(tuple[wire.Dependent, ...])
+
+
+async def read(conn: Any, citizen_id: UUID) -> Profile | None:
+    """The citizen's profile in one indexed query on an asyncpg connection (the hot read: no
+    session, no transaction, no lock)."""
+    row = await conn.fetchrow(READ_SQL, citizen_id)
     if row is None:
         return None
+    ref, version, registry, contact, sections, dependents = row
     return Profile(
-        citizen_id=row.citizen_id,
-        national_id_ref=row.national_id_ref,
-        version=row.version,
-        registry=wire.Registry.model_validate(row.registry),
-        contact=wire.Contact.model_validate(row.contact),
-        sections=wire.Sections.model_validate(row.sections),
-        dependents=tuple(wire.Dependent.model_validate(data) for data in row.dependents),
+        citizen_id=citizen_id,
+        national_id_ref=ref,
+        version=version,
+        registry=wire.Registry.model_validate_json(registry),
+        contact=wire.Contact.model_validate_json(contact),
+        sections=wire.Sections.model_validate_json(sections),
+        dependents=_DEPENDENTS.validate_json(dependents),
     )
 
 
