@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import (
@@ -55,19 +53,21 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-@asynccontextmanager
-async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """The asyncpg connection under one of ``engine``'s pooled connections, for a hot read
-    that is one statement: asyncpg prepares it once per connection (its statement cache) and
-    runs it with no transaction around it, where a SQLAlchemy ``execute`` would build the
-    statement each time and wrap it in ``BEGIN`` … ``ROLLBACK`` (two more round trips).
-    The connection goes back to the pool on exit. Its JSON columns decode with SQLAlchemy's
-    codec (``json.loads``); select them ``::text`` to validate them with pydantic instead."""
-    async with engine.connect() as conn:
-        yield await driver_of(conn)
+async def on_driver(conn: AsyncConnection, method: str, sql: str, *args: Any) -> Any:
+    """``sql`` run by the asyncpg connection under ``conn`` (``method``: ``fetch``,
+    ``fetchrow`` or ``fetchval``), for a hot read that is one statement: asyncpg prepares it
+    once per connection (its statement cache) and runs it with no transaction around it,
+    where a SQLAlchemy ``execute`` would build the statement each time and wrap it in
+    ``BEGIN`` … ``ROLLBACK`` (two more round trips). JSON columns decode with SQLAlchemy's
+    codec (``json.loads``); select them ``::text`` to validate them with pydantic instead.
 
-
-async def driver_of(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn`` (see ``driver_connection``)."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
+    A connection found dead (Postgres restarted) is invalidated, as SQLAlchemy does on its
+    own statements, so the pool does not hand it out again; the error goes on (a 503)."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # checked out: never a closed record
+    try:
+        return await getattr(driver, method)(sql, *args)
+    except Exception:
+        if driver.is_closed():
+            await conn.invalidate()
+        raise

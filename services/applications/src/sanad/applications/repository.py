@@ -29,7 +29,7 @@ from sanad.applications.models import (
     status_history,
     submit_keys,
 )
-from sanad.shared.db import driver_of
+from sanad.shared.db import on_driver
 
 # -- the status read model ---------------------------------------------------------------
 
@@ -75,7 +75,7 @@ async def store_view(
     )
 
 
-# The status reads are one statement each, run on the driver (``driver_of``): asyncpg
+# The status reads are one statement each, run on the driver (``on_driver``): asyncpg
 # prepares each once per connection, and no transaction wraps a single SELECT.
 
 
@@ -117,7 +117,7 @@ WHERE citizen_id = $1 AND ($2::text IS NULL OR status = $2::text)
 
 async def view_of(conn: AsyncConnection, application_id: UUID) -> View | None:
     """The stored view: one primary-key read."""
-    row = await (await driver_of(conn)).fetchrow(VIEW_SQL, application_id)
+    row = await on_driver(conn, "fetchrow", VIEW_SQL, application_id)
     return None if row is None else View(*row)
 
 
@@ -125,18 +125,16 @@ async def views_of_citizen(
     conn: AsyncConnection, citizen_id: UUID, *, status: Status | None, offset: int, limit: int
 ) -> list[Summary]:
     """One page of a citizen's views, newest first, each with the total count."""
-    rows = await (await driver_of(conn)).fetch(
-        VIEWS_OF_CITIZEN_SQL, citizen_id, None if status is None else status.value, offset, limit
-    )
+    wanted = None if status is None else status.value
+    rows = await on_driver(conn, "fetch", VIEWS_OF_CITIZEN_SQL, citizen_id, wanted, offset, limit)
     return [Summary(*row) for row in rows]
 
 
 async def count_views_of_citizen(
     conn: AsyncConnection, citizen_id: UUID, *, status: Status | None
 ) -> int:
-    found = await (await driver_of(conn)).fetchval(
-        COUNT_VIEWS_OF_CITIZEN_SQL, citizen_id, None if status is None else status.value
-    )
+    wanted = None if status is None else status.value
+    found = await on_driver(conn, "fetchval", COUNT_VIEWS_OF_CITIZEN_SQL, citizen_id, wanted)
     return int(found)
 
 

@@ -8,11 +8,12 @@ from uuid import UUID
 from pydantic import TypeAdapter
 from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.profile import Profile
 from sanad.profile.models import family_register, profile_dependents, profiles, staff_ids
+from sanad.shared.db import on_driver
 from sanad.shared.events import RelativeRef
 from sanad.shared.events import profile as wire
 
@@ -49,7 +50,7 @@ async def load(
     )
 
 
-# The hot read as one statement, run on the driver (``sanad.shared.db.driver_connection``):
+# The hot read as one statement, run on the driver (``sanad.shared.db.on_driver``):
 # the row and its dependents, in order, the JSON columns as text for pydantic to validate.
 READ_SQL = """
 SELECT p.national_id_ref, p.version, p.registry::text, p.contact::text, p.sections::text,
@@ -63,10 +64,10 @@ WHERE p.citizen_id = $1
 _DEPENDENTS = TypeAdapter(tuple[wire.Dependent, ...])
 
 
-async def read(conn: Any, citizen_id: UUID) -> Profile | None:
-    """The citizen's profile in one indexed query on an asyncpg connection (the hot read: no
-    session, no transaction, no lock)."""
-    row = await conn.fetchrow(READ_SQL, citizen_id)
+async def read(conn: AsyncConnection, citizen_id: UUID) -> Profile | None:
+    """The citizen's profile in one indexed query (the hot read: no session, no
+    transaction, no lock)."""
+    row = await on_driver(conn, "fetchrow", READ_SQL, citizen_id)
     if row is None:
         return None
     ref, version, registry, contact, sections, dependents = row

@@ -13,7 +13,7 @@ from sanad.profile import repository
 from sanad.profile.domain.household import PersonFacts
 from sanad.profile.domain.profile import Profile
 from sanad.shared import outbox
-from sanad.shared.db import SessionFactory, driver_connection
+from sanad.shared.db import SessionFactory
 from sanad.shared.problems import Problem
 from sanad.shared.pseudonym import Pseudonyms
 
@@ -58,7 +58,7 @@ def _check_precondition(profile: Profile, if_match: str | None, *, required: boo
 
 async def read(engine: AsyncEngine, citizen_id: UUID) -> Profile:
     """The hot read: one query on a pooled connection, no session."""
-    async with driver_connection(engine) as conn:
+    async with engine.connect() as conn:
         profile = await repository.read(conn, citizen_id)
     if profile is None:
         raise not_found()
