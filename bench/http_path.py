@@ -602,6 +602,10 @@ def main() -> None:
             ),
             "application_direct": (instances.url("applications") + data["status_url"], auth),
             "application_gateway": (instances.url("gateway") + data["status_url"], auth),
+            "applications_list_direct": (
+                instances.url("applications") + "/v1/applications",
+                auth,
+            ),
             "applications_list_gateway": (instances.url("gateway") + "/v1/applications", auth),
         }
         if args.proxy:

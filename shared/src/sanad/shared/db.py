@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -48,3 +51,23 @@ def session_factory(engine: AsyncEngine, *, producer: str | None = None) -> Sess
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
     """The plain DSN asyncpg wants (for LISTEN), from a SQLAlchemy URL."""
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def on_driver(conn: AsyncConnection, method: str, sql: str, *args: Any) -> Any:
+    """``sql`` run by the asyncpg connection under ``conn`` (``method``: ``fetch``,
+    ``fetchrow`` or ``fetchval``), for a hot read that is one statement: asyncpg prepares it
+    once per connection (its statement cache) and runs it with no transaction around it,
+    where a SQLAlchemy ``execute`` would build the statement each time and wrap it in
+    ``BEGIN`` … ``ROLLBACK`` (two more round trips). JSON columns decode with SQLAlchemy's
+    codec (``json.loads``); select them ``::text`` to validate them with pydantic instead.
+
+    A connection found dead (Postgres restarted) is invalidated, as SQLAlchemy does on its
+    own statements, so the pool does not hand it out again; the error goes on (a 503)."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # checked out: never a closed record
+    try:
+        return await getattr(driver, method)(sql, *args)
+    except Exception:
+        if driver.is_closed():
+            await conn.invalidate()
+        raise

@@ -17,6 +17,7 @@ from sanad.applications.service.decisions import expire_overdue
 from sanad.applications.settings import ApplicationsSettings
 from sanad.shared.app import Runtime, create_service_app
 from sanad.shared.clock import Clock, SystemClock
+from sanad.shared.lean_routes import install_lean_routes
 from sanad.shared.logging import get_logger
 from sanad.shared.settings import ServiceSettings
 
@@ -62,4 +63,5 @@ def create_app(
         store=store or FilesystemStore(settings.document_root),
         cache=ProgramCache(runtime.redis, settings.program_cache_seconds),
     )
+    install_lean_routes(app, applications.LEAN_ROUTES)
     return app

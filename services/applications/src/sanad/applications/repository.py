@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, text, update
@@ -30,6 +30,7 @@ from sanad.applications.models import (
     status_history,
     submit_keys,
 )
+from sanad.shared.db import on_driver
 
 CENTS = Decimal("0.01")
 
@@ -164,55 +165,67 @@ async def store_view(
     )
 
 
-async def view_of(conn: AsyncConnection, application_id: UUID) -> Row[Any] | None:
+# The status reads are one statement each, run on the driver (``on_driver``): asyncpg
+# prepares each once per connection, and no transaction wraps a single SELECT.
+
+
+class View(NamedTuple):
+    citizen_id: UUID
+    status: str
+    complete_by: datetime | None
+    appeal_until: datetime | None
+    appealed: bool
+    version: int
+    detail: str
+
+
+class Summary(NamedTuple):
+    status: str
+    complete_by: datetime | None
+    appeal_until: datetime | None
+    summary: str
+    total: int
+
+
+VIEW_SQL = """
+SELECT citizen_id, status, complete_by, appeal_until, appealed, version, detail
+FROM application_views WHERE application_id = $1
+"""
+# $2: a status, or NULL for every status.
+VIEWS_OF_CITIZEN_SQL = """
+SELECT status, complete_by, appeal_until, summary, count(*) OVER () AS total
+FROM application_views
+WHERE citizen_id = $1 AND ($2::text IS NULL OR status = $2::text)
+ORDER BY created_at DESC, application_id
+OFFSET $3 LIMIT $4
+"""
+COUNT_VIEWS_OF_CITIZEN_SQL = """
+SELECT count(*) FROM application_views
+WHERE citizen_id = $1 AND ($2::text IS NULL OR status = $2::text)
+"""
+
+
+async def view_of(conn: AsyncConnection, application_id: UUID) -> View | None:
     """The stored view: one primary-key read."""
-    return (
-        await conn.execute(
-            select(
-                application_views.c.citizen_id,
-                application_views.c.status,
-                application_views.c.complete_by,
-                application_views.c.appeal_until,
-                application_views.c.appealed,
-                application_views.c.version,
-                application_views.c.detail,
-            ).where(application_views.c.application_id == application_id)
-        )
-    ).first()
+    row = await on_driver(conn, "fetchrow", VIEW_SQL, application_id)
+    return None if row is None else View(*row)
 
 
 async def views_of_citizen(
     conn: AsyncConnection, citizen_id: UUID, *, status: Status | None, offset: int, limit: int
-) -> list[Row[Any]]:
+) -> list[Summary]:
     """One page of a citizen's views, newest first, each with the total count."""
-    where = [application_views.c.citizen_id == citizen_id]
-    if status is not None:
-        where.append(application_views.c.status == status.value)
-    return list(
-        await conn.execute(
-            select(
-                application_views.c.status,
-                application_views.c.complete_by,
-                application_views.c.appeal_until,
-                application_views.c.summary,
-                func.count().over().label("total"),
-            )
-            .where(*where)
-            .order_by(application_views.c.created_at.desc(), application_views.c.application_id)
-            .offset(offset)
-            .limit(limit)
-        )
-    )
+    wanted = None if status is None else status.value
+    rows = await on_driver(conn, "fetch", VIEWS_OF_CITIZEN_SQL, citizen_id, wanted, offset, limit)
+    return [Summary(*row) for row in rows]
 
 
 async def count_views_of_citizen(
     conn: AsyncConnection, citizen_id: UUID, *, status: Status | None
 ) -> int:
-    where = [application_views.c.citizen_id == citizen_id]
-    if status is not None:
-        where.append(application_views.c.status == status.value)
-    found = await conn.execute(select(func.count()).select_from(application_views).where(*where))
-    return int(found.scalar_one())
+    wanted = None if status is None else status.value
+    found = await on_driver(conn, "fetchval", COUNT_VIEWS_OF_CITIZEN_SQL, citizen_id, wanted)
+    return int(found)
 
 
 async def without_view(session: AsyncSession, citizen_id: UUID | None = None) -> list[UUID]:

@@ -29,6 +29,7 @@ from sanad.shared.db import SessionFactory
 from sanad.shared.etags import json_answer
 from sanad.shared.events import profile as wire
 from sanad.shared.events.profile import SectionName
+from sanad.shared.lean_routes import LeanRoute
 from sanad.shared.logging import security_event
 from sanad.shared.openapi import ETAG_HEADER, etag_response, problems
 from sanad.shared.problems import FieldError, Problem
@@ -192,6 +193,18 @@ async def get_own_profile(
     back its ETag in ``If-None-Match`` to get 304 when it has not changed."""
     profile = await service.read(engine_of(request), own_citizen_id(principal))
     return profile_answer(profile, if_none_match)
+
+
+async def get_own_profile_lean(request: Request) -> Response:
+    """``get_own_profile`` without FastAPI's route machinery (``sanad.shared.lean_routes``):
+    the same checks and answer, for the read every front end polls."""
+    principal = await authenticate(request)
+    profile = await service.read(engine_of(request), own_citizen_id(principal))
+    return profile_answer(profile, request.headers.get("if-none-match"))
+
+
+# Answered first; the documented routes above stay the OpenAPI operations and the fallback.
+LEAN_ROUTES = [LeanRoute(router.prefix, get_own_profile_lean)]
 
 
 @router.get(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from pydantic import TypeAdapter
 from sqlalchemy import (
     ColumnElement,
     Table,
@@ -18,12 +19,13 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from sanad.profile.domain.household import PersonFacts, RegisteredRelative
 from sanad.profile.domain.profile import Profile
 from sanad.profile.models import family_register, profile_dependents, profiles, staff_ids
+from sanad.shared.db import on_driver
 from sanad.shared.events import RelativeRef
 from sanad.shared.events import profile as wire
 
@@ -60,44 +62,35 @@ async def load(
     )
 
 
+# The hot read as one statement, run on the driver (``sanad.shared.db.on_driver``):
+# the row and its dependents, in order, the JSON columns as text for pydantic to validate.
+READ_SQL = """
+SELECT p.national_id_ref, p.version, p.registry::text, p.contact::text, p.sections::text,
+       coalesce((SELECT jsonb_agg(d.data ORDER BY d.position)
+                 FROM profile_dependents d WHERE d.citizen_id = p.citizen_id),
+                '[]'::jsonb)::text
+FROM profiles p
+WHERE p.citizen_id = $1
+"""
+
+_DEPENDENTS = TypeAdapter(tuple[wire.Dependent, ...])
+
+
 async def read(conn: AsyncConnection, citizen_id: UUID) -> Profile | None:
-    """The citizen's profile in one indexed query (the hot read: no session, no lock)."""
-    ordered = (
-        select(
-            func.coalesce(
-                func.jsonb_agg(
-                    aggregate_order_by(profile_dependents.c.data, profile_dependents.c.position)
-                ),
-                text("'[]'::jsonb"),
-                type_=JSONB,
-            )
-        )
-        .where(profile_dependents.c.citizen_id == profiles.c.citizen_id)
-        .scalar_subquery()
-    )
-    row = (
-        await conn.execute(
-            select(
-                profiles.c.citizen_id,
-                profiles.c.national_id_ref,
-                profiles.c.version,
-                profiles.c.registry,
-                profiles.c.contact,
-                profiles.c.sections,
-                ordered.label("dependents"),
-            ).where(profiles.c.citizen_id == citizen_id)
-        )
-    ).first()
+    """The citizen's profile in one indexed query (the hot read: no session, no
+    transaction, no lock)."""
+    row = await on_driver(conn, "fetchrow", READ_SQL, citizen_id)
     if row is None:
         return None
+    ref, version, registry, contact, sections, dependents = row
     return Profile(
-        citizen_id=row.citizen_id,
-        national_id_ref=row.national_id_ref,
-        version=row.version,
-        registry=wire.Registry.model_validate(row.registry),
-        contact=wire.Contact.model_validate(row.contact),
-        sections=wire.Sections.model_validate(row.sections),
-        dependents=tuple(wire.Dependent.model_validate(data) for data in row.dependents),
+        citizen_id=citizen_id,
+        national_id_ref=ref,
+        version=version,
+        registry=wire.Registry.model_validate_json(registry),
+        contact=wire.Contact.model_validate_json(contact),
+        sections=wire.Sections.model_validate_json(sections),
+        dependents=_DEPENDENTS.validate_json(dependents),
     )
 
 
