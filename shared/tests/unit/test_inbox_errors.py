@@ -33,6 +33,7 @@ def wrapped(cause: BaseException) -> BaseException:
         pg_errors.TooManyConnectionsError("sorry, too many clients already"),
         pg_errors.InvalidPasswordError("password authentication failed"),
         pg_errors.ConnectionDoesNotExistError("connection was closed"),
+        pg_errors.InternalClientError("unexpected connection state"),
         ConnectionRefusedError(111, "Connection refused"),
         socket.gaierror(-2, "Name or service not known"),
         PoolTimeout("QueuePool limit reached"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asyncpg.exceptions import InternalClientError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -61,13 +62,14 @@ async def on_driver(conn: AsyncConnection, method: str, sql: str, *args: Any) ->
     ``BEGIN`` … ``ROLLBACK`` (two more round trips). JSON columns decode with SQLAlchemy's
     codec (``json.loads``); select them ``::text`` to validate them with pydantic instead.
 
-    A connection found dead (Postgres restarted) is invalidated, as SQLAlchemy does on its
-    own statements, so the pool does not hand it out again; the error goes on (a 503)."""
+    A connection found dead (Postgres restarted), or left in a broken protocol state, is
+    invalidated, as SQLAlchemy does on its own statements, so the pool does not hand it out
+    again; the error goes on (a 503, see ``outages``)."""
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None  # checked out: never a closed record
     try:
         return await getattr(driver, method)(sql, *args)
-    except Exception:
-        if driver.is_closed():
+    except Exception as exc:
+        if driver.is_closed() or isinstance(exc, InternalClientError):
             await conn.invalidate()
         raise

@@ -26,6 +26,10 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     pg_errors.InsufficientResourcesError,  # 53: too many connections, disk full
     pg_errors.InvalidAuthorizationSpecificationError,  # 28: a password being rotated
     pg_errors.InterfaceError,  # the connection is closed
+    # The driver's protocol state is broken, as when a statement meets a connection whose
+    # server went away before the event loop saw it close (seen on a hot read's raw driver
+    # call, ``db.on_driver``, across a Postgres restart): the connection's, not the request's.
+    pg_errors.InternalClientError,
     InterfaceError,
     PoolTimeout,  # every pooled connection is stuck
 )
