@@ -54,15 +54,7 @@ log = get_logger(__name__)
 _NOTIFY = text("SELECT pg_notify('sanad_outbox_' || current_schema(), '')")
 
 
-# Whether this relay leads (see ``publish_batch``), and, in the same round trip, an
-# asynchronous commit for the relay's transaction: its only write is "published", and a mark
-# lost to a Postgres crash just republishes rows consumers de-duplicate (the crash window
-# between publish and mark is the same), so it need not wait for a WAL flush — on this
-# platform's disks an fsync is 2–5 ms, queued behind the services' own commits.
-_LEADER = text(
-    "SELECT pg_try_advisory_xact_lock(hashtext('sanad_outbox_' || current_schema())), "
-    "set_config('synchronous_commit', 'off', true)"
-)
+_LEADER = text("SELECT pg_try_advisory_xact_lock(hashtext('sanad_outbox_' || current_schema()))")
 
 
 def channel_for(schema: str) -> str:
@@ -291,7 +283,7 @@ class OutboxRelay:
         async with self._engine.begin() as conn:
             # One relay of a schema publishes at a time (others stand by), so two service
             # instances cannot interleave and reorder one aggregate's events.
-            if not (await conn.execute(_LEADER)).one()[0]:
+            if not (await conn.execute(_LEADER)).scalar_one():
                 return 0
             rows = (
                 await conn.execute(
