@@ -46,7 +46,9 @@ def test_service_logs_are_json_lines_with_the_service_name() -> None:
 
 
 def test_request_id_is_passed_on() -> None:
-    response = httpx.get("http://127.0.0.1:8001/healthz", headers={"X-Request-ID": "e2e-abc"})
+    # The port the platform gave identity (SANAD_IDENTITY_PORT moves it), not the default.
+    health = next(f"http://127.0.0.1:{s.port}/healthz" for s in SERVICES if s.name == "identity")
+    response = httpx.get(health, headers={"X-Request-ID": "e2e-abc"})
     assert response.headers["x-request-id"] == "e2e-abc"
-    generated = httpx.get("http://127.0.0.1:8001/healthz").headers["x-request-id"]
+    generated = httpx.get(health).headers["x-request-id"]
     assert len(generated) == 36
