@@ -21,8 +21,9 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Self
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, model_validator
 
 from sanad.shared.settings import dev_secret, is_placeholder, reveal
 
@@ -190,3 +191,33 @@ def parse_previous_keys(text: str) -> list[tuple[str, str]]:
             )
         pairs.append((_checked_id(key_id.strip()), key.strip()))
     return pairs
+
+
+class HoldsPseudonymKeys(BaseModel):
+    """Settings of a service that holds the pseudonym keys (identity, profile): it declares
+    the three fields with its own names (``pseudonym_key_field("identity")`` …) and gets the
+    key ring, checked when the settings load — bad keys stop the service at start-up, not at
+    the first registration."""
+
+    pseudonym_key: SecretStr
+    pseudonym_key_id: str
+    pseudonym_previous_keys: SecretStr | None
+    _pseudonyms: Pseudonyms | None = PrivateAttr(None)
+    if TYPE_CHECKING:
+        environment: str  # ServiceSettings'
+
+    @model_validator(mode="after")
+    def _pseudonym_keys_usable(self) -> Self:
+        self._pseudonyms = Pseudonyms.from_settings(
+            self.pseudonym_key,
+            self.pseudonym_key_id,
+            self.pseudonym_previous_keys,
+            allow_dev=self.environment in ("dev", "test"),
+        )
+        return self
+
+    @property
+    def pseudonyms(self) -> Pseudonyms:
+        """The key ring: the current key and the previous ones."""
+        assert self._pseudonyms is not None
+        return self._pseudonyms

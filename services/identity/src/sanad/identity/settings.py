@@ -1,11 +1,9 @@
 """Settings of the identity service (environment variables prefixed `SANAD_IDENTITY_`)."""
 
-from typing import Self
-
-from pydantic import PrivateAttr, SecretStr, model_validator
+from pydantic import SecretStr
 
 from sanad.shared.pseudonym import (
-    Pseudonyms,
+    HoldsPseudonymKeys,
     previous_pseudonym_keys_field,
     pseudonym_key_field,
     pseudonym_key_id_field,
@@ -18,7 +16,7 @@ DEV_SIGNING_KEY = "c_TF0hULRU9036rgqvVJPi9APxhkZZWN36ThsEySKCY"
 DEV_OTP_PUBLIC_KEY = "GxX4vnERh_7KfPZ6p_Lrxo5rRi8IcQ3g8YG01tlH1RM"
 
 
-class IdentitySettings(ServiceSettings):
+class IdentitySettings(ServiceSettings, HoldsPseudonymKeys):
     model_config = service_config("identity")
 
     service: str = "identity"
@@ -36,7 +34,6 @@ class IdentitySettings(ServiceSettings):
     # "id:key,..." (README, Security, "The pseudonym key").
     pseudonym_key_id: str = pseudonym_key_id_field("identity")
     pseudonym_previous_keys: SecretStr | None = previous_pseudonym_keys_field("identity")
-    _pseudonyms: Pseudonyms | None = PrivateAttr(None)
 
     # OTP (the public key is not secret: it only encrypts for notifications)
     otp_public_key: str = DEV_OTP_PUBLIC_KEY
@@ -84,20 +81,3 @@ class IdentitySettings(ServiceSettings):
 
     # Client addresses taken from X-Forwarded-For only when the peer is one of these (the gateway).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
-
-    @model_validator(mode="after")
-    def _pseudonym_keys_usable(self) -> Self:
-        """Bad pseudonym keys stop the service at start-up, not at the first registration."""
-        self._pseudonyms = Pseudonyms.from_settings(
-            self.pseudonym_key,
-            self.pseudonym_key_id,
-            self.pseudonym_previous_keys,
-            allow_dev=self.environment in ("dev", "test"),
-        )
-        return self
-
-    @property
-    def pseudonyms(self) -> Pseudonyms:
-        """The key ring: the current key and the previous ones."""
-        assert self._pseudonyms is not None
-        return self._pseudonyms

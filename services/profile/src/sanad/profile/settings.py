@@ -1,11 +1,9 @@
 """Settings of the profile service (environment variables prefixed `SANAD_PROFILE_`)."""
 
-from typing import Self
-
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, SecretStr
 
 from sanad.shared.pseudonym import (
-    Pseudonyms,
+    HoldsPseudonymKeys,
     previous_pseudonym_keys_field,
     pseudonym_key_field,
     pseudonym_key_id_field,
@@ -13,7 +11,7 @@ from sanad.shared.pseudonym import (
 from sanad.shared.settings import ServiceSettings, hot_path_workers, service_config
 
 
-class ProfileSettings(ServiceSettings):
+class ProfileSettings(ServiceSettings, HoldsPseudonymKeys):
     model_config = service_config("profile")
 
     service: str = "profile"
@@ -28,21 +26,3 @@ class ProfileSettings(ServiceSettings):
     # "id:key,..." (README, Security, "The pseudonym key").
     pseudonym_key_id: str = pseudonym_key_id_field("profile")
     pseudonym_previous_keys: SecretStr | None = previous_pseudonym_keys_field("profile")
-    _pseudonyms: Pseudonyms | None = PrivateAttr(None)
-
-    @model_validator(mode="after")
-    def _pseudonym_keys_usable(self) -> Self:
-        """Bad pseudonym keys stop the service at start-up, not at the first registration."""
-        self._pseudonyms = Pseudonyms.from_settings(
-            self.pseudonym_key,
-            self.pseudonym_key_id,
-            self.pseudonym_previous_keys,
-            allow_dev=self.environment in ("dev", "test"),
-        )
-        return self
-
-    @property
-    def pseudonyms(self) -> Pseudonyms:
-        """The key ring: the current key and the previous ones."""
-        assert self._pseudonyms is not None
-        return self._pseudonyms
