@@ -18,7 +18,7 @@ from sanad.platform.testing import eventually
 from sanad.shared import kafka_clients, outbox
 from sanad.shared.db import session_factory
 from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched
-from sanad.shared.inbox import Inbox, RetryPolicy
+from sanad.shared.inbox import IDLE_FETCH_WAIT_MS, Inbox, RetryPolicy
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.topics import TopicSpec
 
@@ -334,3 +334,24 @@ async def test_events_arriving_while_their_partitions_batch_runs_follow_it_in_or
         processed = inbox.processed()
     assert seen == notes
     assert processed == len(notes)
+
+
+async def test_an_idle_consumer_long_polls_and_still_takes_an_event_at_once(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    inbox = make_inbox(pipe)
+    async with consuming(inbox):
+        [loop] = inbox._loops
+        # Nothing to read: after a fetch came back empty the broker may hold the next ones.
+        await eventually(
+            lambda: _value(loop.fetch_wait_ms),
+            until=lambda ms: ms == IDLE_FETCH_WAIT_MS,
+            what="idle wait",
+        )
+        await pipe.commit(pipe.event("while-idle"))
+        async with running(pipe.relay(producer)):
+            assert await pipe.wait_for_effect("while-idle") == ["while-idle"]
+
+
+async def _value(value: int | None) -> int | None:
+    return value
