@@ -228,8 +228,8 @@ class Instances:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         if not Path(binary).exists():
             raise SystemExit(
-                "nginx is missing: `apt-get install nginx-light` (only for this measurement; "
-                "with --proxy nginx-lua also libnginx-mod-http-lua lua-nginx-redis)"
+                "nginx is missing: ./sanad installs it (Debian's nginx-light, and for "
+                "--proxy nginx-lua libnginx-mod-http-lua and lua-nginx-redis)"
             )
         port = self.ports["gateway"] + (9 if name == "nginx" else 8)
         self.ports[name] = port
