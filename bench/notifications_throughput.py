@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.notifications.handlers import handlers
@@ -43,14 +43,13 @@ from sanad.notifications.main import MIGRATIONS, create_app
 from sanad.notifications.models import deliveries, delivery_attempts
 from sanad.notifications.settings import NotificationsSettings
 from sanad.platform.layout import MAIL_SMTP_PORT, SMS_SINK_PORT, port
-from sanad.platform.testing import eventually, local_infra
+from sanad.platform.testing import Infra, Scratch, eventually, local_infra, service_scratch_schema
 from sanad.shared.crypto import seal
-from sanad.shared.db import create_engine, session_factory
+from sanad.shared.db import session_factory
 from sanad.shared.events import CitizenRegistered, DecisionIssued, Envelope, OtpRequested
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.kafka_clients import KafkaAccess, KafkaCredentials
 from sanad.shared.logging import configure_logging
-from sanad.shared.migrations import upgrade
 from sanad.shared.outbox import make_producer
 from sanad.shared.topics import TopicSpec
 
@@ -139,18 +138,20 @@ async def sms_count(client: httpx.AsyncClient, number: str) -> int:
 async def run(citizens: int) -> dict[str, Any]:
     infra = local_infra()
     suffix = uuid.uuid4().hex[:8]
-    schema = f"bench_notifications_{suffix}"
     otp_topic = f"bench.otp-requested-{suffix}"
     await ensure_topics(
         infra.kafka,
         [TopicSpec(otp_topic, partitions=1), TopicSpec(f"dlq.bench-notifications-{suffix}", 1)],
     )
-    url = infra.database_admin_url()
-    engine = create_engine(url, schema, application_name="bench-notifications")
-    async with engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     assert MIGRATIONS is not None
-    await asyncio.to_thread(upgrade, MIGRATIONS, url, schema)
+    async with service_scratch_schema(infra, "notifications", MIGRATIONS) as scratch:
+        return await run_on(infra, scratch, suffix, otp_topic, citizens)
+
+
+async def run_on(
+    infra: Infra, scratch: Scratch, suffix: str, otp_topic: str, citizens: int
+) -> dict[str, Any]:
+    engine, schema, url = scratch.engine, scratch.schema, infra.database_admin_url()
     settings = BenchSettings(
         environment="dev",  # the local platform's dev secrets
         bench_schema=schema,
@@ -244,9 +245,6 @@ async def run(citizens: int) -> dict[str, Any]:
             attempts = await conn.scalar(select(func.count()).select_from(delivery_attempts))
     finally:
         await producer.stop()
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
 
     elapsed = (last - first).total_seconds()
     return {

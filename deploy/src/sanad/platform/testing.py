@@ -15,6 +15,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -31,7 +32,7 @@ from sanad.shared.auth import JwksVerifier, TokenSigner, generate_signing_key
 from sanad.shared.db import create_engine
 from sanad.shared.events import Envelope
 from sanad.shared.kafka_clients import KafkaAccess, KafkaCredentials
-from sanad.shared.migrations import MESSAGING_TABLES_V1
+from sanad.shared.migrations import MESSAGING_TABLES_V1, upgrade
 from sanad.shared.settings import REDIS_ADMIN_USER, PlatformSettings, ServiceSettings
 
 T = TypeVar("T")
@@ -161,6 +162,29 @@ async def scratch_schema(infra: Infra, label: str) -> AsyncIterator[Scratch]:
         async with engine.begin() as conn:
             for statement in MESSAGING_TABLES_V1:  # exactly what the first migration runs
                 await conn.execute(text(statement))
+        yield Scratch(schema, engine)
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def service_scratch_schema(
+    infra: Infra, label: str, migrations: Path, *, pool_size: int = 5
+) -> AsyncIterator[Scratch]:
+    """A throwaway schema migrated with a service's own migrations (as the superuser),
+    dropped afterwards: a service's code runs on it in-process (benchmarks) while the
+    platform's instance of that service never sees its rows."""
+    schema = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    url = infra.database_admin_url()
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(url, schema, application_name=f"bench-{label}", pool_size=pool_size)
+    try:
+        await asyncio.to_thread(upgrade, migrations, url, schema)
         yield Scratch(schema, engine)
     finally:
         await engine.dispose()

@@ -11,6 +11,8 @@ themselves, and their cards are valid for ``DEFAULT_VALIDITY_DAYS``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.cards import service
@@ -82,10 +84,16 @@ def handlers(clock: Clock) -> Handlers:
     }
 
 
+def routes(clock: Clock) -> dict[str, Any]:
+    """What the inbox runs for each event type (``Inbox.subscribe``'s handler arguments):
+    the service registers these, and ``bench/consumers_cpu.py`` measures the same."""
+    return {"handlers": handlers(clock)}
+
+
 def consumers(clock: Clock) -> ConsumerRegistrar:
     def register(runtime: Runtime) -> None:
         runtime.require_inbox().subscribe(
-            group_id=GROUP, topics=SUBSCRIPTIONS[GROUP], handlers=handlers(clock)
+            group_id=GROUP, topics=SUBSCRIPTIONS[GROUP], **routes(clock)
         )
 
     return register

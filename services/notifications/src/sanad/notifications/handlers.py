@@ -7,6 +7,8 @@ Nothing is sent here: the delivery worker does that.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.notifications import repository
@@ -115,9 +117,15 @@ def handlers(settings: NotificationsSettings) -> Handlers:
     }
 
 
+def routes(settings: NotificationsSettings) -> dict[str, Any]:
+    """What the inbox runs for each event type (``Inbox.subscribe``'s handler arguments):
+    the service registers these, and ``bench/consumers_cpu.py`` measures the same."""
+    return {"handlers": handlers(settings)}
+
+
 def register_consumers(runtime: Runtime) -> None:
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
     runtime.require_inbox().subscribe(
-        group_id=settings.consumer_group, topics=settings.topics, handlers=handlers(settings)
+        group_id=settings.consumer_group, topics=settings.topics, **routes(settings)
     )

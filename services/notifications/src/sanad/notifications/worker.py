@@ -432,9 +432,14 @@ class DeliveryWorker:
 def build_worker(runtime: Runtime) -> DeliveryWorker:
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
+    return worker_for(settings, runtime.require_sessions())
+
+
+def worker_for(settings: NotificationsSettings, sessions: SessionFactory) -> DeliveryWorker:
+    """The worker with the providers its settings name (the service's, or a benchmark's)."""
     return DeliveryWorker(
         settings,
-        runtime.require_sessions(),
+        sessions,
         sms=HttpSmsProvider(
             settings.sms_base_url,
             reveal(settings.sms_api_key.get_secret_value()),
