@@ -38,7 +38,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sanad.notifications.handlers import handlers
+from sanad.notifications.handlers import routes
 from sanad.notifications.main import MIGRATIONS, create_app
 from sanad.notifications.models import deliveries, delivery_attempts
 from sanad.notifications.settings import NotificationsSettings
@@ -167,12 +167,18 @@ async def run_on(
         log_level="WARNING",
     )
     configure_logging(settings.service, settings.log_level)
-    by_type = handlers(settings)
+    handled = routes(settings)
 
-    async def handle(session: Any, envelope: Envelope) -> None:
-        """What the inbox does with one new event: the typed handler of its type."""
-        event = envelope.open()
-        await by_type[type(event)](session, event, envelope)
+    async def handle(session: Any, envelopes: list[Envelope]) -> None:
+        """What the inbox does with new events of one type: its batch handler with all of
+        them, or its typed handler with each."""
+        events = [(envelope.open(), envelope) for envelope in envelopes]
+        batch = handled["batch_handlers"].get(type(events[0][0]))
+        if batch is not None:
+            await batch(session, events)
+            return
+        for event, envelope in events:
+            await handled["handlers"][type(event)](session, event, envelope)
 
     sessions = session_factory(engine, producer="notifications")
     producer = make_producer(infra.kafka, f"bench-{suffix}")
@@ -181,11 +187,10 @@ async def run_on(
         # 1-2: contacts, then the burst, through the real handler (the service not running).
         people = [citizen(n, suffix) for n in range(citizens)]
         async with sessions() as session, session.begin():
-            for person in people:
-                await handle(session, Envelope.wrap(person, producer="bench"))
+            await handle(session, [Envelope.wrap(person, producer="bench") for person in people])
         async with sessions() as session, session.begin():
-            for person in people:
-                await handle(session, Envelope.wrap(decision(person.citizen_id), producer="bench"))
+            decided = [decision(person.citizen_id) for person in people]
+            await handle(session, [Envelope.wrap(d, producer="bench") for d in decided])
         total = 2 * citizens
         pending = select(func.count()).select_from(deliveries)
         assert await scalar(engine, pending.where(deliveries.c.status == "pending")) == total

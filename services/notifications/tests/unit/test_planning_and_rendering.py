@@ -207,7 +207,7 @@ def test_sms_says_how_many_segments_it_takes() -> None:
 
 
 def test_a_decision_v2_plans_the_same_messages_as_v1() -> None:
-    from sanad.notifications.handlers import handlers
+    from sanad.notifications.handlers import batch_handlers
     from sanad.notifications.settings import NotificationsSettings
     from sanad.shared.events import DecisionIssuedV2
 
@@ -218,7 +218,7 @@ def test_a_decision_v2_plans_the_same_messages_as_v1() -> None:
     assert plan_decision(v2, contact("en"), appeal_window_days=30) == plan_decision(
         v1, contact("en"), appeal_window_days=30
     )
-    assert DecisionIssuedV2 in handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]
+    assert DecisionIssuedV2 in batch_handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]
 
 
 def test_the_holder_of_an_existing_account_is_told_by_sms_that_someone_tried() -> None:
@@ -239,7 +239,7 @@ def test_the_holder_of_an_existing_account_is_told_by_sms_that_someone_tried() -
 
 
 def test_a_decision_v3_names_the_program_as_the_catalog_did_when_deciding() -> None:
-    from sanad.notifications.handlers import handlers
+    from sanad.notifications.handlers import batch_handlers
     from sanad.notifications.settings import NotificationsSettings
     from sanad.shared.events import DecisionIssuedV3
 
@@ -255,7 +255,7 @@ def test_a_decision_v3_names_the_program_as_the_catalog_did_when_deciding() -> N
         # v1 carries no names: the seeded catalog's, by code.
         seeded = "الضمان الاجتماعي المطور" if language == "ar" else "Developed Social Security"
         assert seeded in RENDERER.sms(sms_v1.template, sms_v1.language, sms_v1.context).body
-    assert DecisionIssuedV3 in handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]
+    assert DecisionIssuedV3 in batch_handlers(NotificationsSettings(_env_file=None))  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

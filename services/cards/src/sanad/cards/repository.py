@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,9 +68,35 @@ def _decision(row: Any) -> DecisionRecord:
     )
 
 
+# Written as SQL once: SQLAlchemy compiles a PostgreSQL ``INSERT … ON CONFLICT`` again on
+# every call (milliseconds of CPU per decision).
+_RECORD_DECISION = text(
+    """
+    INSERT INTO decisions (citizen_id, program_code, decision_id, application_id, decision,
+        decided_at, monthly_benefit, program_name_ar, program_name_en, card_on_approval,
+        card_validity_days)
+    VALUES (:citizen_id, :program_code, :decision_id, :application_id, :decision, :decided_at,
+        :monthly_benefit, :program_name_ar, :program_name_en, :card_on_approval,
+        :card_validity_days)
+    ON CONFLICT (citizen_id, program_code) DO UPDATE SET
+        decision_id = EXCLUDED.decision_id, application_id = EXCLUDED.application_id,
+        decision = EXCLUDED.decision, decided_at = EXCLUDED.decided_at,
+        monthly_benefit = EXCLUDED.monthly_benefit, program_name_ar = EXCLUDED.program_name_ar,
+        program_name_en = EXCLUDED.program_name_en,
+        card_on_approval = EXCLUDED.card_on_approval,
+        card_validity_days = EXCLUDED.card_validity_days
+    WHERE decisions.decided_at < EXCLUDED.decided_at
+    RETURNING decision_id
+    """
+)
+
+
 async def record_decision(session: AsyncSession, record: DecisionRecord) -> bool:
     """Keep the newest decision per citizen and program; False (nothing written) when a
-    newer one is recorded already (decisions of two applications may arrive out of order)."""
+    newer one is recorded already (decisions of two applications may arrive out of order).
+
+    When it returns True this transaction holds the decision row's lock (inserted, or
+    updated), as ``load_decision(for_update=True)`` would take it."""
     values = {
         "citizen_id": record.citizen_id,
         "program_code": record.program_code,
@@ -84,17 +110,7 @@ async def record_decision(session: AsyncSession, record: DecisionRecord) -> bool
         "card_on_approval": record.card_on_approval,
         "card_validity_days": record.card_validity_days,
     }
-    statement = insert(decisions).values(**values)
-    result = await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[decisions.c.citizen_id, decisions.c.program_code],
-            set_={
-                k: statement.excluded[k] for k in values if k not in ("citizen_id", "program_code")
-            },
-            where=decisions.c.decided_at < statement.excluded.decided_at,
-        ).returning(decisions.c.decision_id)
-    )
-    return result.first() is not None
+    return (await session.execute(_RECORD_DECISION, values)).first() is not None
 
 
 async def load_decision(
@@ -170,32 +186,68 @@ async def current_card(session: AsyncSession, citizen_id: UUID, program_code: st
     return None if row is None else _card(row)
 
 
-async def card_number_taken(session: AsyncSession, number: str) -> bool:
-    query = select(cards.c.card_id).where(cards.c.card_number == number)
-    return (await session.execute(query)).first() is not None
+# The holder's names with the current card of one program (if any), in one round trip.
+_CURRENT_WITH_HOLDER = text(
+    """
+    SELECT h.full_name_ar AS holder_ar, h.full_name_en AS holder_en, c.*
+    FROM (SELECT CAST(:citizen_id AS uuid) AS citizen_id) AS who
+    LEFT JOIN holders AS h ON h.citizen_id = who.citizen_id
+    LEFT JOIN cards AS c ON c.citizen_id = who.citizen_id
+        AND c.program_code = :program_code AND c.status <> 'revoked'
+    """
+)
 
 
-async def insert_card(session: AsyncSession, card: Card) -> None:
-    await session.execute(
-        insert(cards).values(
-            card_id=card.card_id,
-            card_number=card.card_number,
-            citizen_id=card.citizen_id,
-            program_code=card.program_code,
-            program_name_ar=card.program_name_ar,
-            program_name_en=card.program_name_en,
-            application_id=card.application_id,
-            decision_id=card.decision_id,
-            holder_name_ar=card.holder_name_ar,
-            holder_name_en=card.holder_name_en,
-            monthly_benefit=card.monthly_benefit,
-            issued_at=card.issued_at,
-            expires_on=card.expires_on,
-            status=card.status.value,
-            status_reason=card.status_reason,
-            status_changed_at=card.status_changed_at,
+async def current_card_and_holder(
+    session: AsyncSession, citizen_id: UUID, program_code: str
+) -> tuple[Card | None, tuple[str, str] | None]:
+    """``current_card`` and ``holder_names`` together."""
+    row = (
+        await session.execute(
+            _CURRENT_WITH_HOLDER, {"citizen_id": citizen_id, "program_code": program_code}
         )
-    )
+    ).one()
+    card = None if row.card_id is None else _card(row)
+    names = None if row.holder_ar is None else (row.holder_ar, row.holder_en)
+    return card, names
+
+
+_INSERT_CARD = text(
+    """
+    INSERT INTO cards (card_id, card_number, citizen_id, program_code, program_name_ar,
+        program_name_en, application_id, decision_id, holder_name_ar, holder_name_en,
+        monthly_benefit, issued_at, expires_on, status, status_reason, status_changed_at)
+    VALUES (:card_id, :card_number, :citizen_id, :program_code, :program_name_ar,
+        :program_name_en, :application_id, :decision_id, :holder_name_ar, :holder_name_en,
+        :monthly_benefit, :issued_at, :expires_on, :status, :status_reason, :status_changed_at)
+    ON CONFLICT (card_number) DO NOTHING
+    RETURNING card_id
+    """
+)
+
+
+async def insert_card(session: AsyncSession, card: Card) -> bool:
+    """Insert the card; False (nothing written) if its number is taken already — draw
+    another. (A second current card of a program still fails on its unique index.)"""
+    values = {
+        "card_id": card.card_id,
+        "card_number": card.card_number,
+        "citizen_id": card.citizen_id,
+        "program_code": card.program_code,
+        "program_name_ar": card.program_name_ar,
+        "program_name_en": card.program_name_en,
+        "application_id": card.application_id,
+        "decision_id": card.decision_id,
+        "holder_name_ar": card.holder_name_ar,
+        "holder_name_en": card.holder_name_en,
+        "monthly_benefit": card.monthly_benefit,
+        "issued_at": card.issued_at,
+        "expires_on": card.expires_on,
+        "status": card.status.value,
+        "status_reason": card.status_reason,
+        "status_changed_at": card.status_changed_at,
+    }
+    return (await session.execute(_INSERT_CARD, values)).first() is not None
 
 
 async def save_status(session: AsyncSession, card: Card) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -170,12 +170,9 @@ async def public_keys(session: AsyncSession) -> dict[str, bytes]:
 async def _issue(
     session: AsyncSession, record: DecisionRecord, names: tuple[str, str], now: datetime
 ) -> Card:
-    number = new_card_number()
-    while await repository.card_number_taken(session, number):
-        number = new_card_number()
     card = Card(
         card_id=uuid.uuid4(),
-        card_number=number,
+        card_number=new_card_number(),
         citizen_id=record.citizen_id,
         program_code=record.program_code,
         program_name_ar=record.program_name_ar,
@@ -191,7 +188,8 @@ async def _issue(
         status_reason=None,
         status_changed_at=now,
     )
-    await repository.insert_card(session, card)
+    while not await repository.insert_card(session, card):  # the number is taken: redraw
+        card = replace(card, card_number=new_card_number())
     await outbox.publish(
         session,
         CardIssued(
@@ -245,9 +243,11 @@ async def apply_decision(session: AsyncSession, record: DecisionRecord, now: dat
     if not await repository.record_decision(session, record):
         log.info("decision_not_newer_than_recorded", program_code=record.program_code)
         return
-    # Lock the (now current) decision row: issuance for this program serialises on it.
-    await repository.load_decision(session, record.citizen_id, record.program_code, for_update=True)
-    card = await repository.current_card(session, record.citizen_id, record.program_code)
+    # record_decision holds the (now current) decision row's lock: issuance for this program
+    # serialises on it.
+    card, names = await repository.current_card_and_holder(
+        session, record.citizen_id, record.program_code
+    )
     if record.approved:
         if card is not None and card.status is Status.SUSPENDED:
             await _change(
@@ -260,7 +260,6 @@ async def apply_decision(session: AsyncSession, record: DecisionRecord, now: dat
                 decision_id=record.decision_id,
             )
         elif card is None and record.card_on_approval:
-            names = await repository.holder_names(session, record.citizen_id)
             if names is None:
                 # Issued when the holder's profile arrives (apply_holder).
                 log.warning("card_waits_for_holder_names", program_code=record.program_code)

@@ -38,7 +38,7 @@ from sanad.shared.events import (
     ProfileUpdatedV2,
     RegistrationAttempted,
 )
-from sanad.shared.inbox import Handler, Handlers
+from sanad.shared.inbox import BatchHandler, BatchHandlers, Handlers
 from sanad.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -68,35 +68,51 @@ async def on_profile_updated_v2(
 async def on_otp_requested(
     session: AsyncSession, event: OtpRequested | OtpRequestedV2, envelope: Envelope
 ) -> None:
-    await _queue(session, envelope, plan_otp(event, envelope.occurred_at))
+    await _queue(session, [(envelope, plan_otp(event, envelope.occurred_at))])
 
 
 async def on_registration_attempted(
     session: AsyncSession, event: RegistrationAttempted, envelope: Envelope
 ) -> None:
-    await _queue(session, envelope, plan_registration_attempted(event))
+    await _queue(session, [(envelope, plan_registration_attempted(event))])
 
 
-async def on_card_issued(session: AsyncSession, event: CardIssued, envelope: Envelope) -> None:
-    contact = await repository.contact_for(session, event.citizen_id)
-    await _queue(session, envelope, plan_card(event, contact))
+def on_cards_issued() -> BatchHandler:
+    """Every CardIssued of a partition's batch at once: one read of the holders' contacts,
+    one INSERT of their deliveries."""
 
-
-def on_decision_issued(settings: NotificationsSettings) -> Handler:
-    async def handle(session: AsyncSession, event: DecisionIssued, envelope: Envelope) -> None:
-        contact = await repository.contact_for(session, event.citizen_id)
-        planned = plan_decision(event, contact, appeal_window_days=settings.appeal_window_days)
-        await _queue(session, envelope, planned)
+    async def handle(session: AsyncSession, items: list[tuple[CardIssued, Envelope]]) -> None:
+        contacts = await repository.contacts_for(session, {e.citizen_id for e, _ in items})
+        await _queue(session, [(env, plan_card(e, contacts.get(e.citizen_id))) for e, env in items])
 
     return handle
 
 
-async def _queue(session: AsyncSession, envelope: Envelope, planned: list[PlannedDelivery]) -> None:
-    queued = await repository.queue(session, envelope, planned)
+def on_decisions_issued(settings: NotificationsSettings) -> BatchHandler:
+    """Every DecisionIssued of a partition's batch at once (one version at a time: the inbox
+    passes runs of one type and version), as for cards."""
+
+    async def handle(session: AsyncSession, items: list[tuple[DecisionIssued, Envelope]]) -> None:
+        contacts = await repository.contacts_for(session, {e.citizen_id for e, _ in items})
+        days = settings.appeal_window_days
+        planned = [
+            (env, plan_decision(e, contacts.get(e.citizen_id), appeal_window_days=days))
+            for e, env in items
+        ]
+        await _queue(session, planned)
+
+    return handle
+
+
+async def _queue(
+    session: AsyncSession, planned: list[tuple[Envelope, list[PlannedDelivery]]]
+) -> None:
+    queued = await repository.queue_many(session, planned)
     log.debug("deliveries_queued", count=queued)
 
 
 def handlers(settings: NotificationsSettings) -> Handlers:
+    """The events handled one at a time (rare: codes, contacts)."""
     return {
         CitizenRegisteredV1: on_citizen_registered,
         CitizenRegistered: on_citizen_registered,
@@ -108,19 +124,26 @@ def handlers(settings: NotificationsSettings) -> Handlers:
         ContactChanged: on_contact_changed,
         OtpRequested: on_otp_requested,
         OtpRequestedV2: on_otp_requested,
-        DecisionIssued: on_decision_issued(settings),
+    }
+
+
+def batch_handlers(settings: NotificationsSettings) -> BatchHandlers:
+    """The events of every application (a decision, a card), a partition's batch at once."""
+    decided = on_decisions_issued(settings)
+    return {
+        DecisionIssued: decided,
         # v2 adds the rule-set version, evaluation and appeal: the messages are the same.
-        DecisionIssuedV2: on_decision_issued(settings),
+        DecisionIssuedV2: decided,
         # v3 adds the program's names and card terms (for the cards service): the same too.
-        DecisionIssuedV3: on_decision_issued(settings),
-        CardIssued: on_card_issued,
+        DecisionIssuedV3: decided,
+        CardIssued: on_cards_issued(),
     }
 
 
 def routes(settings: NotificationsSettings) -> dict[str, Any]:
     """What the inbox runs for each event type (``Inbox.subscribe``'s handler arguments):
     the service registers these, and ``bench/consumers_cpu.py`` measures the same."""
-    return {"handlers": handlers(settings)}
+    return {"handlers": handlers(settings), "batch_handlers": batch_handlers(settings)}
 
 
 def register_consumers(runtime: Runtime) -> None:

@@ -88,31 +88,39 @@ async def apply_contact(db: Db, event: ContactChanged | ProfileUpdated) -> None:
     )
 
 
-async def contact_for(db: Db, citizen_id: UUID) -> Contact | None:
-    row = (
-        await db.execute(
-            select(
-                contacts,
-                preferences.c.email_enabled.label("pref_email_enabled"),
-                preferences.c.language.label("pref_language"),
-            )
-            .select_from(
-                contacts.outerjoin(preferences, preferences.c.citizen_id == contacts.c.citizen_id)
-            )
-            .where(contacts.c.citizen_id == citizen_id)
+# The contacts of many citizens in one round trip (a batch of decisions or cards), with the
+# citizens' own preferences. Written as SQL once: no statement is built per batch.
+_CONTACTS = text(
+    """
+    SELECT c.citizen_id, c.mobile, c.email, c.language, c.full_name_ar, c.full_name_en,
+        p.email_enabled AS pref_email_enabled, p.language AS pref_language
+    FROM contacts AS c LEFT JOIN notification_preferences AS p USING (citizen_id)
+    WHERE c.citizen_id = ANY(CAST(:ids AS uuid[]))
+    """
+)
+
+
+async def contacts_for(db: Db, citizen_ids: Collection[UUID]) -> dict[UUID, Contact]:
+    """What is known of each citizen (those with no contact on record are missing)."""
+    if not citizen_ids:
+        return {}
+    rows = (await db.execute(_CONTACTS, {"ids": list(citizen_ids)})).all()
+    return {
+        row.citizen_id: Contact(
+            citizen_id=row.citizen_id,
+            mobile=row.mobile,
+            email=row.email,
+            language=row.pref_language or row.language,
+            email_enabled=True if row.pref_email_enabled is None else row.pref_email_enabled,
+            full_name_ar=row.full_name_ar,
+            full_name_en=row.full_name_en,
         )
-    ).first()
-    if row is None:
-        return None
-    return Contact(
-        citizen_id=row.citizen_id,
-        mobile=row.mobile,
-        email=row.email,
-        language=row.pref_language or row.language,
-        email_enabled=True if row.pref_email_enabled is None else row.pref_email_enabled,
-        full_name_ar=row.full_name_ar,
-        full_name_en=row.full_name_en,
-    )
+        for row in rows
+    }
+
+
+async def contact_for(db: Db, citizen_id: UUID) -> Contact | None:
+    return (await contacts_for(db, [citizen_id])).get(citizen_id)
 
 
 # --- preferences ---------------------------------------------------------------------------
@@ -156,43 +164,70 @@ async def put_preferences(db: Db, citizen_id: UUID, email_enabled: bool, languag
 # --- deliveries ----------------------------------------------------------------------------
 
 
+# Every planned delivery of a batch of events in one statement (the rows travel as one JSON
+# array), once per (event, channel): a redelivered event inserts nothing. Returned: what
+# NotificationDispatched needs of the rows recorded as failed at once (no recipient).
+_QUEUE = text(
+    """
+    INSERT INTO deliveries (id, source_event_id, source_event_type, channel, template,
+        priority, language, citizen_id, recipient, context, correlation_id, status,
+        last_error, finished_at)
+    SELECT v.id, v.source_event_id, v.source_event_type, v.channel, v.template, v.priority,
+        v.language, v.citizen_id, v.recipient, v.context, v.correlation_id,
+        CASE WHEN v.recipient IS NULL THEN 'failed' ELSE 'pending' END,
+        CASE WHEN v.recipient IS NULL THEN CAST(:no_contact AS text) END,
+        CASE WHEN v.recipient IS NULL THEN now() END
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
+        id uuid, source_event_id uuid, source_event_type text, channel text, template text,
+        priority smallint, language text, citizen_id uuid, recipient text, context jsonb,
+        correlation_id text
+    )
+    ON CONFLICT ON CONSTRAINT deliveries_event_channel_key DO NOTHING
+    RETURNING id, source_event_id, citizen_id, channel, template, language, status, attempts,
+        correlation_id
+    """
+).bindparams(bindparam("rows", type_=Text()), bindparam("no_contact", type_=Text()))
+
+
 async def queue(db: AsyncSession, source: Envelope, planned: Sequence[PlannedDelivery]) -> int:
     """Insert the planned deliveries once per (event, channel); how many were new.
 
     A delivery with no recipient is recorded as failed at once and reported.
     """
-    created = 0
-    for plan in planned:
-        failed = plan.recipient is None
-        row = (
-            await db.execute(
-                insert(deliveries)
-                .values(
-                    id=uuid.uuid4(),
-                    source_event_id=source.event_id,
-                    source_event_type=source.event_type,
-                    channel=plan.channel.value,
-                    template=plan.template.value,
-                    priority=priority_of(plan.template),
-                    language=plan.language,
-                    citizen_id=plan.citizen_id,
-                    recipient=plan.recipient,
-                    context=plan.context,
-                    correlation_id=source.correlation_id,
-                    status="failed" if failed else "pending",
-                    last_error=NO_CONTACT if failed else None,
-                    finished_at=func.now() if failed else None,
-                )
-                .on_conflict_do_nothing(constraint="deliveries_event_channel_key")
-                .returning(*deliveries.c)
-            )
-        ).first()
-        if row is None:
-            continue
-        created += 1
-        if failed:
-            await report(db, row)
-    return created
+    return await queue_many(db, [(source, planned)])
+
+
+async def queue_many(
+    db: AsyncSession, batch: Sequence[tuple[Envelope, Sequence[PlannedDelivery]]]
+) -> int:
+    """``queue`` for the deliveries of many events: one INSERT, and for those failed at once
+    (no recipient) one outbox insert."""
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "source_event_id": source.event_id,
+            "source_event_type": source.event_type,
+            "channel": plan.channel.value,
+            "template": plan.template.value,
+            "priority": priority_of(plan.template),
+            "language": plan.language,
+            "citizen_id": plan.citizen_id,
+            "recipient": plan.recipient,
+            "context": plan.context,
+            "correlation_id": source.correlation_id,
+        }
+        for source, planned in batch
+        for plan in planned
+    ]
+    if not rows:
+        return 0
+    created = (
+        await db.execute(_QUEUE, {"rows": orjson.dumps(rows).decode(), "no_contact": NO_CONTACT})
+    ).all()
+    failed = [row for row in created if row.status == "failed"]
+    if failed:
+        await report_many(db, failed)
+    return len(created)
 
 
 def _dispatched(db: AsyncSession, row: Row[Any]) -> Envelope:
