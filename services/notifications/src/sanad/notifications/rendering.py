@@ -19,6 +19,9 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
+from jinja2 import (
+    Template as JinjaTemplate,
+)
 from jinja2.runtime import Context
 
 from sanad.notifications.domain.planning import Template
@@ -93,11 +96,19 @@ class Renderer:
         )
         self._env.filters.update(program=program, document=_named(DOCUMENTS), money=money)
         self._env.globals["portal_url"] = portal_url.rstrip("/")
+        # Each file's compiled template, looked up once (get_template checks its own cache
+        # under a lock and builds the name every time).
+        self._compiled: dict[tuple[Template, str, str], JinjaTemplate] = {}
 
     def _render(
         self, template: Template, language: Language, part: str, context: dict[str, Any]
     ) -> str:
-        return self._env.get_template(f"{template.value}/{language}.{part}").render(context)
+        key = (template, language, part)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            name = f"{template.value}/{language}.{part}"
+            compiled = self._compiled[key] = self._env.get_template(name)
+        return compiled.render(context)
 
     def sms(self, template: Template, language: Language, context: dict[str, Any]) -> Sms:
         body = self._render(template, language, "sms.txt", context).strip()

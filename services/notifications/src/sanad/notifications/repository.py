@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import CTE, Row, Select, and_, bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.types import Text
+from sqlalchemy.types import Float, Text
 
 from sanad.notifications.domain.planning import Contact, PlannedDelivery, priority_of
 from sanad.notifications.models import contacts, deliveries, delivery_attempts, preferences
@@ -267,8 +267,31 @@ def _once(query: Select[Any], name: str) -> CTE:
     return query.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
 
 
-def _seconds(value: float) -> Any:
+def _seconds(value: Any) -> Any:
     return func.make_interval(0, 0, 0, 0, 0, 0, value)
+
+
+# The worker's statements are built once, with parameters: building them per call (and
+# their cache keys) cost more CPU than their round trips.
+_DUE = _once(
+    select(deliveries.c.id)
+    .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= func.now())
+    .order_by(deliveries.c.priority, deliveries.c.next_attempt_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True),
+    "due",
+)
+_CLAIM = (
+    update(deliveries)
+    .where(deliveries.c.id == _DUE.c.id)
+    .values(
+        status="sending",
+        claim_token=func.gen_random_uuid(),
+        send_started_at=None,
+        lease_until=func.now() + _seconds(bindparam("lease", type_=Float())),
+    )
+    .returning(*deliveries.c)
+)
 
 
 async def claim_due(db: Db, *, limit: int, lease_seconds: float) -> Sequence[Row[Any]]:
@@ -277,26 +300,7 @@ async def claim_due(db: Db, *, limit: int, lease_seconds: float) -> Sequence[Row
     Urgent rows (OTP codes) first, then the longest due. Each row gets a new
     ``claim_token``; the attempt is counted only when its send starts.
     """
-    due = _once(
-        select(deliveries.c.id)
-        .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= func.now())
-        .order_by(deliveries.c.priority, deliveries.c.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True),
-        "due",
-    )
-    result = await db.execute(
-        update(deliveries)
-        .where(deliveries.c.id == due.c.id)
-        .values(
-            status="sending",
-            claim_token=func.gen_random_uuid(),
-            send_started_at=None,
-            lease_until=func.now() + _seconds(lease_seconds),
-        )
-        .returning(*deliveries.c)
-    )
-    return result.all()
+    return (await db.execute(_CLAIM, {"limit": limit, "lease": lease_seconds})).all()
 
 
 def _held(delivery_id: UUID, claim_token: UUID) -> Any:
@@ -321,21 +325,24 @@ async def start_sends(
     claim still holds the row (only those may be sent)."""
     if not claims:
         return set()
-    started = await db.execute(
-        update(deliveries)
-        .where(
-            tuple_(deliveries.c.id, deliveries.c.claim_token).in_(list(claims)),
-            deliveries.c.status == "sending",
-            deliveries.c.send_started_at.is_(None),
-        )
-        .values(
-            send_started_at=func.now(),
-            attempts=deliveries.c.attempts + 1,
-            lease_until=func.now() + _seconds(lease_seconds),
-        )
-        .returning(deliveries.c.id)
-    )
+    started = await db.execute(_START, {"claims": list(claims), "lease": lease_seconds})
     return set(started.scalars())
+
+
+_START = (
+    update(deliveries)
+    .where(
+        tuple_(deliveries.c.id, deliveries.c.claim_token).in_(bindparam("claims", expanding=True)),
+        deliveries.c.status == "sending",
+        deliveries.c.send_started_at.is_(None),
+    )
+    .values(
+        send_started_at=func.now(),
+        attempts=deliveries.c.attempts + 1,
+        lease_until=func.now() + _seconds(bindparam("lease", type_=Float())),
+    )
+    .returning(deliveries.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -361,26 +368,6 @@ async def record_attempt(db: Db, attempt: AttemptRecord) -> None:
             started_at=attempt.started_at,
         )
     )
-
-
-async def record_attempts(db: Db, attempts: Sequence[AttemptRecord]) -> None:
-    """Many ``record_attempt`` in one statement."""
-    if attempts:
-        await db.execute(
-            delivery_attempts.insert(),
-            [
-                {
-                    "delivery_id": a.delivery_id,
-                    "attempt": a.attempt,
-                    "outcome": a.outcome,
-                    "status_code": a.status_code,
-                    "error": a.error,
-                    "provider_message_id": a.provider_message_id,
-                    "started_at": a.started_at,
-                }
-                for a in attempts
-            ],
-        )
 
 
 @dataclass(frozen=True)
@@ -423,6 +410,42 @@ _FINISH_MANY = text(
     RETURNING d.*
     """
 ).bindparams(bindparam("outcomes", type_=Text()))
+
+
+# ``_FINISH_MANY`` behind the insert of the attempts (what happened, always), in one round trip.
+_RECORD_ATTEMPTS = """
+    WITH recorded AS (
+        INSERT INTO delivery_attempts (delivery_id, attempt, outcome, status_code, error,
+            provider_message_id, started_at)
+        SELECT a.delivery_id, a.attempt, a.outcome, a.status_code, a.error,
+            a.provider_message_id, a.started_at
+        FROM jsonb_to_recordset(CAST(:attempts AS jsonb)) AS a(
+            delivery_id uuid, attempt integer, outcome text, status_code integer, error text,
+            provider_message_id text, started_at timestamptz
+        )
+    )
+    """
+_RECORD_OUTCOMES = text(_RECORD_ATTEMPTS + str(_FINISH_MANY)).bindparams(
+    bindparam("outcomes", type_=Text()), bindparam("attempts", type_=Text())
+)
+
+
+async def record_outcomes(
+    db: Db, attempts: Sequence[AttemptRecord], outcomes: Sequence[Outcome]
+) -> Sequence[Row[Any]]:
+    """Every attempt of a batch inserted, and ``finish_many`` of their outcomes, in one
+    statement: the rows that moved."""
+    if not attempts and not outcomes:
+        return []
+    return (
+        await db.execute(
+            _RECORD_OUTCOMES,
+            {
+                "attempts": orjson.dumps(attempts, default=str).decode(),
+                "outcomes": orjson.dumps(outcomes, default=str).decode(),
+            },
+        )
+    ).all()
 
 
 async def finish_many(db: Db, outcomes: Sequence[Outcome]) -> Sequence[Row[Any]]:

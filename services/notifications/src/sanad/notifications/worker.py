@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import structlog
 from sqlalchemy import Row
 
 from sanad.notifications import repository
@@ -357,20 +356,20 @@ class DeliveryWorker:
             provider_message_id=result.provider_message_id,
         )
         updated = await self._recorder.record(_Done(row, record, outcome))
-        with structlog.contextvars.bound_contextvars(correlation_id=row.correlation_id):
-            log.info(
-                "delivery_attempted",
-                delivery_id=str(row.id),
-                source_event_id=str(row.source_event_id),
-                channel=row.channel,
-                template=row.template,
-                attempt=attempt,
-                outcome=result.outcome.value,
-                delivery_status=status,
-                provider_status=result.status_code,  # "status_code" would be masked as a code
-                error=result.error,
-                lease_lost=updated is None,
-            )
+        log.info(
+            "delivery_attempted",
+            correlation_id=row.correlation_id,
+            delivery_id=str(row.id),
+            source_event_id=str(row.source_event_id),
+            channel=row.channel,
+            template=row.template,
+            attempt=attempt,
+            outcome=result.outcome.value,
+            delivery_status=status,
+            provider_status=result.status_code,  # "status_code" would be masked as a code
+            error=result.error,
+            lease_lost=updated is None,
+        )
 
     async def _commit_outcomes(self, batch: list[_Done]) -> list[Row[Any] | None]:
         """One transaction for the batch; if it fails for a reason other than the database
@@ -402,11 +401,10 @@ class DeliveryWorker:
             try:
                 async with self._sessions() as session, session.begin():
                     # What happened, always; the state moves only where the claim still holds.
-                    await repository.record_attempts(session, [d.attempt for d in batch])
-                    moved = {
-                        r.id: r
-                        for r in await repository.finish_many(session, [d.outcome for d in batch])
-                    }
+                    recorded = await repository.record_outcomes(
+                        session, [d.attempt for d in batch], [d.outcome for d in batch]
+                    )
+                    moved = {r.id: r for r in recorded}
                     ended = [r for r in moved.values() if r.status in ("sent", "failed")]
                     await repository.report_many(session, ended)
                 return [moved.get(d.row.id) for d in batch]
