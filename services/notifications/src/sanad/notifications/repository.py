@@ -504,40 +504,47 @@ async def reclaim_abandoned(db: Db, *, limit: int = 100) -> tuple[Sequence[UUID]
     sends it now. The interrupted attempt stays counted.
     """
 
-    def stale(started: bool) -> CTE:
-        return _once(
-            select(deliveries.c.id)
-            .where(
-                deliveries.c.status == "sending",
-                deliveries.c.lease_until < func.now(),
-                deliveries.c.send_started_at.is_not(None)
-                if started
-                else deliveries.c.send_started_at.is_(None),
-            )
-            .limit(limit)
-            .with_for_update(skip_locked=True),
-            "stale",
-        )
-
-    unstarted, started = stale(started=False), stale(started=True)
-    returned = await db.execute(
-        update(deliveries)
-        .where(deliveries.c.id == unstarted.c.id)
-        .values(**_BACK_TO_PENDING)
-        .returning(deliveries.c.id)
-    )
-    resumed = await db.execute(
-        update(deliveries)
-        .where(deliveries.c.id == started.c.id)
-        .values(
-            **_BACK_TO_PENDING,
-            send_started_at=None,
-            next_attempt_at=func.now(),
-            last_error=INTERRUPTED,
-        )
-        .returning(deliveries.c.id)
-    )
+    params = {"limit": limit}
+    returned = await db.execute(_RETURN_UNSTARTED, params)
+    resumed = await db.execute(_RESUME_INTERRUPTED, params)
     return list(returned.scalars()), list(resumed.scalars())
+
+
+def _stale(started: bool) -> CTE:
+    return _once(
+        select(deliveries.c.id)
+        .where(
+            deliveries.c.status == "sending",
+            deliveries.c.lease_until < func.now(),
+            deliveries.c.send_started_at.is_not(None)
+            if started
+            else deliveries.c.send_started_at.is_(None),
+        )
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True),
+        "stale",
+    )
+
+
+# Built once: the worker looks for abandoned rows every second, busy or idle.
+_UNSTARTED, _STARTED = _stale(started=False), _stale(started=True)
+_RETURN_UNSTARTED = (
+    update(deliveries)
+    .where(deliveries.c.id == _UNSTARTED.c.id)
+    .values(**_BACK_TO_PENDING)
+    .returning(deliveries.c.id)
+)
+_RESUME_INTERRUPTED = (
+    update(deliveries)
+    .where(deliveries.c.id == _STARTED.c.id)
+    .values(
+        **_BACK_TO_PENDING,
+        send_started_at=None,
+        next_attempt_at=func.now(),
+        last_error=INTERRUPTED,
+    )
+    .returning(deliveries.c.id)
+)
 
 
 async def list_for_citizen(
