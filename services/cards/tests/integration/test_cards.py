@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from sanad.cards import repository, service
-from sanad.cards.domain.number import is_card_number
+from sanad.cards.domain.number import is_card_number, new_card_number
 from sanad.cards.settings import CardsSettings
 from sanad.platform.testing import eventually, read_topic
 from sanad.shared import topics
@@ -112,6 +112,38 @@ async def test_a_program_without_automatic_cards_issues_on_request_once(world: W
     assert again.json()["card_id"] == first.json()["card_id"]
     assert again.headers["location"] == f"/v1/cards/{first.json()['card_id']}"
     assert len(await world.queued(citizen, "CardIssued")) == 1
+
+
+async def test_a_card_number_already_taken_is_drawn_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The number's uniqueness is the index's: an insert that finds it taken draws another
+    (no read before each insert)."""
+    holder = await world.citizen()
+    await world.decide(world.decision(holder, program="FOOD-SUPPORT", card_on_approval=False))
+    taken = await world.client.post(
+        "/v1/cards", json={"program_code": "FOOD-SUPPORT"}, headers=holder.headers
+    )
+    assert taken.status_code == 201, taken.text
+    taken_number = taken.json()["card_number"].replace(" ", "")
+    drawn: list[str] = []
+
+    def draw() -> str:  # the taken number first, then fresh ones
+        drawn.append(taken_number if not drawn else new_card_number())
+        return drawn[-1]
+
+    monkeypatch.setattr(service, "new_card_number", draw)
+    citizen = await world.citizen()
+    await world.decide(world.decision(citizen, program="FOOD-SUPPORT", card_on_approval=False))
+    issued = await world.client.post(
+        "/v1/cards", json={"program_code": "FOOD-SUPPORT"}, headers=citizen.headers
+    )
+    assert issued.status_code == 201, issued.text
+    number = issued.json()["card_number"].replace(" ", "")
+    assert number != taken_number and is_card_number(number)
+    assert drawn == [taken_number, number]
+    [event] = await world.queued(citizen, "CardIssued")
+    assert event["payload"]["card_number"] == number
 
 
 async def test_a_v1_approval_issues_nothing_by_itself_but_allows_a_request(world: World) -> None:

@@ -647,3 +647,62 @@ async def test_migrations_keep_claimed_rows_started_and_make_codes_urgent(
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
+
+
+async def test_a_batch_of_decisions_queues_each_once_and_reports_the_unreachable(db: Db) -> None:
+    """The batch handler the inbox runs for decisions: one read of the contacts, one INSERT
+    for every delivery of the batch; a citizen with no contact gets one failed SMS, reported;
+    the same events again (a redelivery without their inbox marks) add nothing."""
+    from sanad.notifications.handlers import batch_handlers
+    from sanad.notifications.models import contacts
+
+    known = [uuid.uuid4(), uuid.uuid4()]
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            insert(contacts),
+            [
+                {
+                    "citizen_id": citizen_id,
+                    "mobile": mobile(),
+                    "email": email_address(),
+                    "language": language,
+                    "full_name_en": "Sara",
+                    "full_name_ar": "سارة",
+                }
+                for citizen_id, language in zip(known, ("ar", "en"), strict=True)
+            ],
+        )
+    unknown = uuid.uuid4()
+    events = [
+        DecisionIssued.model_validate(
+            {
+                "decision_id": uuid.uuid4(),
+                "application_id": uuid.uuid4(),
+                "citizen_id": citizen_id,
+                "program_code": "SSP-DEV",
+                "decision": "APPROVED",
+                "reasons": [],
+                "monthly_benefit": "200.00",
+                "decided_by": "rules",
+                "decided_at": datetime.now(UTC),
+            }
+        )
+        for citizen_id in (*known, unknown)
+    ]
+    batch = [(event, Envelope.wrap(event, producer="test")) for event in events]
+    handle = batch_handlers(settings())[DecisionIssued]
+    for _ in range(2):
+        async with db.sessions() as session, session.begin():
+            await handle(session, batch)
+
+    for citizen_id, language in zip(known, ("ar", "en"), strict=True):
+        rows = await db.where(deliveries.c.citizen_id == citizen_id)
+        assert sorted((r.channel, r.status, r.language) for r in rows) == [
+            ("email", "pending", language),
+            ("sms", "pending", language),
+        ]
+        assert all(r.context["monthly_benefit"] == "200.00" for r in rows)
+    [failed] = await db.where(deliveries.c.citizen_id == unknown)
+    assert (failed.channel, failed.status, failed.recipient) == ("sms", "failed", None)
+    assert "no contact" in failed.last_error
+    assert await db.reported(failed.id) == ["failed"]
