@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 from aiokafka.errors import MessageSizeTooLargeError
@@ -73,6 +74,12 @@ def _transaction(session: AsyncSession | AsyncConnection) -> Any:
 
 # Built once: building ``insert().values(...)`` per event costs more than the round trip.
 _INSERT = outbox.insert()
+# A transaction's first event and its NOTIFY in one round trip (most use cases publish one).
+_INSERT_AND_NOTIFY = text(
+    "WITH added AS (INSERT INTO outbox (event_id, event_type, topic, key, correlation_id, "
+    "envelope) VALUES (:event_id, :event_type, :topic, :key, :correlation_id, "
+    "CAST(:envelope AS jsonb))) SELECT pg_notify('sanad_outbox_' || current_schema(), '')"
+)
 
 
 def _row(envelope: Envelope, topic: str | None) -> dict[str, Any]:
@@ -106,13 +113,20 @@ async def add_all(
     if not envelopes:
         return
     rows = [_row(envelope, topic) for envelope in envelopes]
-    await session.execute(_INSERT, rows if len(rows) > 1 else rows[0])
     transaction = _transaction(session)
-    if transaction is None or transaction not in _NOTIFIED:
-        await session.execute(_NOTIFY)
-        # Inside a savepoint the NOTIFY may be rolled back with it: a later add notifies again.
-        if transaction is not None and not session.in_nested_transaction():
-            _NOTIFIED.add(transaction)
+    notify = transaction is None or transaction not in _NOTIFIED
+    if notify and len(rows) == 1:
+        [row] = rows
+        await session.execute(
+            _INSERT_AND_NOTIFY, {**row, "envelope": orjson.dumps(row["envelope"]).decode()}
+        )
+    else:
+        await session.execute(_INSERT, rows if len(rows) > 1 else rows[0])
+        if notify:
+            await session.execute(_NOTIFY)
+    # Inside a savepoint the NOTIFY may be rolled back with it: a later add notifies again.
+    if notify and transaction is not None and not session.in_nested_transaction():
+        _NOTIFIED.add(transaction)
 
 
 def envelope(
