@@ -31,6 +31,9 @@ def create_engine(
         # No pre-ping: it is a round trip on every checkout. A connection that died (Postgres
         # restarted) fails its statement once, and SQLAlchemy then discards the whole pool.
         pool_pre_ping=False,
+        # A failing statement's error (logged with its traceback by the inbox and the app's
+        # error handler) would otherwise print its parameters: names, numbers, emails.
+        hide_parameters=True,
         connect_args={
             "server_settings": {"search_path": schema, "application_name": application_name}
         },

@@ -53,9 +53,20 @@ _BEARER_IN_TEXT = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
 _JWT_IN_TEXT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
+# Postgres's error details print the row's values: a unique or foreign key's
+# ("Key (email)=(...) already exists.") and a failed constraint's whole row ("Failing row
+# contains (...)"). The statement's own parameters are hidden by the engine (db.py).
+_PG_KEY_IN_TEXT = re.compile(
+    r"(Key \([^)]*\)=\().*?(\) (?:already exists|is not present|conflicts with))"
+)
+_PG_ROW_IN_TEXT = re.compile(r"(Failing row contains \().*(\))")
+
+
 def _redact_text(value: str) -> str:
     value = _BEARER_IN_TEXT.sub("Bearer [redacted]", value)
     value = _JWT_IN_TEXT.sub("[redacted-jwt]", value)
+    value = _PG_KEY_IN_TEXT.sub(r"\1[redacted]\2", value)
+    value = _PG_ROW_IN_TEXT.sub(r"\1[redacted]\2", value)
     return _NATIONAL_ID_IN_TEXT.sub(lambda m: m.group(1) + "*****" + m.group(2), value)
 
 
