@@ -330,7 +330,10 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                         log.warning("inbox_fetch_failed", error_type=type(exc).__name__)
                         await asyncio.sleep(1.0)
                         continue
-                    self._set_fetch_wait(BUSY_FETCH_WAIT_MS if batches else IDLE_FETCH_WAIT_MS)
+                    # Idle only with nothing running or queued: a partition resumed or
+                    # rewound when its batch ends joins the next fetch, so keep that soon.
+                    busy = batches or self._inflight or self._queued
+                    self._set_fetch_wait(BUSY_FETCH_WAIT_MS if busy else IDLE_FETCH_WAIT_MS)
                     for tp, records in batches.items():
                         self._start(tp, records)
                 await self._settle([tp for tp, t in self._inflight.items() if t.done()])
@@ -405,6 +408,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                 queued = []
                 self._consumer.seek(tp, first)
             if assigned:
+                self._set_fetch_wait(BUSY_FETCH_WAIT_MS)
                 self._consumer.resume(tp)
                 if follow:
                     self._start(tp, queued)

@@ -113,8 +113,8 @@ async def add_all(
     if not envelopes:
         return
     rows = [_row(envelope, topic) for envelope in envelopes]
-    transaction = _transaction(session)
-    notify = transaction is None or transaction not in _NOTIFIED
+    before = _transaction(session)
+    notify = before is None or before not in _NOTIFIED
     if notify and len(rows) == 1:
         [row] = rows
         await session.execute(
@@ -124,7 +124,9 @@ async def add_all(
         await session.execute(_INSERT, rows if len(rows) > 1 else rows[0])
         if notify:
             await session.execute(_NOTIFY)
+    # Looked up again: a session without ``begin()`` has a transaction only once it executed.
     # Inside a savepoint the NOTIFY may be rolled back with it: a later add notifies again.
+    transaction = _transaction(session)
     if notify and transaction is not None and not session.in_nested_transaction():
         _NOTIFIED.add(transaction)
 
