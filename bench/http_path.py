@@ -134,6 +134,33 @@ def new_national_id() -> str:
     return next(body + d for d in "0123456789" if luhn_valid(body + d))
 
 
+# Debian's packages for --proxy, installed here (only this measurement needs them, so not
+# by ./sanad for every machine): nginx, its Lua module, and the Redis client for Lua.
+PROXY_PACKAGES = {
+    "nginx-light": "/usr/sbin/nginx",
+    "libnginx-mod-http-lua": "/usr/lib/nginx/modules/ngx_http_lua_module.so",
+    "lua-nginx-redis": "/usr/share/lua/5.1/nginx/redis.lua",
+}
+
+
+def install_proxy_packages(*, lua: bool) -> None:
+    wanted = PROXY_PACKAGES if lua else {"nginx-light": PROXY_PACKAGES["nginx-light"]}
+    missing = [package for package, path in wanted.items() if not Path(path).exists()]
+    if not missing:
+        return
+    print(f"installing Debian packages: {' '.join(missing)}", flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        check=True,
+        env=env,
+    )
+    # Debian starts its own nginx on port 80; the bench runs its own on spare ports.
+    subprocess.run([*sudo, "service", "nginx", "stop"], check=False, capture_output=True)
+
+
 class Instances:
     """Our own profile, applications and gateway processes, stopped at the end."""
 
@@ -225,12 +252,8 @@ class Instances:
         address and a request id added). ``nginx`` is bare: no JWT check, no rate limit, the
         most any proxy could give on this path; ``nginx_lua`` counts both rate limits in
         Redis as the gateway does. Its base URL."""
+        install_proxy_packages(lua=name == "nginx_lua")
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not Path(binary).exists():
-            raise SystemExit(
-                "nginx is missing: ./sanad installs it (Debian's nginx-light, and for "
-                "--proxy nginx-lua libnginx-mod-http-lua and lua-nginx-redis)"
-            )
         port = self.ports["gateway"] + (9 if name == "nginx" else 8)
         self.ports[name] = port
         root = self.logs / name
