@@ -52,6 +52,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pg_statements  # bench/: run as a script, its folder is on the path
 import psutil
 from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -557,6 +558,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(IDLE_SAMPLE_S)
         idle_wall = time.monotonic() - idle_began
         cpu_before, pg_before = cpu_seconds(processes), postgres_backends_cpu()
+        statements_before = await pg_statements.snapshot(infra.pg_admin_url)
         idle = {name: (cpu_before[name] - idle_from[name]) / idle_wall for name in cpu_before}
         idle["postgres"] = (pg_before - idle_pg_from) / idle_wall
         wall_before = time.monotonic()
@@ -576,6 +578,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(0.25)
         wall = time.monotonic() - wall_before
         cpu_after, pg_after = cpu_seconds(processes), postgres_backends_cpu()
+        statements_after = await pg_statements.snapshot(infra.pg_admin_url)
         await watcher.stop()
     finally:
         await clients.aclose()
@@ -627,6 +630,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         },
         "idle_cpu_percent_of_one_core": {name: round(100 * v, 1) for name, v in idle.items()},
         "measured_wall_s": round(wall, 1),
+        # Postgres statements per completed application, by service (pg_stat_statements).
+        "postgres_statements": pg_statements.per_application(
+            statements_before, statements_after, len(complete)
+        )
+        if statements_before is not None and statements_after is not None and complete
+        else None,
         "bare_chain": chain,
         "ratio_to_bare_chain": round(per_s / chain["per_s"], 3) if not args.rate else None,
         "command": "uv run python bench/journey_load.py "

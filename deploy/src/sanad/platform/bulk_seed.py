@@ -25,7 +25,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import httpx
@@ -73,7 +73,7 @@ def national_id(number: int) -> str:
 
 def citizens(
     count: int,
-    tokens: TokenSigner,
+    tokens: TokenSigner | None,
     *,
     all_approved: bool = False,
     email_domain: str = "faults.example",
@@ -81,12 +81,15 @@ def citizens(
 ) -> list[Citizen]:
     """``count`` new citizens, every other one (or all) with an income SSP-DEV approves.
     Their mobiles are distinct among themselves; the sinks are read only from a run's start
-    on."""
+    on. Without ``tokens`` they have no ``Authorization`` header (for work in process)."""
     numbers = random.sample(range(10**8), count)
     found = []
     for i, number in enumerate(numbers):
         citizen_id = uuid.uuid4()
-        token, _, _ = tokens.issue(str(citizen_id), Role.CITIZEN, ttl_seconds=token_ttl_seconds)
+        headers = {}
+        if tokens is not None:
+            token, _, _ = tokens.issue(str(citizen_id), Role.CITIZEN, ttl_seconds=token_ttl_seconds)
+            headers["Authorization"] = f"Bearer {token}"
         found.append(
             Citizen(
                 citizen_id=citizen_id,
@@ -95,7 +98,7 @@ def citizens(
                 email=f"c{citizen_id.hex[:12]}@{email_domain}",
                 language="ar" if i % 2 else "en",
                 approved=all_approved or i % 2 == 0,
-                headers={"Authorization": f"Bearer {token}"},
+                headers=headers,
             )
         )
     assert len({c.mobile for c in found}) == count, "mobiles must be distinct"
@@ -174,6 +177,16 @@ def household(citizen: Citizen) -> ProfileUpdatedV2:
     ).upcast()
 
 
+def form(citizen: Citizen) -> dict[str, object]:
+    """The citizen's SSP-DEV draft form as seeded (the template's, with their own income)."""
+    return {
+        "monthly_income": APPROVED_INCOME if citizen.approved else REJECTED_INCOME,
+        "family_size": 1,
+        "employment_status": "unemployed",
+        "payment": {"method": "iban", "iban": IBAN},
+    }
+
+
 async def publish(producer: AIOKafkaProducer, envelopes: Iterable[Envelope]) -> None:
     sent = [
         await producer.send(e.topic, e.to_bytes(), key=e.key.encode(), headers=e.headers())
@@ -207,13 +220,9 @@ async def template_draft(
     started = await http.post(base, json={"program_code": PROGRAM}, headers=owner.headers)
     assert started.status_code == 201, started.text
     application_id = started.json()["application_id"]
-    form = {
-        "monthly_income": APPROVED_INCOME,
-        "family_size": 1,
-        "employment_status": "unemployed",
-        "payment": {"method": "iban", "iban": IBAN},
-    }
-    saved = await http.put(f"{base}/{application_id}", json=form, headers=owner.headers)
+    saved = await http.put(
+        f"{base}/{application_id}", json=form(replace(owner, approved=True)), headers=owner.headers
+    )
     assert saved.status_code == 200, saved.text
     for number, kind in enumerate(DOCUMENTS):
         uploaded = await http.post(

@@ -30,6 +30,10 @@ class PlatformError(RuntimeError):
 
 # Also in docker-compose.yml's postgres command.
 GROUP_COMMIT = "-c commit_delay=1000 -c commit_siblings=1"
+# Every statement's calls, rows and time, per role (so per service): what the load benchmark
+# reports per application (bench/pg_statements.py). A restart is needed to load it; the
+# extension itself is created by ``provision``. Also in docker-compose.yml.
+STATEMENT_STATS = "-c shared_preload_libraries=pg_stat_statements"
 
 
 def admin_url() -> str:
@@ -115,7 +119,7 @@ def ensure_running() -> str:
     # (bench/event_pipe.py: p99 82-158 ms without, 35-48 ms with).
     options = (
         f"-p {pg_port} -k {SOCKETS} -c listen_addresses=127.0.0.1 -c max_connections=300"
-        f" {GROUP_COMMIT}"
+        f" {GROUP_COMMIT} {STATEMENT_STATS}"
     )
     _run(
         _as_postgres(

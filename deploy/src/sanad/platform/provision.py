@@ -37,6 +37,9 @@ async def provision(admin_url: str, database: str = "sanad") -> list[str]:
     try:
         db = _quote_ident(database)
         await conn.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
+        # Statement statistics (bench/pg_statements.py), where the server loads the library.
+        if "pg_stat_statements" in await conn.fetchval("SHOW shared_preload_libraries"):
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
         for name, password in database_services():
             role = _quote_ident(name)
