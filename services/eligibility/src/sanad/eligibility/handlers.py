@@ -103,19 +103,25 @@ def on_appeal_filed(clock: Clock) -> Handler:
     return handle
 
 
-async def on_decision_issued(
-    session: AsyncSession, event: DecisionIssued | DecisionIssuedV2, envelope: Envelope
+async def on_decisions_issued(
+    session: AsyncSession,
+    events: list[tuple[DecisionIssued | DecisionIssuedV2 | DecisionIssuedV3, Envelope]],
 ) -> None:
-    """The registry row of the application follows its latest decision: an approval makes
-    the citizen an active beneficiary of the program."""
-    await repository.record_decision(
+    """The registry row of each application follows its latest decision: an approval makes
+    the citizen an active beneficiary of the program. One statement for the batch."""
+    await repository.record_decisions(
         session,
-        application_id=event.application_id,
-        citizen_id=event.citizen_id,
-        program_code=event.program_code,
-        active=event.decision == "APPROVED",
-        decision_id=event.decision_id,
-        decided_at=event.decided_at,
+        [
+            repository.Decided(
+                application_id=event.application_id,
+                citizen_id=event.citizen_id,
+                program_code=event.program_code,
+                active=event.decision == "APPROVED",
+                decision_id=event.decision_id,
+                decided_at=event.decided_at,
+            )
+            for event, _ in events
+        ],
     )
 
 
@@ -124,15 +130,18 @@ def handlers(clock: Clock) -> Handlers:
         ProfileUpdated: on_profile_updated,
         ProfileUpdatedV2: on_profile_updated,
         AppealFiled: on_appeal_filed(clock),
-        DecisionIssued: on_decision_issued,
-        DecisionIssuedV2: on_decision_issued,
-        DecisionIssuedV3: on_decision_issued,  # v3 adds the program's terms: same registry row
     }
 
 
 def batch_handlers(clock: Clock) -> BatchHandlers:
     submitted = on_applications_submitted(clock)
-    return {ApplicationSubmitted: submitted, ApplicationSubmittedV2: submitted}
+    return {
+        ApplicationSubmitted: submitted,
+        ApplicationSubmittedV2: submitted,
+        DecisionIssued: on_decisions_issued,
+        DecisionIssuedV2: on_decisions_issued,
+        DecisionIssuedV3: on_decisions_issued,  # v3 adds the program's terms: same registry row
+    }
 
 
 def consumers(clock: Clock) -> ConsumerRegistrar:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -158,44 +159,78 @@ class Request:
     subject: Subject
     inputs: dict[str, Any]  # the active programs are filled in by ``evaluate_and_publish``
     cause: Envelope
+    keep: bool = False  # a submission: kept (its latest per application) for appeals
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _rule_set(
+    session: AsyncSession, known: repository.ForEvaluation, program: str, on: date
+) -> CompiledRuleSet | None:
+    found = known.in_force(program, on)
+    if found is None:
+        return None
+    key = (found.program_code, found.version, found.digest)
+    if key not in _compiled:  # first use in this process: read and compile its document
+        row = await repository.rule_set(session, found.program_code, found.version)
+        assert row is not None  # a published version is never deleted
+        return compiled(row)
+    return _compiled[key]
 
 
 async def evaluate_and_publish(
     session: AsyncSession, requests: Sequence[Request], *, clock: Clock
 ) -> list[Result]:
     """Evaluate each request, store each evaluation with its inputs and trace and queue its
-    EligibilityEvaluated — a handful of statements for the whole batch. Nothing for a
-    submission or appeal evaluated already, nor for a program this service has never had
-    rules for (a catalog program nobody wrote rules for is not its to answer; one whose
-    rules are not in force on that day goes to a caseworker)."""
+    EligibilityEvaluated — one read, one write and the outbox's insert for the whole batch.
+    Nothing for a submission or appeal evaluated already, nor for a program this service
+    has never had rules for (a catalog program nobody wrote rules for is not its to answer;
+    one whose rules are not in force on that day goes to a caseworker). The submissions
+    among the requests are kept for appeals in the same write."""
     if not requests:
         return []
-    ruled = await repository.programs_with_rules(
-        session, {r.subject.program_code for r in requests}
+    known = await repository.for_evaluation(
+        session,
+        {r.subject.program_code for r in requests},
+        {r.subject.citizen_id for r in requests},
     )
-    benefits = await repository.active_rows(session, {r.subject.citizen_id for r in requests})
     rule_sets: dict[tuple[str, date], CompiledRuleSet | None] = {}
     now = clock.now()
-    rows: list[dict[str, Any]] = []
+    rows: list[repository.NewEvaluation] = []
+    kept: dict[UUID, repository.KeptSubmission] = {}
     made: list[tuple[UUID, Request, Result]] = []
     for request in requests:
         subject = request.subject
-        if subject.program_code not in ruled:
+        inputs = dict(request.inputs)
+        inputs["active_programs"] = sorted(
+            {
+                program
+                for citizen, program, application in known.benefits
+                if citizen == subject.citizen_id and application != subject.application_id
+            }
+        )
+        inputs_json = _json(inputs)
+        if request.keep:  # the later of two submissions of one application in the batch
+            previous = kept.get(subject.application_id)
+            if previous is None or previous.submitted_at <= subject.at:
+                kept[subject.application_id] = repository.KeptSubmission(
+                    subject.application_id,
+                    subject.citizen_id,
+                    subject.program_code,
+                    subject.submission_id,
+                    subject.at,
+                    inputs_json,
+                )
+        if subject.program_code not in known.versions:
             log.warning("no_rules_for_program", program=subject.program_code)
             continue
         on = policy_date(subject.at)
         key = (subject.program_code, on)
         if key not in rule_sets:
-            rule_sets[key] = await in_force(session, subject.program_code, on)
+            rule_sets[key] = await _rule_set(session, known, subject.program_code, on)
         rule_set = rule_sets[key]
-        inputs = dict(request.inputs)
-        inputs["active_programs"] = sorted(
-            {
-                program
-                for citizen, program, application in benefits
-                if citizen == subject.citizen_id and application != subject.application_id
-            }
-        )
         facts = facts_of(inputs, on)
         result = (
             no_rule_set(subject.program_code, on, facts)
@@ -205,27 +240,28 @@ async def evaluate_and_publish(
         evaluation_id = uuid.uuid4()
         made.append((evaluation_id, request, result))
         rows.append(
-            {
-                "evaluation_id": evaluation_id,
-                "application_id": subject.application_id,
-                "citizen_id": subject.citizen_id,
-                "program_code": subject.program_code,
-                "trigger": subject.trigger,
-                "submission_id": subject.submission_id,
-                "appeal_id": subject.appeal_id,
-                "rule_set_version": None if rule_set is None else rule_set.version,
-                "effective_on": on,
-                "outcome": result.outcome,
-                "monthly_benefit": result.monthly_benefit,
-                "facts_hash": result.facts_hash,
-                "inputs": inputs,
-                "facts": facts,
-                "result": result.to_json(),
-                "source_event_id": request.cause.event_id,
-                "evaluated_at": now,
-            }
+            repository.NewEvaluation(
+                evaluation_id=evaluation_id,
+                application_id=subject.application_id,
+                citizen_id=subject.citizen_id,
+                program_code=subject.program_code,
+                trigger=subject.trigger,
+                submission_id=subject.submission_id,
+                appeal_id=subject.appeal_id,
+                rule_set_version=None if rule_set is None else rule_set.version,
+                effective_on=on,
+                outcome=result.outcome,
+                monthly_benefit=result.monthly_benefit,
+                facts_hash=result.facts_hash,
+                inputs=inputs_json,
+                facts=_json(facts),
+                result=_json(result.to_json()),
+                source_event_id=request.cause.event_id,
+            )
         )
-    stored = await repository.insert_evaluations(session, rows)
+    stored = await repository.store_evaluations(
+        session, rows, submissions=list(kept.values()), evaluated_at=now
+    )
     envelopes = []
     results = []
     for evaluation_id, request, result in made:
@@ -282,26 +318,11 @@ class Submission:
 async def on_submissions(
     session: AsyncSession, submissions: Sequence[Submission], *, clock: Clock
 ) -> list[Result]:
-    """Keep each application's latest submission and evaluate every submission."""
-    latest = {s.subject.application_id: s for s in submissions}
-    await repository.keep_submissions(
-        session,
-        [
-            {
-                "application_id": s.subject.application_id,
-                "citizen_id": s.subject.citizen_id,
-                "program_code": s.subject.program_code,
-                "submission_id": s.subject.submission_id,
-                "submitted_at": s.subject.at,
-                "form": s.form,
-                "documents": s.documents,
-                "profile": s.snapshot,
-            }
-            for s in latest.values()
-        ],
-    )
+    """Evaluate every submission and keep each application's latest for appeals."""
     requests = [
-        Request(s.subject, submission_inputs(s.snapshot, s.form, s.documents, []), s.cause)
+        Request(
+            s.subject, submission_inputs(s.snapshot, s.form, s.documents, []), s.cause, keep=True
+        )
         for s in submissions
     ]
     return await evaluate_and_publish(session, requests, clock=clock)

@@ -15,7 +15,7 @@ result, which is what replay relies on.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -69,15 +69,36 @@ class Result:
     facts_hash: str
 
     def to_json(self) -> dict[str, Any]:
-        """The stored trace (and what a replay compares)."""
-        data = asdict(self)
-        data["effective_on"] = self.effective_on.isoformat()
-        data["monthly_benefit"] = (
-            None if self.monthly_benefit is None else str(self.monthly_benefit)
-        )
-        for criterion in data["criteria"]:
-            criterion["passed"] = criterion["status"] in ("passed", "not_applicable")
-        return data
+        """The stored trace (and what a replay compares). Written out field by field:
+        ``dataclasses.asdict`` deep-copies every value on the way."""
+        return {
+            "rule_set_id": self.rule_set_id,
+            "rule_set_version": self.rule_set_version,
+            "effective_on": self.effective_on.isoformat(),
+            "currency": self.currency,
+            "outcome": self.outcome,
+            "criteria": [
+                {
+                    "code": c.code,
+                    "status": c.status,
+                    "effect": c.effect,
+                    "policy_reference": c.policy_reference,
+                    "observed": c.observed,
+                    "required": c.required,
+                    "reason_ar": c.reason_ar,
+                    "reason_en": c.reason_en,
+                    "facts_read": list(c.facts_read),
+                    "passed": c.passed,
+                }
+                for c in self.criteria
+            ],
+            "missing": [
+                {"kind": m.kind, "code": m.code, "reason_ar": m.reason_ar, "reason_en": m.reason_en}
+                for m in self.missing
+            ],
+            "monthly_benefit": None if self.monthly_benefit is None else str(self.monthly_benefit),
+            "facts_hash": self.facts_hash,
+        }
 
 
 def facts_hash(facts: Facts) -> str:
