@@ -9,7 +9,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Row,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -28,7 +40,6 @@ from sanad.applications.models import (
     evaluations,
     programs,
     status_history,
-    submit_keys,
 )
 from sanad.shared.db import on_driver
 
@@ -261,12 +272,15 @@ _PROGRAM = select(programs).where(programs.c.code == bindparam("code"))
 
 
 async def load_program(
-    session: AsyncSession, code: str, *, for_update: bool = False
+    session: AsyncSession, code: str, *, for_update: bool = False, version: int | None = None
 ) -> Program | None:
+    """The program as validated; ``version``: its version, read already (with the
+    application, see ``load_for_evaluation``), which spares reading it."""
     if for_update:
         row = (await session.execute(_PROGRAM.with_for_update(), {"code": code})).first()
         return None if row is None else _program(row)
-    version = (await session.execute(_PROGRAM_VERSION, {"code": code})).scalar_one_or_none()
+    if version is None:
+        version = (await session.execute(_PROGRAM_VERSION, {"code": code})).scalar_one_or_none()
     if version is None:
         return None
     found = _PROGRAMS.get((code, version))
@@ -428,6 +442,133 @@ async def load(
     if for_update:
         session.info.setdefault(STORED_VIEWS, {})[application_id] = row.stored_view
     return _application(row)
+
+
+# What deciding on an evaluation reads, in the round trip that locks the application: its
+# stored view, whether this evaluation was stored already, its appeal, its program's version.
+_LOAD_FOR_EVALUATION = (
+    select(
+        applications,
+        application_views.c.detail.label("stored_view"),
+        exists()
+        .where(evaluations.c.evaluation_id == bindparam("evaluation_id"))
+        .label("evaluation_known"),
+        appeals.c.appeal_id.label("appeal_id"),
+        appeals.c.reason.label("appeal_reason"),
+        appeals.c.filed_at.label("appeal_filed_at"),
+        appeals.c.evaluation_id.label("appeal_evaluation_id"),
+        appeals.c.decided.label("appeal_decided"),
+        programs.c.version.label("program_version"),
+    )
+    .outerjoin(
+        application_views,
+        application_views.c.application_id == applications.c.application_id,
+    )
+    .outerjoin(appeals, appeals.c.application_id == applications.c.application_id)
+    .outerjoin(programs, programs.c.code == applications.c.program_code)
+    .where(applications.c.application_id == bindparam("id"))
+    .with_for_update(of=applications)
+)
+
+
+# What a submit reads, in the round trip that locks the application: its stored view, its
+# program's version, the citizen's latest profile known here and its documents as the
+# submission carries them (in upload order).
+_SUBMITTED_DOCUMENTS = (
+    select(
+        func.coalesce(
+            func.jsonb_agg(
+                aggregate_order_by(
+                    func.jsonb_build_object(
+                        "kind",
+                        documents.c.kind,
+                        "content_type",
+                        documents.c.content_type,
+                        "size_bytes",
+                        documents.c.size_bytes,
+                        "sha256",
+                        documents.c.sha256,
+                    ),
+                    documents.c.position,
+                )
+            ),
+            text("'[]'::jsonb"),
+        )
+    )
+    .where(documents.c.application_id == applications.c.application_id)
+    .scalar_subquery()
+)
+_LOAD_FOR_SUBMIT = (
+    select(
+        applications,
+        application_views.c.detail.label("stored_view"),
+        programs.c.version.label("program_version"),
+        citizen_profiles.c.version.label("profile_version"),
+        citizen_profiles.c.snapshot.label("profile_snapshot"),
+        type_coerce(_SUBMITTED_DOCUMENTS, JSONB).label("submitted_documents"),
+    )
+    .outerjoin(
+        application_views,
+        application_views.c.application_id == applications.c.application_id,
+    )
+    .outerjoin(programs, programs.c.code == applications.c.program_code)
+    .outerjoin(citizen_profiles, citizen_profiles.c.citizen_id == applications.c.citizen_id)
+    .where(applications.c.application_id == bindparam("id"))
+    .with_for_update(of=applications)
+)
+
+
+class ForSubmit(NamedTuple):
+    application: Application
+    program_version: int | None
+    profile: tuple[int, dict[str, Any]] | None  # as ``latest_profile``
+    documents: list[dict[str, Any]]  # kind, content_type, size_bytes, sha256
+
+
+async def load_for_submit(session: AsyncSession, application_id: UUID) -> ForSubmit | None:
+    """``load(for_update=True)``, with the program's version, ``latest_profile`` and the
+    documents the submission names, in the same statement."""
+    row = (await session.execute(_LOAD_FOR_SUBMIT, {"id": application_id})).first()
+    if row is None:
+        return None
+    session.info.setdefault(STORED_VIEWS, {})[application_id] = row.stored_view
+    profile = None if row.profile_version is None else (row.profile_version, row.profile_snapshot)
+    return ForSubmit(_application(row), row.program_version, profile, row.submitted_documents)
+
+
+class ForEvaluation(NamedTuple):
+    application: Application
+    evaluation_known: bool
+    appeal: Appeal | None
+    program_version: int | None
+
+
+async def load_for_evaluation(
+    session: AsyncSession, application_id: UUID, evaluation_id: UUID
+) -> ForEvaluation | None:
+    """``load(for_update=True)``, with ``evaluation_known``, ``appeal_of`` and the program's
+    version in the same statement."""
+    row = (
+        await session.execute(
+            _LOAD_FOR_EVALUATION, {"id": application_id, "evaluation_id": evaluation_id}
+        )
+    ).first()
+    if row is None:
+        return None
+    session.info.setdefault(STORED_VIEWS, {})[application_id] = row.stored_view
+    appeal = (
+        None
+        if row.appeal_id is None
+        else Appeal(
+            appeal_id=row.appeal_id,
+            application_id=application_id,
+            reason=row.appeal_reason,
+            filed_at=row.appeal_filed_at,
+            evaluation_id=row.appeal_evaluation_id,
+            decided=row.appeal_decided,
+        )
+    )
+    return ForEvaluation(_application(row), row.evaluation_known, appeal, row.program_version)
 
 
 async def save(session: AsyncSession, application: Application) -> None:
@@ -694,15 +835,6 @@ async def store_evaluation(session: AsyncSession, evaluation: Evaluation, at: da
     return stored
 
 
-_EVALUATION_KNOWN = select(evaluations.c.evaluation_id).where(
-    evaluations.c.evaluation_id == bindparam("id")
-)
-
-
-async def evaluation_known(session: AsyncSession, evaluation_id: UUID) -> bool:
-    return (await session.execute(_EVALUATION_KNOWN, {"id": evaluation_id})).first() is not None
-
-
 def _evaluation_view(row: Row[Any]) -> dict[str, Any]:
     benefit: Decimal | None = row.monthly_benefit
     return {
@@ -792,12 +924,3 @@ _REMEMBER_SUBMIT_KEY = text(
     "INSERT INTO submit_keys (application_id, key, created_at) "
     "VALUES (:application_id, :key, :created_at) ON CONFLICT DO NOTHING RETURNING key"
 )
-_SUBMIT_KEY_USED = select(submit_keys.c.key).where(
-    submit_keys.c.application_id == bindparam("application_id"),
-    submit_keys.c.key == bindparam("key"),
-)
-
-
-async def submit_key_used(session: AsyncSession, application_id: UUID, key: str) -> bool:
-    found = await session.execute(_SUBMIT_KEY_USED, {"application_id": application_id, "key": key})
-    return found.first() is not None

@@ -46,8 +46,8 @@ def citizen_id_of(principal: Principal) -> UUID:
         raise forbidden("Only citizens apply to programs.") from None
 
 
-async def _program(session: AsyncSession, code: str) -> Program:
-    program = await repository.load_program(session, code)
+async def _program(session: AsyncSession, code: str, *, version: int | None = None) -> Program:
+    program = await repository.load_program(session, code, version=version)
     if program is None:
         raise program_not_found(code)
     return program
@@ -323,13 +323,13 @@ async def submit(
 ) -> Submitted:
     now = clock.now()
     async with sessions() as session, session.begin():
-        application = owned(
-            await repository.load(session, application_id, for_update=True),
-            principal,
-            application_id,
-        )
-        if idempotency_key is not None and await repository.submit_key_used(
-            session, application_id, idempotency_key
+        loaded = await repository.load_for_submit(session, application_id)
+        if loaded is None:
+            raise not_found(application_id)
+        application = owned(loaded.application, principal, application_id)
+        # Under the application's lock; a refused submit rolls the key back with the rest.
+        if idempotency_key is not None and not await repository.remember_submit_key(
+            session, application_id, idempotency_key, now
         ):
             return Submitted(application, replayed=True)
         action = "submit" if application.status is Status.DRAFT else "submit again"
@@ -337,9 +337,8 @@ async def submit(
             check_move(application.status, Status.SUBMITTED, action)
         except IllegalTransition as exc:
             raise conflict(exc) from None
-        program = await _program(session, application.program_code)
-        documents = await repository.list_documents(session, application_id)
-        profile = await repository.latest_profile(session, application.citizen_id)
+        program = await _program(session, application.program_code, version=loaded.program_version)
+        documents, profile = loaded.documents, loaded.profile
         missing = missing_for_submission(
             application.form,
             program,
@@ -377,8 +376,6 @@ async def submit(
             submitted_at=now,
             complete_by=None,
         )
-        if idempotency_key is not None:
-            await repository.remember_submit_key(session, application_id, idempotency_key, now)
         profile_version, snapshot = profile
         await outbox.publish(
             session,

@@ -48,13 +48,15 @@ log = get_logger(__name__)
 async def apply_evaluation(session: AsyncSession, evaluation: Evaluation, clock: Clock) -> str:
     """Inside the inbox's transaction: decide, attach to the appeal, or change nothing.
     Answers what it did (for logs and tests)."""
-    application = await repository.load(session, evaluation.application_id, for_update=True)
-    if application is None:
+    loaded = await repository.load_for_evaluation(
+        session, evaluation.application_id, evaluation.evaluation_id
+    )
+    if loaded is None:
         log.warning("evaluation_of_unknown_application")
         return "unknown application"
-    if await repository.evaluation_known(session, evaluation.evaluation_id):
+    application, known, appeal, program_version = loaded
+    if known:
         return "duplicate"
-    appeal = await repository.appeal_of(session, application.application_id)
     target = Target(
         status=application.status,
         submission_id=application.submission_id,
@@ -76,7 +78,7 @@ async def apply_evaluation(session: AsyncSession, evaluation: Evaluation, clock:
             return "attached to the appeal"
         case Decide():
             await repository.store_evaluation(session, evaluation, now)
-            await _decide(session, application, evaluation, effect, clock)
+            await _decide(session, application, evaluation, effect, clock, program_version)
             await views.refresh_touched(session)
             return "decided " + effect.to.value
     raise AssertionError(effect)  # pragma: no cover
@@ -88,9 +90,12 @@ async def _decide(
     evaluation: Evaluation,
     effect: Decide,
     clock: Clock,
+    program_version: int | None,
 ) -> None:
     now = clock.now()
-    program = await repository.load_program(session, application.program_code)
+    program = await repository.load_program(
+        session, application.program_code, version=program_version
+    )
     assert program is not None  # a foreign key keeps it
     if application.status is Status.SUBMITTED:
         application = await move(
