@@ -204,18 +204,23 @@ async def remove_document(
     )
 
 
-@router.post("/{application_id}/submit", operation_id="submit_application")
+@router.post(
+    "/{application_id}/submit",
+    operation_id="submit_application",
+    response_model=dict[str, Any],
+)
 async def submit(
     application_id: UUID,
+    request: Request,
     principal: Caller,
     sessions: Sessions,
     ctx: Ctx,
-    response: Response,
     body: Annotated[Any, Body()],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Submit with the declaration accepted; a retry with the same Idempotency-Key
-    submits once and answers the application as it is."""
+    submits once and answers the application as it is (as ``GET`` answers it, with its
+    ETag: the view the submit stored, not assembled again from the tables)."""
     data = parse(SubmitBody, body)
     if idempotency_key is not None and not _valid_key(idempotency_key):
         raise Problem.invalid(
@@ -229,9 +234,10 @@ async def submit(
         declaration_accepted=data.declaration_accepted,
         idempotency_key=idempotency_key,
     )
+    answer = await _read(request, principal, application_id, None)
     if done.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return await applications.read(sessions, ctx.clock, principal, application_id)
+        answer.headers["Idempotent-Replayed"] = "true"
+    return answer
 
 
 def _valid_key(key: str) -> bool:
