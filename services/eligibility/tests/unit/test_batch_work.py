@@ -15,8 +15,10 @@ from sanad.eligibility.domain.evaluation import Result, evaluate
 from sanad.eligibility.repository import (
     Decided,
     ForEvaluation,
+    KeptProfile,
     RuleSetVersion,
     latest_decisions,
+    newest_profiles,
 )
 
 from .conftest import ON, SSP_DOCUMENTS, child, facts, household, rule_set
@@ -79,6 +81,15 @@ def test_of_two_decisions_at_the_same_moment_the_later_in_the_batch_wins() -> No
     now = datetime(2026, 6, 1, tzinfo=UTC)
     first, second = decided(one, now, active=True), decided(one, now, active=False)
     assert latest_decisions([first, second]) == [second]
+
+
+def test_each_citizen_keeps_the_newest_profile_of_a_batch() -> None:
+    one, two = uuid.uuid4(), uuid.uuid4()
+    v3 = KeptProfile(one, 3, {"n": 3})
+    v2 = KeptProfile(one, 2, {"n": 2})  # delivered after, older
+    v3_again = KeptProfile(one, 3, {"n": "again"})  # not newer: changes nothing
+    other = KeptProfile(two, 1, {})
+    assert newest_profiles([v3, other, v2, v3_again]) == [v3, other]
 
 
 def as_before(result: Result) -> dict[str, Any]:

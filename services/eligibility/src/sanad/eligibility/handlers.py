@@ -34,19 +34,27 @@ log = get_logger(__name__)
 GROUP = "eligibility"
 
 
-async def on_profile_updated(
-    session: AsyncSession, event: ProfileUpdated | ProfileUpdatedV2, envelope: Envelope
+async def on_profiles_updated(
+    session: AsyncSession, events: list[tuple[ProfileUpdated | ProfileUpdatedV2, Envelope]]
 ) -> None:
     """Keep the newest profile per citizen (no contact details, no names, no national IDs:
-    a version 1 of the history is upcast to version 2)."""
-    profile = event.upcast() if isinstance(event, ProfileUpdated) else event
-    kept = await repository.keep_profile(
+    a version 1 of the history is upcast to version 2). One statement for the batch."""
+    kept = await repository.keep_profiles(
         session,
-        event.citizen_id,
-        event.version,
-        service.profile_of(profile.model_dump(mode="json")),
+        [
+            repository.KeptProfile(
+                event.citizen_id,
+                event.version,
+                service.profile_of(
+                    (event.upcast() if isinstance(event, ProfileUpdated) else event).model_dump(
+                        mode="json"
+                    )
+                ),
+            )
+            for event, _ in events
+        ],
     )
-    log.debug("profile_kept" if kept else "profile_stale", version=event.version)
+    log.debug("profiles_kept", kept=kept, events=len(events))
 
 
 def submission_of(
@@ -127,8 +135,6 @@ async def on_decisions_issued(
 
 def handlers(clock: Clock) -> Handlers:
     return {
-        ProfileUpdated: on_profile_updated,
-        ProfileUpdatedV2: on_profile_updated,
         AppealFiled: on_appeal_filed(clock),
     }
 
@@ -141,6 +147,8 @@ def batch_handlers(clock: Clock) -> BatchHandlers:
         DecisionIssued: on_decisions_issued,
         DecisionIssuedV2: on_decisions_issued,
         DecisionIssuedV3: on_decisions_issued,  # v3 adds the program's terms: same registry row
+        ProfileUpdated: on_profiles_updated,
+        ProfileUpdatedV2: on_profiles_updated,
     }
 
 

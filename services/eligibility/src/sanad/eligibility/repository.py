@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
@@ -81,19 +82,53 @@ async def insert_rule_set(
     return result.first() is not None
 
 
-async def keep_profile(
-    session: AsyncSession, citizen_id: UUID, version: int, profile: dict[str, Any]
-) -> bool:
-    """Keep the newest version per citizen; False if ``version`` is not newer."""
-    statement = insert(citizen_profiles).values(
-        citizen_id=citizen_id, version=version, profile=profile
+@dataclass(frozen=True)
+class KeptProfile:
+    citizen_id: UUID
+    version: int
+    profile: dict[str, Any]
+
+
+# Each citizen's newest profile, a batch in one statement (at most one row per citizen).
+_KEEP_PROFILES = text(
+    """
+    INSERT INTO citizen_profiles AS c (citizen_id, version, profile)
+    SELECT p.citizen_id, p.version, CAST(p.profile AS jsonb)
+    FROM unnest(CAST(:citizen_ids AS uuid[]), CAST(:versions AS integer[]),
+                CAST(:profiles AS text[])) AS p(citizen_id, version, profile)
+    ON CONFLICT (citizen_id) DO UPDATE SET
+        version = excluded.version, profile = excluded.profile, updated_at = excluded.updated_at
+    WHERE c.version < excluded.version
+    RETURNING citizen_id
+    """
+)
+
+
+def newest_profiles(profiles: list[KeptProfile]) -> list[KeptProfile]:
+    """Each citizen's newest version (of two with the same version, the first)."""
+    newest: dict[UUID, KeptProfile] = {}
+    for profile in profiles:
+        kept = newest.get(profile.citizen_id)
+        if kept is None or profile.version > kept.version:
+            newest[profile.citizen_id] = profile
+    return list(newest.values())
+
+
+async def keep_profiles(session: AsyncSession, profiles: list[KeptProfile]) -> int:
+    """Keep the newest version per citizen (an older or repeated version changes nothing);
+    how many citizens' rows were written."""
+    rows = newest_profiles(profiles)
+    if not rows:
+        return 0
+    result = await session.execute(
+        _KEEP_PROFILES,
+        {
+            "citizen_ids": [p.citizen_id for p in rows],
+            "versions": [p.version for p in rows],
+            "profiles": [orjson.dumps(p.profile).decode() for p in rows],
+        },
     )
-    upsert = statement.on_conflict_do_update(
-        index_elements=[citizen_profiles.c.citizen_id],
-        set_={"version": version, "profile": profile, "updated_at": statement.excluded.updated_at},
-        where=citizen_profiles.c.version < version,
-    ).returning(citizen_profiles.c.citizen_id)
-    return (await session.execute(upsert)).first() is not None
+    return len(result.all())
 
 
 async def profile(session: AsyncSession, citizen_id: UUID) -> tuple[int, dict[str, Any]] | None:
