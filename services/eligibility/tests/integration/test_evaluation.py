@@ -235,3 +235,58 @@ async def test_a_program_without_rules_is_not_answered(world: World) -> None:
     await world.publish(sentinel, "applications")
     found = await world.evaluated(unruled.application_id)
     assert [m.payload["submission_id"] for m in found] == [str(sentinel.submission_id)]
+
+
+async def test_an_appeal_uses_the_latest_submission_and_a_batch_of_decisions_the_latest(
+    world: World,
+) -> None:
+    """The submissions kept for appeals are written with the evaluations (one statement):
+    an application submitted twice is appealed on its second submission's documents; and
+    the registry keeps an application's latest decision, however the batch came."""
+    citizen = uuid.uuid4()
+    profile = await world.profile(citizen, income="900.00")
+    first = world.submission(
+        citizen, profile, documents=("national_id",), submitted_at=datetime.now(UTC)
+    )
+    second = first.model_copy(
+        update={
+            "submission_id": uuid.uuid4(),
+            "submission_number": 2,
+            "submitted_at": first.submitted_at + timedelta(minutes=5),
+            "documents": world.submission(citizen, profile).documents,
+        }
+    )
+    await world.publish(first, "applications")
+    await world.publish(second, "applications")
+    one, two = await world.evaluated(first.application_id, count=2)
+    assert (one.payload["outcome"], two.payload["outcome"]) == ("incomplete", "eligible")
+
+    await world.publish(world.appeal(first), "applications")
+    *_, appealed = await world.evaluated(first.application_id, count=3)
+    assert appealed.payload["trigger"] == "appeal"
+    documents = next(c for c in appealed.payload["criteria"] if c["code"] == "documents")
+    assert documents["status"] == "passed"  # the second submission's four documents
+
+    approved = world.approval(first)
+    rejected = approved.model_copy(
+        update={
+            "decision_id": uuid.uuid4(),
+            "decision": "REJECTED",
+            "decided_at": approved.decided_at + timedelta(seconds=1),
+        }
+    )
+    await world.publish(rejected, "applications")  # the later decision delivered first
+    older = await world.publish(approved, "applications")
+    await eventually(
+        lambda: world.scalar(
+            "SELECT count(*) FROM eligibility.processed_events WHERE event_id = :e",
+            e=older.event_id,
+        ),
+        until=lambda n: n == 1,
+        what="the older decision handled",
+    )
+    [row] = await world.rows(
+        "SELECT active, decision_id FROM eligibility.beneficiaries WHERE application_id = :a",
+        a=first.application_id,
+    )
+    assert (row.active, row.decision_id) == (False, rejected.decision_id)
