@@ -46,7 +46,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,6 @@ from sanad.shared.auth import TokenSigner, generate_signing_key
 from sanad.shared.clock import SystemClock
 from sanad.shared.db import SessionFactory, session_factory
 from sanad.shared.events import CardIssued, DecisionIssuedV3, Envelope
-from sanad.shared.events.applications import ProgramTerms, Reason
 from sanad.shared.inbox import Inbox
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.kafka_clients import KafkaAccess
@@ -71,36 +69,6 @@ from sanad.shared.topics import TopicSpec
 
 RESULTS = Path(__file__).parent / "results"
 LOG_FILE = LOGS / "bench-consumers.log"
-# An approval as applications issues it: every criterion as a reason, the benefit, the
-# program's terms (SSP-DEV issues a card on approval).
-REASONS = [
-    Reason(code=code, reason_ar=f"استوفى شرط {code}", reason_en=f"meets the {code} criterion")
-    for code in ("citizenship", "residence", "property", "income", "exclusive_programs")
-]
-TERMS = ProgramTerms(
-    name_ar="الضمان الاجتماعي المطور",
-    name_en="Developed Social Security",
-    card_on_approval=True,
-    card_validity_days=365,
-)
-
-
-def decision(citizen: bulk_seed.Citizen) -> DecisionIssuedV3:
-    now = datetime.now(UTC)
-    return DecisionIssuedV3(
-        decision_id=uuid.uuid4(),
-        application_id=uuid.uuid4(),
-        citizen_id=citizen.citizen_id,
-        program_code=bulk_seed.PROGRAM,
-        decision="APPROVED",
-        reasons=REASONS,
-        monthly_benefit=Decimal("200.00"),
-        decided_by="eligibility",
-        decided_at=now,
-        rule_set_version="SSP-DEV@bench",
-        evaluation_id=uuid.uuid4(),
-        program=TERMS,
-    )
 
 
 def card(issued: DecisionIssuedV3) -> CardIssued:
@@ -135,7 +103,7 @@ class Target:
 
 
 def targets(people: list[bulk_seed.Citizen]) -> dict[str, Callable[[], Target]]:
-    decisions = [decision(c) for c in people]
+    decisions = [bulk_seed.approval(c) for c in people]
 
     def notifications() -> Target:
         from sanad.identity.settings import IdentitySettings

@@ -42,8 +42,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +55,8 @@ def records(count: int) -> dict[str, list[str]]:
     from sanad.applications.domain.form import ApplicationForm
     from sanad.applications.service.applications import household_snapshot
     from sanad.platform import bulk_seed
-    from sanad.shared.events import ApplicationSubmittedV2, DecisionIssuedV3, Envelope
-    from sanad.shared.events.applications import ProgramTerms, Reason, SubmittedDocumentV2
+    from sanad.shared.events import ApplicationSubmittedV2, Envelope
+    from sanad.shared.events.applications import SubmittedDocumentV2
 
     submitted, decided = [], []
     now = datetime.now(UTC)
@@ -87,26 +86,7 @@ def records(count: int) -> dict[str, list[str]]:
         )
         cause = Envelope.wrap(event, producer="applications", correlation_id="bench")
         submitted.append(cause.to_bytes().decode())
-        decision = DecisionIssuedV3(
-            decision_id=uuid.uuid4(),
-            application_id=application_id,
-            citizen_id=citizen.citizen_id,
-            program_code=bulk_seed.PROGRAM,
-            decision="APPROVED" if citizen.approved else "REJECTED",
-            reasons=[Reason(code="household_income", reason_ar="دخل", reason_en="income")],
-            monthly_benefit=Decimal("200.00") if citizen.approved else None,
-            respond_by=(now + timedelta(days=30)).date() if not citizen.approved else None,
-            decided_by="system",
-            decided_at=now,
-            rule_set_version="SSP-DEV@2025.1",
-            evaluation_id=uuid.uuid4(),
-            program=ProgramTerms(
-                name_ar="الضمان الاجتماعي المطور",
-                name_en="Developed Social Security",
-                card_on_approval=True,
-                card_validity_days=365,
-            ),
-        )
+        decision = bulk_seed.approval(citizen, application_id)
         decided.append(
             Envelope.wrap(
                 decision,

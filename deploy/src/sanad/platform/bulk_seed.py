@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -34,7 +35,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.shared.auth import Role, TokenSigner
-from sanad.shared.events import CitizenRegisteredV3, Envelope, ProfileUpdated, ProfileUpdatedV2
+from sanad.shared.events import (
+    CitizenRegisteredV3,
+    DecisionIssuedV3,
+    Envelope,
+    ProfileUpdated,
+    ProfileUpdatedV2,
+)
+from sanad.shared.events.applications import ProgramTerms, Reason
 from sanad.shared.pseudonym import Pseudonyms
 
 PROGRAM = "SSP-DEV"
@@ -185,6 +193,39 @@ def form(citizen: Citizen) -> dict[str, object]:
         "employment_status": "unemployed",
         "payment": {"method": "iban", "iban": IBAN},
     }
+
+
+# An approval as applications issues it: every criterion as a reason, the benefit, the
+# program's terms (SSP-DEV issues a card on approval).
+APPROVAL_REASONS = [
+    Reason(code=code, reason_ar=f"استوفى شرط {code}", reason_en=f"meets the {code} criterion")
+    for code in ("citizenship", "residence", "property", "income", "exclusive_programs")
+]
+PROGRAM_TERMS = ProgramTerms(
+    name_ar="الضمان الاجتماعي المطور",
+    name_en="Developed Social Security",
+    card_on_approval=True,
+    card_validity_days=365,
+)
+
+
+def approval(citizen: Citizen, application_id: uuid.UUID | None = None) -> DecisionIssuedV3:
+    """The citizen's SSP-DEV application approved, as applications decides it (benches that
+    feed a consumer what reaches it in the journey)."""
+    return DecisionIssuedV3(
+        decision_id=uuid.uuid4(),
+        application_id=application_id or citizen.application_id or uuid.uuid4(),
+        citizen_id=citizen.citizen_id,
+        program_code=PROGRAM,
+        decision="APPROVED",
+        reasons=APPROVAL_REASONS,
+        monthly_benefit=Decimal("200.00"),
+        decided_by="eligibility",
+        decided_at=datetime.now(UTC),
+        rule_set_version="SSP-DEV@bench",
+        evaluation_id=uuid.uuid4(),
+        program=PROGRAM_TERMS,
+    )
 
 
 async def publish(producer: AIOKafkaProducer, envelopes: Iterable[Envelope]) -> None:
