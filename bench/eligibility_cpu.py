@@ -111,6 +111,7 @@ async def measure(given: dict[str, list[str]], batch: int) -> dict[str, Any]:
     from sanad.shared.clock import SystemClock
     from sanad.shared.db import engine_for, session_factory
     from sanad.shared.events import ApplicationSubmittedV2, DecisionIssuedV3, Envelope
+    from sanad.shared.heap import freeze_startup_heap
     from sanad.shared.logging import configure_logging
 
     configure_logging("eligibility", "WARNING")
@@ -196,6 +197,7 @@ async def measure(given: dict[str, list[str]], batch: int) -> dict[str, Any]:
         # Connections, statement caches and the compiled rule set warm.
         await run(1, submissions[:warm], decisions[:warm])
         await run(batch, submissions[:warm], decisions[:warm])
+        freeze_startup_heap()  # as the service does once started (sanad.shared.heap)
         measured = [
             await run(1, submissions[warm:], decisions[warm:]),
             await run(batch, submissions[warm:], decisions[warm:]),
