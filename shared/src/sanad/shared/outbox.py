@@ -221,7 +221,7 @@ class OutboxRelay:
         *,
         listen_dsn: str,
         schema: str,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         poll_interval: float = 5.0,
         new_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None,
     ) -> None:
