@@ -147,6 +147,20 @@ class Scratch:
 
 
 @contextlib.asynccontextmanager
+async def _throwaway_schema(url: str, schema: str) -> AsyncIterator[None]:
+    """``schema`` created (as the superuser at ``url``) and dropped with all it holds after."""
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@contextlib.asynccontextmanager
 async def scratch_schema(infra: Infra, label: str) -> AsyncIterator[Scratch]:
     """A throwaway schema holding the outbox and inbox tables, dropped afterwards.
 
@@ -154,20 +168,15 @@ async def scratch_schema(infra: Infra, label: str) -> AsyncIterator[Scratch]:
     service never sees their rows.
     """
     schema = f"t_{label}_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(infra.database_admin_url())
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(infra.database_admin_url(), schema, application_name=f"test-{label}")
-    try:
-        async with engine.begin() as conn:
-            for statement in MESSAGING_TABLES_V1:  # exactly what the first migration runs
-                await conn.execute(text(statement))
-        yield Scratch(schema, engine)
-    finally:
-        await engine.dispose()
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+    async with _throwaway_schema(infra.database_admin_url(), schema):
+        engine = create_engine(infra.database_admin_url(), schema, application_name=f"test-{label}")
+        try:
+            async with engine.begin() as conn:
+                for statement in MESSAGING_TABLES_V1:  # exactly what the first migration runs
+                    await conn.execute(text(statement))
+            yield Scratch(schema, engine)
+        finally:
+            await engine.dispose()
 
 
 @contextlib.asynccontextmanager
@@ -179,18 +188,13 @@ async def service_scratch_schema(
     platform's instance of that service never sees its rows."""
     schema = f"bench_{label}_{uuid.uuid4().hex[:8]}"
     url = infra.database_admin_url()
-    admin = create_async_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(url, schema, application_name=f"bench-{label}", pool_size=pool_size)
-    try:
-        await asyncio.to_thread(upgrade, migrations, url, schema)
-        yield Scratch(schema, engine)
-    finally:
-        await engine.dispose()
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+    async with _throwaway_schema(url, schema):
+        engine = create_engine(url, schema, application_name=f"bench-{label}", pool_size=pool_size)
+        try:
+            await asyncio.to_thread(upgrade, migrations, url, schema)
+            yield Scratch(schema, engine)
+        finally:
+            await engine.dispose()
 
 
 async def _assigned(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
