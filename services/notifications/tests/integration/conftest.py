@@ -233,7 +233,8 @@ async def service(provisioned: Infra) -> AsyncIterator[Service]:
         + [TopicSpec(f"dlq.test-notifications-{suffix}", partitions=1)],
     )
     admin_url = provisioned.database_admin_url()
-    admin = create_async_engine(admin_url)
+    # Pinged on checkout: this session-long engine outlives the fault tier's Postgres restart.
+    admin = create_async_engine(admin_url, pool_pre_ping=True)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     assert MIGRATIONS is not None
