@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -134,55 +135,68 @@ def registered(citizen: Citizen, pseudonyms: Pseudonyms) -> CitizenRegisteredV3:
 def household(citizen: Citizen) -> ProfileUpdatedV2:
     """What profile publishes once the sections are filled in: its whole view of the profile
     (version 1's shape, contact included) cut down to version 2, as ``Profile.to_event``."""
-    income = APPROVED_INCOME if citizen.approved else REJECTED_INCOME
-    return ProfileUpdated.model_validate(
-        {
-            "citizen_id": citizen.citizen_id,
-            "version": PROFILE_VERSION,
-            "registry": {
-                "full_name_ar": "ليلى خالد",
-                "full_name_en": "Layla Khaled",
-                "sex": "F",
-                "birth_date": "1980-01-02",
+    payload = profile_payload(
+        citizen.citizen_id,
+        version=PROFILE_VERSION,
+        income=APPROVED_INCOME if citizen.approved else REJECTED_INCOME,
+        contact={"mobile": citizen.mobile, "email": citizen.email, "language": citizen.language},
+    )
+    return ProfileUpdated.model_validate(payload).upcast()
+
+
+def profile_payload(
+    citizen_id: uuid.UUID,
+    *,
+    version: int,
+    income: str,
+    contact: dict[str, Any],
+    nationality: str = "SA",
+    dependents: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A ProfileUpdated (version 1) payload: a widow's filled-in household, with
+    ``dependents``, as JSON values (benchmarks and tests build their profiles from it)."""
+    return {
+        "citizen_id": str(citizen_id),
+        "version": version,
+        "registry": {
+            "full_name_ar": "ليلى خالد",
+            "full_name_en": "Layla Khaled",
+            "sex": "F",
+            "birth_date": "1980-01-02",
+        },
+        "contact": contact,
+        "sections": {
+            "personal": {"marital_status": "widowed", "nationality": nationality},
+            "housing": {
+                "region": "riyadh",
+                "city": "Riyadh",
+                "district": "Olaya",
+                "national_address": "RRRD2929",
+                "housing_type": "rented",
+                "monthly_rent": "1500",
             },
-            "contact": {
-                "mobile": citizen.mobile,
-                "email": citizen.email,
-                "language": citizen.language,
-            },
-            "sections": {
-                "personal": {"marital_status": "widowed", "nationality": "SA"},
-                "housing": {
-                    "region": "riyadh",
-                    "city": "Riyadh",
-                    "district": "Olaya",
-                    "national_address": "RRRD2929",
-                    "housing_type": "rented",
-                    "monthly_rent": "1500",
-                },
-                "income": {"sources": [{"type": "other", "monthly_amount": income, "payer": "x"}]},
-                "employment": {"status": "unemployed"},
-                "property": {"assets": []},
-            },
-            "dependents": [],
-            "household": {
-                "household_size": 1,
-                "total_monthly_income": income,
-                "total_property_value": "0",
-            },
-            "completeness": {
-                "personal": True,
-                "housing": True,
-                "income": True,
-                "education": False,
-                "employment": True,
-                "licenses": False,
-                "property": True,
-                "dependents": True,
-                "complete": False,
-            },
-        }
-    ).upcast()
+            "income": {"sources": [{"type": "other", "monthly_amount": income, "payer": "x"}]},
+            "employment": {"status": "unemployed"},
+            "property": {"assets": []},
+        },
+        "dependents": list(dependents),
+        "household": {
+            "household_size": 1 + len(dependents),
+            "total_monthly_income": income,
+            "total_property_value": "0",
+        },
+        "completeness": {
+            "personal": True,
+            "housing": True,
+            "income": True,
+            "education": False,
+            "employment": True,
+            "licenses": False,
+            "property": True,
+            "dependents": True,
+            "complete": False,
+        },
+    }
 
 
 def form(citizen: Citizen) -> dict[str, object]:

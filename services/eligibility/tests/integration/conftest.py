@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sanad.eligibility.main import MIGRATIONS, create_app
 from sanad.eligibility.settings import EligibilitySettings
+from sanad.platform import bulk_seed
 from sanad.platform.testing import Infra, asgi_client, eventually, read_topic, trust_test_tokens
 from sanad.shared import topics
 from sanad.shared.auth import Role, TokenSigner
@@ -94,49 +95,14 @@ def profile_payload(
     nationality: str = "SA",
 ) -> dict[str, Any]:
     """A ProfileUpdated payload: a filled-in household of the applicant and ``children``."""
-    dependents = [child() for _ in range(children)]
-    return {
-        "citizen_id": str(citizen_id),
-        "version": version,
-        "registry": {
-            "full_name_ar": "ليلى خالد",
-            "full_name_en": "Layla Khaled",
-            "sex": "F",
-            "birth_date": "1980-01-02",
-        },
-        "contact": {"mobile": "+966551234567", "email": None, "language": "ar"},
-        "sections": {
-            "personal": {"marital_status": "widowed", "nationality": nationality},
-            "housing": {
-                "region": "riyadh",
-                "city": "Riyadh",
-                "district": "Olaya",
-                "national_address": "RRRD2929",
-                "housing_type": "rented",
-                "monthly_rent": "1500",
-            },
-            "income": {"sources": [{"type": "other", "monthly_amount": income, "payer": "x"}]},
-            "employment": {"status": "unemployed"},
-            "property": {"assets": []},
-        },
-        "dependents": dependents,
-        "household": {
-            "household_size": 1 + children,
-            "total_monthly_income": income,
-            "total_property_value": "0",
-        },
-        "completeness": {
-            "personal": True,
-            "housing": True,
-            "income": True,
-            "education": False,
-            "employment": True,
-            "licenses": False,
-            "property": True,
-            "dependents": True,
-            "complete": False,
-        },
-    }
+    return bulk_seed.profile_payload(
+        citizen_id,
+        version=version,
+        income=income,
+        contact={"mobile": "+966551234567", "email": None, "language": "ar"},
+        nationality=nationality,
+        dependents=[child() for _ in range(children)],
+    )
 
 
 def snapshot(profile: dict[str, Any]) -> dict[str, Any]:
