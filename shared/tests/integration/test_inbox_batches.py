@@ -4,7 +4,9 @@ rewinds instead of losing or dead-lettering, and unknown types are skipped."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -20,6 +22,7 @@ from sanad.shared.db import session_factory
 from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched
 from sanad.shared.inbox import IDLE_FETCH_WAIT_MS, Inbox, RetryPolicy
 from sanad.shared.kafka_admin import ensure_topics
+from sanad.shared.partitioning import partition_for
 from sanad.shared.topics import TopicSpec
 
 from .conftest import Pipe, citizen_event, consuming, make_inbox, record_effect, running
@@ -355,3 +358,88 @@ async def test_an_idle_consumer_long_polls_and_still_takes_an_event_at_once(
 
 async def _value(value: int | None) -> int | None:
     return value
+
+
+async def _fact(holds: bool) -> bool:
+    return holds
+
+
+async def test_records_fetched_before_a_revoke_are_not_started_during_it(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    """A second instance joins while the first holds batches on two partitions; a fetch that
+    completed just before the revoke reaches the loop just after it began (forced here by
+    holding that fetch's result; in the fault tier's kills it happened on its own). The
+    revoke gave up the records queued behind the partition's batch; a batch started now
+    from the later records would commit an offset past them, and they would be lost (the
+    EligibilityEvaluated lost in the applications kill). So nothing starts until the
+    partitions are assigned again, and every event takes effect, once."""
+    slow, fast = _keys_on_two_partitions(pipe)
+    gates = {note: asyncio.Event() for note in ("h-slow", "h-fast")}
+    entered: set[str] = set()
+
+    async def gated_effect(
+        session: AsyncSession, event: CitizenRegistered, envelope: Envelope
+    ) -> None:
+        note = envelope.payload["full_name_en"]
+        entered.add(note)
+        if note in gates:
+            await gates[note].wait()
+        await record_effect(session, event, envelope)
+
+    def gated_inbox() -> Inbox:
+        inbox = Inbox(pipe.infra.kafka, session_factory(pipe.sink.engine), client_id="t")
+        inbox.subscribe(
+            group_id=pipe.group, topics=(pipe.topic,), handlers={CitizenRegistered: gated_effect}
+        )
+        return inbox
+
+    first = gated_inbox()
+    async with consuming(first), running(pipe.relay(producer)):
+        [loop] = first._loops
+        getmany, handed_late = loop._consumer.getmany, asyncio.Event()
+
+        async def fetch_handed_over_after_the_revoke_began(*args: Any, **kwargs: Any) -> Any:
+            batches = await getmany(*args, **kwargs)
+            if any(record.offset >= 4 for record in batches.get(fast.tp, ())):
+                await eventually(lambda: _fact(loop.rebalancing), what="the revoke")
+                handed_late.set()
+            return batches
+
+        loop._consumer.getmany = fetch_handed_over_after_the_revoke_began
+        await pipe.commit(citizen_event("h-slow", slow.key), citizen_event("h-fast", fast.key))
+        await eventually(lambda: _fact({"h-slow", "h-fast"} <= entered), what="both held")
+        # Fetched while h-fast's batch runs: queued behind it, then given up by the revoke.
+        await pipe.commit(*(citizen_event(f"q-{n}", fast.key) for n in range(3)))
+        await eventually(lambda: loop._consumer.position(fast.tp), until=lambda at: at == 4)
+        await pipe.commit(*(citizen_event(f"r-{n}", fast.key) for n in range(3)))
+        async with consuming(gated_inbox()) as second:
+            await eventually(lambda: _fact(handed_late.is_set()), what="the late fetch")
+            gates["h-fast"].set()
+            await eventually(lambda: _fact(set(loop._inflight) == {slow.tp}), what="h-slow alone")
+            assert "r-0" not in await pipe.effects()  # nothing started on a revoked partition
+            gates["h-slow"].set()
+            expected = {"h-slow", "h-fast", *(f"{p}-{n}" for p in "qr" for n in range(3))}
+            counts = await eventually(
+                lambda: notes_by_event(pipe), until=lambda seen: set(seen) == expected, what="all"
+            )
+            processed = first.processed() + second.processed()
+    assert set(counts.values()) == {1}
+    assert processed == len(expected)
+
+
+@dataclass(frozen=True)
+class _Key:
+    key: uuid.UUID
+    tp: TopicPartition
+
+
+def _keys_on_two_partitions(pipe: Pipe) -> tuple[_Key, _Key]:
+    found: dict[int, uuid.UUID] = {}
+    while len(found) < 2:
+        key = uuid.uuid4()
+        found.setdefault(partition_for(str(key).encode(), 3), key)
+    (one, one_key), (other, other_key) = found.items()
+    return _Key(one_key, TopicPartition(pipe.topic, one)), _Key(
+        other_key, TopicPartition(pipe.topic, other)
+    )

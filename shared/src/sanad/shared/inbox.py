@@ -26,7 +26,7 @@ one of them holds fetched records nobody takes. Per partition batch:
   batches committed, after the Postgres commit; a crash in between redelivers, and the
   ``processed_events`` rows make the redelivery change nothing;
 - a partition being revoked first finishes its batch (up to ``REVOKE_DRAIN_SECONDS``, well
-  inside the rebalance timeout) and commits.
+  inside the rebalance timeout) and commits; until the new assignment nothing else starts.
 
 Why not FastStream's batch subscriber: its ``nack`` rewinds only the first message's
 partition, ``max_workers`` cannot combine with ``batch``, and its ``ack`` commits the position
@@ -283,6 +283,10 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         self._letters: OrderedDict[tuple[str, int, int], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self.processed = 0
+        # Between a revoke and the next assignment; the count tells a fetch made under an
+        # earlier assignment from one made under the current.
+        self.rebalancing = False
+        self._assignments = 0
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -305,27 +309,33 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
 
     # -- rebalance: finish what we hold before a partition moves to another instance --------
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Until the new assignment, nothing starts: not the records queued behind a batch,
+        # nor those of a fetch that completed just before this and reaches the loop after.
+        # A batch started now could commit an offset past records given up here (seen: an
+        # event lost in a kill). Every partition of the new assignment, even one this
+        # instance keeps, is read again from its committed offset (aiokafka resets them).
+        self.rebalancing = True
+        self._assignments += 1
+        self._queued.clear()
         held = [tp for tp in revoked if tp in self._inflight]
-        for tp in revoked:
-            self._queued.pop(tp, None)  # the new owner fetches them from the committed offset
         await self._settle(held, drain=REVOKE_DRAIN_SECONDS, follow=False)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        return None
+        self.rebalancing = False
 
     async def _run(self) -> None:
-        fetch: asyncio.Task[dict[TopicPartition, list[Any]]] | None = None
+        fetch: asyncio.Task[tuple[dict[TopicPartition, list[Any]], int]] | None = None
         try:
             while True:
                 if fetch is None:
-                    fetch = asyncio.create_task(self._consumer.getmany(timeout_ms=1000))
+                    fetch = asyncio.create_task(self._fetch())
                 await asyncio.wait(
                     {fetch, *self._inflight.values()}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if fetch.done():
                     done, fetch = fetch, None
                     try:
-                        batches = done.result()
+                        batches, fetched_under = done.result()
                     except KafkaError as exc:  # the broker or the group is away: try again
                         log.warning("inbox_fetch_failed", error_type=type(exc).__name__)
                         await asyncio.sleep(1.0)
@@ -334,8 +344,9 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                     # rewound when its batch ends joins the next fetch, so keep that soon.
                     busy = batches or self._inflight or self._queued
                     self._set_fetch_wait(BUSY_FETCH_WAIT_MS if busy else IDLE_FETCH_WAIT_MS)
-                    for tp, records in batches.items():
-                        self._start(tp, records)
+                    if fetched_under == self._assignments:  # else read again from the commit
+                        for tp, records in batches.items():
+                            self._start(tp, records)
                 await self._settle([tp for tp, t in self._inflight.items() if t.done()])
         except asyncio.CancelledError:
             if fetch is not None:
@@ -351,6 +362,13 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                 await self._consumer.stop()
             raise
 
+    async def _fetch(self) -> tuple[dict[TopicPartition, list[Any]], int]:
+        """Fetched records, and the assignment they were returned under (aiokafka holds
+        them back during a rebalance; a loop that sees them after one more began drops
+        them)."""
+        batches = await self._consumer.getmany(timeout_ms=1000)
+        return batches, self._assignments
+
     @property
     def fetch_wait_ms(self) -> int | None:
         """The broker wait of the consumer's next fetch (None before it has started)."""
@@ -364,8 +382,8 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         # else: an aiokafka without it keeps BUSY_FETCH_WAIT_MS (test_inbox_batches fails)
 
     def _start(self, tp: TopicPartition, records: list[Any]) -> None:
-        if not records:
-            return
+        if not records or self.rebalancing:
+            return  # see on_partitions_revoked
         if tp not in self._consumer.assignment():
             return  # revoked since the fetch: the new owner reads these
         if tp in self._inflight:
