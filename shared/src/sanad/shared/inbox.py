@@ -25,8 +25,10 @@ one of them holds fetched records nobody takes. Per partition batch:
 - offsets are committed to Kafka once per loop turn, for exactly the partitions whose
   batches committed, after the Postgres commit; a crash in between redelivers, and the
   ``processed_events`` rows make the redelivery change nothing;
-- a partition being revoked first finishes its batch (up to ``REVOKE_DRAIN_SECONDS``, well
-  inside the rebalance timeout) and commits; until the new assignment nothing else starts.
+- on a rebalance aiokafka revokes every partition (and assigns anew): the batches in flight
+  finish first (up to ``REVOKE_DRAIN_SECONDS``, well inside the rebalance timeout) and their
+  offsets are committed; until the new assignment nothing else starts, and every partition
+  is then read again from its committed offset.
 
 Why not FastStream's batch subscriber: its ``nack`` rewinds only the first message's
 partition, ``max_workers`` cannot combine with ``batch``, and its ``ack`` commits the position
@@ -47,7 +49,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -283,10 +285,10 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         self._letters: OrderedDict[tuple[str, int, int], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self.processed = 0
-        # Between a revoke and the next assignment; the count tells a fetch made under an
-        # earlier assignment from one made under the current.
+        # Between a revoke and the next assignment. The epoch is counted when a revoke begins
+        # (before its first await), so a fetch returned before it is told from one after.
         self.rebalancing = False
-        self._assignments = 0
+        self._epoch = 0
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -315,7 +317,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         # event lost in a kill). Every partition of the new assignment, even one this
         # instance keeps, is read again from its committed offset (aiokafka resets them).
         self.rebalancing = True
-        self._assignments += 1
+        self._epoch += 1
         self._queued.clear()
         held = [tp for tp in revoked if tp in self._inflight]
         await self._settle(held, drain=REVOKE_DRAIN_SECONDS, follow=False)
@@ -344,7 +346,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                     # rewound when its batch ends joins the next fetch, so keep that soon.
                     busy = batches or self._inflight or self._queued
                     self._set_fetch_wait(BUSY_FETCH_WAIT_MS if busy else IDLE_FETCH_WAIT_MS)
-                    if fetched_under == self._assignments:  # else read again from the commit
+                    if fetched_under == self._epoch:  # else read again from the commit
                         for tp, records in batches.items():
                             self._start(tp, records)
                 await self._settle([tp for tp, t in self._inflight.items() if t.done()])
@@ -367,7 +369,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         them back during a rebalance; a loop that sees them after one more began drops
         them)."""
         batches = await self._consumer.getmany(timeout_ms=1000)
-        return batches, self._assignments
+        return batches, self._epoch
 
     @property
     def fetch_wait_ms(self) -> int | None:
@@ -382,8 +384,12 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         # else: an aiokafka without it keeps BUSY_FETCH_WAIT_MS (test_inbox_batches fails)
 
     def _start(self, tp: TopicPartition, records: list[Any]) -> None:
-        if not records or self.rebalancing:
-            return  # see on_partitions_revoked
+        if not records:
+            return
+        if self.rebalancing:  # see on_partitions_revoked; rewound in case they are the new
+            with contextlib.suppress(IllegalStateError):  # assignment's (aiokafka says not)
+                self._consumer.seek(tp, records[0].offset)
+            return
         if tp not in self._consumer.assignment():
             return  # revoked since the fetch: the new owner reads these
         if tp in self._inflight:
@@ -421,7 +427,8 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             assigned = tp in self._consumer.assignment()
             queued = self._queued.pop(tp, [])
             if not task.cancelled() and task.exception() is None:
-                offsets[tp] = task.result()
+                if assigned:  # else its new owner reads on from the last commit
+                    offsets[tp] = task.result()
             elif assigned:  # nothing of the batch committed, or not all of it: it comes again
                 queued = []
                 self._consumer.seek(tp, first)
@@ -483,6 +490,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                     "inbox_batch_failed_replaying_one_by_one",
                     events=len(batch.handled),
                     error_type=type(exc).__name__,
+                    sqlstate=getattr(getattr(exc, "orig", None), "sqlstate", None),
                 )
                 for item in batch.handled:
                     await self._run_alone(batch, item)
