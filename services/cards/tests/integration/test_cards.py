@@ -4,6 +4,7 @@ consumes them."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
 from typing import Any
@@ -14,9 +15,11 @@ import zxingcpp
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sanad.cards import repository, service
 from sanad.cards.domain.number import is_card_number, new_card_number
+from sanad.cards.handlers import record_of
 from sanad.cards.settings import CardsSettings
 from sanad.platform.testing import eventually, read_topic
 from sanad.shared import topics
@@ -388,3 +391,46 @@ async def test_a_new_key_encryption_key_reseals_every_stored_key_when_cards_star
         await service.ensure_signing_key(sessions, service.KeyRing(old, [new]), clock)
     for row in await sealed_keys():
         service.KeyRing(old).open(row.kid, row.public_key, row.private_key_encrypted)
+
+
+@pytest.mark.parametrize("first", ["approval", "names"])
+async def test_the_first_approval_and_names_handled_at_once_still_issue_the_card(
+    world: World, cards_app: FastAPI, first: str
+) -> None:
+    """Two topics, two inbox transactions: one records the first approval, the other the
+    holder's first names, each before the other commits. Whichever goes first, the card is
+    issued once both have committed."""
+    citizen = await world.citizen(profile=False)
+    record = record_of(world.decision(citizen))
+    sessions = cards_app.state.runtime.require_sessions()
+    now = world.clock.now()
+
+    async def approval(session: AsyncSession) -> None:
+        await service.apply_decision(session, record, now)
+
+    async def names(session: AsyncSession) -> None:
+        await service.apply_holder(session, citizen.citizen_id, 1, ("ليلى", citizen.name_en), now)
+
+    steps = {"approval": approval, "names": names}
+    [then] = [step for name, step in steps.items() if name != first]
+
+    async def in_own_transaction() -> None:
+        async with sessions() as session, session.begin():
+            await then(session)
+
+    async with sessions() as session, session.begin():
+        await steps[first](session)
+        other = asyncio.create_task(in_own_transaction())
+        # The other transaction has run (no lock) or waits on this one's lock.
+        await eventually(lambda: _done_or_waiting(world, other), what="the other handler")
+    await other
+    [card] = await world.cards(citizen)
+    assert card["holder_name_en"] == citizen.name_en
+
+
+async def _done_or_waiting(world: World, task: asyncio.Task[None]) -> bool:
+    waiting = await world.scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND classid = 1128354372 AND objsubid = 2"  # cards' key space, two-key form
+    )
+    return task.done() or waiting > 0

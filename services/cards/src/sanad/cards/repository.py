@@ -13,6 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sanad.cards.domain.card import Card, DecisionRecord, Status
 from sanad.cards.models import cards, decisions, holders, signing_keys
 
+# -- one citizen's events, one at a time --------------------------------------------------
+
+# Held to the end of the transaction. The key space is this service's ('CARD'): advisory
+# locks are database-wide, and a hash collision only makes two citizens wait on each other.
+_LOCK_CITIZEN = text("SELECT pg_advisory_xact_lock(1128354372, hashtext(:citizen_id))")
+
+
+async def lock_citizen(session: AsyncSession, citizen_id: UUID) -> None:
+    """Serialise this transaction with any other handling the same citizen's decision or
+    names. Without it, a first approval and the holder's first names handled at the same
+    moment (two topics, two transactions) each miss the other's uncommitted row and neither
+    issues the card. It works because the inbox's transactions are READ COMMITTED: each
+    statement after the lock sees what the other committed (not so under REPEATABLE READ)."""
+    await session.execute(_LOCK_CITIZEN, {"citizen_id": str(citizen_id)})
+
+
 # -- holders (from ProfileUpdated) ---------------------------------------------------------
 
 

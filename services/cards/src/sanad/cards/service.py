@@ -240,6 +240,7 @@ async def apply_decision(session: AsyncSession, record: DecisionRecord, now: dat
     """Inside the inbox's transaction. Records the decision if it is the newest for the
     citizen's program; then an approval reactivates a suspended card or, when the program
     issues cards on approval, issues one; a rejection suspends the active card."""
+    await repository.lock_citizen(session, record.citizen_id)
     if not await repository.record_decision(session, record):
         log.info("decision_not_newer_than_recorded", program_code=record.program_code)
         return
@@ -282,6 +283,7 @@ async def apply_holder(
 ) -> None:
     """Inside the inbox's transaction: keep the newest names; issue the automatic cards that
     waited for them. Cards already issued keep the names they were issued with."""
+    await repository.lock_citizen(session, citizen_id)
     if not await repository.upsert_holder(session, citizen_id, version, *names):
         return
     for record in await repository.approvals_without_card(session, citizen_id):
