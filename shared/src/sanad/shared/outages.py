@@ -49,6 +49,22 @@ _KAFKA_AWAY: tuple[type[BaseException], ...] = (
 )
 
 
+# What an outage is raised as, at the top: the classes the HTTP error handler takes in
+# Starlette's ExceptionMiddleware (``sanad.shared.problems``), which then tells an outage (503)
+# from a bug (500) with ``dependency_down``.
+RAISED_BY_OUTAGES: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PoolTimeout,
+    OSError,  # ConnectionError, TimeoutError, socket.gaierror
+    pg_errors.PostgresError,
+    pg_errors.InterfaceError,
+    pg_errors.InternalClientError,
+    redis_errors.RedisError,
+    kafka_errors.KafkaError,
+    ExceptionGroup,
+)
+
+
 def _causes(exc: BaseException) -> list[BaseException]:
     """The exception and what it wraps (SQLAlchemy's ``orig``, ``__cause__``, ``__context__``,
     and the members of an exception group)."""
