@@ -71,6 +71,8 @@ from sanad.shared.topics import TopicSpec
 RESULTS = Path(__file__).parent / "results"
 IDLE_SAMPLE_S = 10.0
 WATCHED = (
+    topics.APPLICATION_SUBMITTED,
+    topics.ELIGIBILITY_EVALUATED,
     topics.DECISION_ISSUED,
     topics.CARD_ISSUED,
     topics.NOTIFICATION_DISPATCHED,
@@ -88,6 +90,9 @@ class Seeded:
 @dataclass
 class Tracked:
     submitted_at: float = 0.0  # wall clock, seconds
+    answered_at: float | None = None  # the submit's answer came back
+    submitted_event_at: float | None = None  # ApplicationSubmitted on Kafka
+    evaluated_at: float | None = None  # EligibilityEvaluated on Kafka
     decision_at: float | None = None
     decision: str | None = None
     decision_event: str | None = None
@@ -265,7 +270,13 @@ class Watcher:
 
     def _see(self, topic: str, envelope: Envelope, at: float) -> None:
         payload = envelope.payload
-        if topic == topics.DECISION_ISSUED:
+        if topic in (topics.APPLICATION_SUBMITTED, topics.ELIGIBILITY_EVALUATED):
+            item = self.tracked.get(str(payload.get("application_id")))
+            if item is not None and topic == topics.APPLICATION_SUBMITTED:
+                item.submitted_event_at = item.submitted_event_at or at
+            elif item is not None:
+                item.evaluated_at = item.evaluated_at or at
+        elif topic == topics.DECISION_ISSUED:
             item = self.tracked.get(str(payload["application_id"]))
             if item is not None:
                 item.decision_at, item.decision = at, payload["decision"]
@@ -332,6 +343,8 @@ async def submit_load(
         if response.status_code != 200:
             errors[str(response.status_code)] += 1
             del tracked[citizen.application_id]
+        else:
+            tracked[citizen.application_id].answered_at = time.time()
 
     if rate > 0:
         pending: set[asyncio.Task[None]] = set()
@@ -482,6 +495,12 @@ def postgres_backends_cpu() -> float:
 # -- results ------------------------------------------------------------------------------
 
 
+def _spans(items: list[Tracked], start: str, end: str) -> list[float]:
+    """Seconds from ``start`` to ``end`` of every application that has both."""
+    pairs = ((getattr(i, start), getattr(i, end)) for i in items)
+    return [b - a for a, b in pairs if a is not None and b is not None]
+
+
 def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None}
@@ -615,6 +634,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "applications_per_s": round(per_s, 1),
         "submit_to_decision": percentiles(decided),
         "submit_to_notification": percentiles(notified),
+        # Where submit → decision goes, stage by stage (Kafka record timestamps).
+        "stages": {
+            "submit_answered": percentiles(_spans(items, "submitted_at", "answered_at")),
+            "submit_to_application_submitted": percentiles(
+                _spans(items, "submitted_at", "submitted_event_at")
+            ),
+            "application_submitted_to_evaluated": percentiles(
+                _spans(items, "submitted_event_at", "evaluated_at")
+            ),
+            "evaluated_to_decision": percentiles(_spans(items, "evaluated_at", "decision_at")),
+        },
         "cpu_percent_of_one_core": cpu,
         # CPU time per completed application: the figure that survives a loaded machine.
         "cpu_ms_per_application": {
