@@ -500,7 +500,12 @@ def read_card_qr(png: bytes) -> str:
     import zxingcpp
     from PIL import Image
 
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    # QR codes only: looking for every format sometimes also "finds" a 1D barcode in the
+    # card's printed digits.
+    image = Image.open(io.BytesIO(png))
+    found = zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
     if len(found) != 1:
         raise JourneyError(f"expected one QR code on the card, found {len(found)}")
     return str(found[0].text)
