@@ -4,6 +4,7 @@ impact simulation and replay. Each is one transaction or reads only."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from sanad.shared.logging import get_logger
 from sanad.shared.problems import FieldError, Problem
 
 log = get_logger(__name__)
+# The catalog's program codes (applications' ProgramCode): safe to log as they are.
+_PROGRAM_CODE = re.compile(r"[A-Z][A-Z0-9-]{1,31}")
 
 # Compiled rule sets by (program, version, digest): a published version never changes, so
 # a compiled one is kept for the life of the process.
@@ -224,7 +227,9 @@ async def evaluate_and_publish(
                     inputs_json,
                 )
         if subject.program_code not in known.versions:
-            log.warning("no_rules_for_program", program=subject.program_code)
+            # Unknown here, so unchecked: logged only if shaped like a program code.
+            shaped = _PROGRAM_CODE.fullmatch(subject.program_code) is not None
+            log.warning("no_rules_for_program", program=subject.program_code if shaped else None)
             continue
         on = policy_date(subject.at)
         key = (subject.program_code, on)
