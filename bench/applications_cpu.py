@@ -39,6 +39,7 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
+import seeded_views  # bench/: run as a script, its folder is on the path
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sanad.platform import bulk_seed
@@ -104,6 +105,7 @@ async def seed(count: int) -> list[bulk_seed.Citizen]:
         await bulk_seed.copy_drafts(db, template, people)
     finally:
         await db.dispose()
+    await seeded_views.store_views(infra, [c.application_id for c in people if c.application_id])
     return people
 
 

@@ -54,6 +54,7 @@ import asyncpg
 import httpx
 import pg_statements  # bench/: run as a script, its folder is on the path
 import psutil
+import seeded_views
 from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -150,6 +151,7 @@ async def seed_citizens(
         await bulk_seed.copy_drafts(db, template, people)
     finally:
         await db.dispose()
+    await seeded_views.store_views(infra, [c.application_id for c in people if c.application_id])
     return [
         Seeded(
             str(c.citizen_id),
@@ -578,6 +580,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         idle_wall = time.monotonic() - idle_began
         cpu_before, pg_before = cpu_seconds(processes), postgres_backends_cpu()
         statements_before = await pg_statements.snapshot(infra.pg_admin_url)
+        sessions_before = await pg_statements.sessions(infra.pg_admin_url)
         idle = {name: (cpu_before[name] - idle_from[name]) / idle_wall for name in cpu_before}
         idle["postgres"] = (pg_before - idle_pg_from) / idle_wall
         wall_before = time.monotonic()
@@ -598,6 +601,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         wall = time.monotonic() - wall_before
         cpu_after, pg_after = cpu_seconds(processes), postgres_backends_cpu()
         statements_after = await pg_statements.snapshot(infra.pg_admin_url)
+        sessions_after = await pg_statements.sessions(infra.pg_admin_url)
         await watcher.stop()
     finally:
         await clients.aclose()
@@ -665,6 +669,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             statements_before, statements_after, len(complete)
         )
         if statements_before is not None and statements_after is not None and complete
+        else None,
+        # Connections opened during the load (the bench's own two included), per application.
+        "postgres_sessions_per_application": round(
+            (sessions_after - sessions_before) / len(complete), 3
+        )
+        if complete
         else None,
         "bare_chain": chain,
         "ratio_to_bare_chain": round(per_s / chain["per_s"], 3) if not args.rate else None,

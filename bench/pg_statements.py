@@ -46,6 +46,20 @@ async def snapshot(admin_url: str, database: str = "sanad") -> Snapshot | None:
     return {(row["service"], row["queryid"]): dict(row) for row in rows}
 
 
+async def sessions(admin_url: str, database: str = "sanad") -> int:
+    """Connections opened to the database so far (a pool that closes and reopens them under
+    load forks a backend, authenticates and prepares its statements again each time)."""
+    conn = await asyncpg.connect(admin_url, database=database)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT sessions FROM pg_stat_database WHERE datname = $1", database
+            )
+        )
+    finally:
+        await conn.close()
+
+
 def _kind(query: str) -> str:
     word = query.lstrip().split(None, 1)[0].upper() if query.strip() else ""
     return word if word in TRANSACTION else "statement"

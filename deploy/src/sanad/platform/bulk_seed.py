@@ -13,7 +13,9 @@ their profiles and drafts request by request would take minutes.
   (rejected on income), unless told that all are approved;
 - one SSP-DEV draft with the form and the four documents is made through the applications
   API (``template_draft``) and copied in the applications schema for every citizen, in one
-  transaction (``copy_drafts``: rows only, the same documents, and the copy's status view).
+  transaction (``copy_drafts``: rows only and the same documents; applications builds a
+  copy's status view when it first needs it, and the benches store them first:
+  ``bench/seeded_views.py``).
 Tokens are signed with identity's signing key (the caller passes it), so every service
 accepts them as identity's own. What a caller then submits goes through HTTP as a citizen's
 app would.

@@ -19,15 +19,15 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 
 def create_engine(
-    url: str, schema: str, *, application_name: str, pool_size: int = 5
+    url: str, schema: str, *, application_name: str, pool_size: int = 10
 ) -> AsyncEngine:
     # The search_path makes unqualified table names resolve to the service's own schema, so
     # the shared outbox and inbox tables are defined once and live in every service's schema.
     return create_async_engine(
         url,
         pool_size=pool_size,
-        # Bursts: the inbox holds up to two connections per topic it consumes (see inbox).
-        max_overflow=2 * pool_size,
+        # Bursts beyond the pool (see ServiceSettings.db_pool_size): closed on return.
+        max_overflow=pool_size,
         # No pre-ping: it is a round trip on every checkout. A connection that died (Postgres
         # restarted) fails its statement once, and SQLAlchemy then discards the whole pool.
         pool_pre_ping=False,
@@ -42,7 +42,10 @@ def create_engine(
 
 def engine_for(settings: ServiceSettings) -> AsyncEngine:
     return create_engine(
-        settings.database_url, settings.db_schema, application_name=settings.service
+        settings.database_url,
+        settings.db_schema,
+        application_name=settings.service,
+        pool_size=settings.db_pool_size,
     )
 
 
