@@ -33,11 +33,11 @@ class Context:
     issuer: str
 
 
-def sessions_of(request: Request) -> SessionFactory:
+async def sessions_of(request: Request) -> SessionFactory:
     return runtime_of(request).require_sessions()
 
 
-def context_of(request: Request) -> Context:
+async def context_of(request: Request) -> Context:
     context: Context = request.app.state.cards
     return context
 

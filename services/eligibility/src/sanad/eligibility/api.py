@@ -24,11 +24,11 @@ Caller = Annotated[Principal, Depends(authenticate)]
 ProgramCode = Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9-]{1,39}$", description="SSP-DEV")]
 
 
-def sessions_of(request: Request) -> SessionFactory:
+async def sessions_of(request: Request) -> SessionFactory:
     return runtime_of(request).require_sessions()
 
 
-def clock_of(request: Request) -> Clock:
+async def clock_of(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 

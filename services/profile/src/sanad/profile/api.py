@@ -61,7 +61,7 @@ SECTION_NAMES: tuple[str, ...] = get_args(SectionName)
 PROFILE_READERS = (Role.CASEWORKER, Role.AUDITOR)
 
 
-def sessions_of(request: Request) -> SessionFactory:
+async def sessions_of(request: Request) -> SessionFactory:
     return runtime_of(request).require_sessions()
 
 
@@ -149,7 +149,7 @@ async def _change(
 ) -> Profile:
     try:
         return await service.change(
-            sessions_of(request),
+            await sessions_of(request),
             own_citizen_id(principal),
             apply,
             if_match=if_match,
@@ -168,7 +168,7 @@ async def _change_household(
 ) -> Profile:
     try:
         return await service.change_household(
-            sessions_of(request),
+            await sessions_of(request),
             settings_of(request).pseudonyms,
             own_citizen_id(principal),
             national_id,

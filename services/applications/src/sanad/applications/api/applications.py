@@ -83,7 +83,7 @@ async def _list_mine(
     body = await views.list_mine(
         engine_of(runtime),
         runtime.require_sessions(),
-        context_of(request).clock,
+        (await context_of(request)).clock,
         citizen_id_of(principal),
         status=status,
         page=page,
@@ -116,7 +116,7 @@ async def _read(
     found = await views.read(
         engine_of(runtime),
         runtime.require_sessions(),
-        context_of(request).clock,
+        (await context_of(request)).clock,
         principal,
         application_id,
     )

@@ -28,12 +28,12 @@ class Context:
     cache: ProgramCache
 
 
-def context_of(request: Request) -> Context:
+async def context_of(request: Request) -> Context:
     context: Context = request.app.state.applications
     return context
 
 
-def sessions_of(request: Request) -> SessionFactory:
+async def sessions_of(request: Request) -> SessionFactory:
     return runtime_of(request).require_sessions()
 
 

@@ -12,7 +12,7 @@ from sanad.shared.app import runtime_of
 from sanad.shared.auth import Principal, authenticate
 
 
-def identity_of(request: Request) -> Identity:
+async def identity_of(request: Request) -> Identity:
     identity: Identity = request.app.state.identity
     assert identity.runtime is runtime_of(request)
     return identity
