@@ -41,6 +41,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -492,10 +493,9 @@ async def submits(gateway: str, ready: list[tuple[str, str]], concurrency: int) 
     latencies: list[float] = []
     queue = list(ready)
     load_before = os.getloadavg()[0]
-    errors = 0
+    errors: Counter[str] = Counter()
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
         while queue:
             url, token = queue.pop()
             started = time.perf_counter()
@@ -505,8 +505,12 @@ async def submits(gateway: str, ready: list[tuple[str, str]], concurrency: int) 
                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
             )
             latencies.append(time.perf_counter() - started)
-            if response.status_code != 200 or response.json()["status"] != "SUBMITTED":
-                errors += 1
+            if response.status_code != 200:
+                problem = response.json() if response.content else {}
+                errors[f"{response.status_code} {problem.get('type', '')}"] += 1
+            elif response.json()["status"] != "SUBMITTED":
+                # decided already: eligibility and the platform's applications were quicker
+                errors[f"200 but {response.json()['status']}"] += 1
 
     cpu = time.process_time()
     wall = time.perf_counter()
@@ -520,7 +524,8 @@ async def submits(gateway: str, ready: list[tuple[str, str]], concurrency: int) 
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
         "requests": len(latencies),
-        "errors": errors,
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
         "client": f"httpx, {concurrency} at a time, each a different draft",
         "client_cpu_s": round(time.process_time() - cpu, 2),
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
@@ -679,7 +684,8 @@ def main() -> None:
             s = figures["submit_gateway"]
             print(
                 f"  {'submit_gateway':28} {s['requests_per_s']:>9} req/s  "
-                f"p50 {s['p50_ms']} ms  p99 {s['p99_ms']} ms  errors {s['errors']}"
+                f"p50 {s['p50_ms']} ms  p99 {s['p99_ms']} ms  "
+                f"errors {s['errors']} {s['error_kinds'] or ''}"
             )
     finally:
         instances.stop()
