@@ -107,3 +107,16 @@ def test_the_platforms_admin_passwords_are_refused_outside_dev(
     monkeypatch.setenv("SANAD_ENV", "prod")
     with pytest.raises(ValidationError, match="SANAD_KAFKA_ADMIN_PASSWORD"):
         PlatformSettings()
+
+
+def test_the_database_pool_keeps_what_its_setting_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections kept per process (a burst beyond them opens connections it closes on
+    return, so the setting is what a deployment raises)."""
+    from sanad.shared.db import engine_for
+
+    monkeypatch.setenv("SANAD_IDENTITY_DB_POOL_SIZE", "3")
+    pool = engine_for(IdentitySettings()).pool
+    assert pool.size() == 3
+    monkeypatch.setenv("SANAD_IDENTITY_DB_POOL_SIZE", "0")
+    with pytest.raises(ValidationError, match="db_pool_size"):
+        IdentitySettings()
