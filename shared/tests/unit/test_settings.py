@@ -112,10 +112,13 @@ def test_the_platforms_admin_passwords_are_refused_outside_dev(
 def test_the_database_pool_keeps_what_its_setting_says(monkeypatch: pytest.MonkeyPatch) -> None:
     """Connections kept per process (a burst beyond them opens connections it closes on
     return, so the setting is what a deployment raises)."""
+    from sqlalchemy.pool import AsyncAdaptedQueuePool
+
     from sanad.shared.db import engine_for
 
     monkeypatch.setenv("SANAD_IDENTITY_DB_POOL_SIZE", "3")
     pool = engine_for(IdentitySettings()).pool
+    assert isinstance(pool, AsyncAdaptedQueuePool)
     assert pool.size() == 3
     monkeypatch.setenv("SANAD_IDENTITY_DB_POOL_SIZE", "0")
     with pytest.raises(ValidationError, match="db_pool_size"):
