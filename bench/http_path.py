@@ -506,8 +506,9 @@ async def submits(gateway: str, ready: list[tuple[str, str]], concurrency: int) 
             )
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
-                problem = response.json() if response.content else {}
-                errors[f"{response.status_code} {problem.get('type', '')}"] += 1
+                json_body = response.headers.get("content-type", "").endswith("json")
+                detail = response.json().get("type", "") if json_body else response.text[:60]
+                errors[f"{response.status_code} {detail}"] += 1
             elif response.json()["status"] != "SUBMITTED":
                 # decided already: eligibility and the platform's applications were quicker
                 errors[f"200 but {response.json()['status']}"] += 1

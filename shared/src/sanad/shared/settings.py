@@ -86,10 +86,10 @@ class ServiceSettings(BaseSettings):
     # same name; this is that role's password.
     db_password: SecretStr = SecretStr("")
     uses_database: bool = True
-    # Connections each process keeps open. Beyond it the pool lends as many again, but closes
-    # each on return: under load that is a new connection (a Postgres backend forked, SCRAM,
-    # type introspection, every statement prepared again) per burst. Sized for a worker's
-    # requests in flight plus its inbox (up to two per topic) and relays.
+    # Connections each process keeps, opened as needed. Beyond it the pool lends as many
+    # again, but closes each on return: under load that is a new connection (a Postgres
+    # backend forked, SCRAM, type introspection, every statement prepared again) per burst.
+    # A worker's requests in flight, its inbox (up to two per topic) and relays share it.
     db_pool_size: int = Field(10, ge=1, le=100)
     # Kafka authenticates each service as the SASL/SCRAM user named after it (its rights:
     # sanad.shared.kafka_acls); Redis as the ACL user named after it (its keys: <service>:*).
