@@ -4,6 +4,9 @@ auditors: read any card; admins: rotate the signing key."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -132,18 +135,30 @@ async def my_cards(caller: Caller, sessions: Sessions) -> dict[str, Any]:
     return {"items": [card_json(card) for card in await service.my_cards(sessions, caller)]}
 
 
+# Renderings are drawn in one thread of their own: tens of milliseconds of Pillow and segno
+# would otherwise hold every other request and the inbox on this event loop. One thread, so
+# the font's FreeType face is never used by two renderings at once.
+_RENDERER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="card-render")
+
+
+async def _rendered(render: Callable[[Card, str], bytes], card: Card, token: str) -> bytes:
+    return await asyncio.get_running_loop().run_in_executor(_RENDERER, render, card, token)
+
+
 @router.get("/{card_id}.png", operation_id="card_png", response_class=Response)
 async def card_png(card_id: UUID, caller: Caller, sessions: Sessions, ctx: Ctx) -> Response:
     card = await service.read_card(sessions, caller, card_id)
     token = await service.token_of(sessions, ctx.ring, card, ctx.issuer)
-    return Response(render_png(card, token), media_type="image/png", headers=_private())
+    image = await _rendered(render_png, card, token)
+    return Response(image, media_type="image/png", headers=_private())
 
 
 @router.get("/{card_id}.pdf", operation_id="card_pdf", response_class=Response)
 async def card_pdf(card_id: UUID, caller: Caller, sessions: Sessions, ctx: Ctx) -> Response:
     card = await service.read_card(sessions, caller, card_id)
     token = await service.token_of(sessions, ctx.ring, card, ctx.issuer)
-    return Response(render_pdf(card, token), media_type="application/pdf", headers=_private())
+    document = await _rendered(render_pdf, card, token)
+    return Response(document, media_type="application/pdf", headers=_private())
 
 
 @router.get("/{card_id}", operation_id="card")
