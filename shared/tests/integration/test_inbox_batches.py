@@ -20,7 +20,7 @@ from sanad.platform.testing import eventually
 from sanad.shared import kafka_clients, outbox
 from sanad.shared.db import session_factory
 from sanad.shared.events import CitizenRegistered, Envelope, NotificationDispatched
-from sanad.shared.inbox import IDLE_FETCH_WAIT_MS, Inbox, RetryPolicy
+from sanad.shared.inbox import BUSY_FETCH_WAIT_MS, IDLE_FETCH_WAIT_MS, Inbox, RetryPolicy
 from sanad.shared.kafka_admin import ensure_topics
 from sanad.shared.partitioning import partition_for
 from sanad.shared.topics import TopicSpec
@@ -354,6 +354,57 @@ async def test_an_idle_consumer_long_polls_and_still_takes_an_event_at_once(
         await pipe.commit(pipe.event("while-idle"))
         async with running(pipe.relay(producer)):
             assert await pipe.wait_for_effect("while-idle") == ["while-idle"]
+
+
+async def test_a_consumer_long_polls_while_batches_run_and_soon_for_a_paused_partition(
+    pipe: Pipe, producer: AIOKafkaProducer
+) -> None:
+    """A waiting fetch returns as soon as an event arrives, so a long broker wait costs no
+    latency while batches run (a short one meant 50 fetches a second per consumer under any
+    load). Only a partition the fetch in flight leaves out — paused behind a whole queued
+    batch — needs the next fetch soon."""
+    gate = asyncio.Event()
+
+    async def held_first(
+        session: AsyncSession, event: CitizenRegistered, envelope: Envelope
+    ) -> None:
+        if envelope.payload["full_name_en"] == "held":
+            await gate.wait()
+        await record_effect(session, event, envelope)
+
+    inbox = Inbox(
+        pipe.infra.kafka, session_factory(pipe.sink.engine, producer="sink"), client_id="t"
+    )
+    inbox.subscribe(
+        group_id=pipe.group,
+        topics=(pipe.topic,),
+        handlers={CitizenRegistered: held_first},
+        max_records=2,
+    )
+    async with consuming(inbox), running(pipe.relay(producer)):
+        [loop] = inbox._loops
+        await pipe.commit(pipe.event("held"))
+        await eventually(lambda: _fact(bool(loop._inflight)), until=bool, what="held batch")
+        # One event queued behind the batch: nothing is left out of the fetches.
+        await pipe.commit(pipe.event("behind-1"))
+        await eventually(
+            lambda: _fact(sum(map(len, loop._queued.values())) == 1), until=bool, what="queued"
+        )
+        await eventually(
+            lambda: _value(loop.fetch_wait_ms),
+            until=lambda ms: ms == IDLE_FETCH_WAIT_MS,
+            what="a long wait while a batch runs",
+        )
+        # A whole batch behind it: the partition is paused, its next fetch must come soon.
+        await pipe.commit(pipe.event("behind-2"))
+        await eventually(
+            lambda: _value(loop.fetch_wait_ms),
+            until=lambda ms: ms == BUSY_FETCH_WAIT_MS,
+            what="a short wait for the paused partition",
+        )
+        gate.set()
+        seen = await pipe.wait_for_effect("behind-2")
+    assert seen == ["held", "behind-1", "behind-2"]
 
 
 async def _value(value: int | None) -> int | None:

@@ -238,12 +238,14 @@ class HandlerSwallowedDatabaseError(RuntimeError):
 REBALANCE_TIMEOUT_MS = 60_000
 REVOKE_DRAIN_SECONDS = 30.0
 STOP_DRAIN_SECONDS = 8.0
-# How long the broker may hold a fetch with nothing to return. While events flow, short: with
-# one broker, aiokafka keeps one fetch in flight, and a partition resumed after a pause joins
-# only the next one. Idle, long: a waiting fetch returns as soon as an event arrives, so
-# latency is the same, and a platform at rest does not poll 50 times a second per consumer
-# (measured: the idle platform's processes used 40% of a core with 20 ms everywhere, 10%
-# with 250 ms). aiokafka reads the value per request; it has no public setter.
+# How long the broker may hold a fetch with nothing to return. A waiting fetch returns as
+# soon as an event arrives on any partition it asks for, so a long wait costs no latency:
+# long by default, and the platform does not poll 50 times a second per consumer (measured:
+# at rest 40% of a core with 20 ms, 10% with 250 ms; at 10 applications/s, with 20 ms
+# whenever a batch ran, see the README). Short only while a partition sits out of the fetch
+# in flight — paused behind a full queue, or rewound — since with one broker aiokafka keeps
+# one fetch in flight and such a partition joins only the next one. aiokafka reads the value
+# per request; it has no public setter.
 BUSY_FETCH_WAIT_MS = 20
 IDLE_FETCH_WAIT_MS = 500
 # Records dead-lettered lately, so a batch rewound and fetched again does not send the same
@@ -278,6 +280,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         self._first_offset: dict[TopicPartition, int] = {}
         # Records fetched while their partition's batch runs: its next batch, in order.
         self._queued: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        self._rewound = False  # a partition was sought back since the last fetch came in
         # Each transaction holds a pooled connection: bounded per topic, so the HTTP side
         # keeps connections and a burst on one topic never holds another topic's events (an
         # OTP behind thousands of decisions). Held per transaction, never across a backoff.
@@ -342,13 +345,13 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
                         log.warning("inbox_fetch_failed", error_type=type(exc).__name__)
                         await asyncio.sleep(1.0)
                         continue
-                    # Idle only with nothing running or queued: a partition resumed or
-                    # rewound when its batch ends joins the next fetch, so keep that soon.
-                    busy = batches or self._inflight or self._queued
-                    self._set_fetch_wait(BUSY_FETCH_WAIT_MS if busy else IDLE_FETCH_WAIT_MS)
                     if fetched_under == self._epoch:  # else read again from the commit
                         for tp, records in batches.items():
                             self._start(tp, records)
+                    # Soon only for a partition the fetch in flight leaves out (above).
+                    hurry = self._rewound or bool(self._consumer.paused())
+                    self._rewound = False
+                    self._set_fetch_wait(BUSY_FETCH_WAIT_MS if hurry else IDLE_FETCH_WAIT_MS)
                 await self._settle([tp for tp, t in self._inflight.items() if t.done()])
         except asyncio.CancelledError:
             if fetch is not None:
@@ -389,6 +392,7 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         if self.rebalancing:  # see on_partitions_revoked; rewound in case they are the new
             with contextlib.suppress(IllegalStateError):  # assignment's (aiokafka says not)
                 self._consumer.seek(tp, records[0].offset)
+                self._rewound = True
             return
         if tp not in self._consumer.assignment():
             return  # revoked since the fetch: the new owner reads these
@@ -432,8 +436,10 @@ class _GroupLoop(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
             elif assigned:  # nothing of the batch committed, or not all of it: it comes again
                 queued = []
                 self._consumer.seek(tp, first)
+                self._rewound = True
             if assigned:
-                self._set_fetch_wait(BUSY_FETCH_WAIT_MS)
+                if self._rewound or tp in self._consumer.paused():
+                    self._set_fetch_wait(BUSY_FETCH_WAIT_MS)  # it joins the next fetch
                 self._consumer.resume(tp)
                 if follow:
                     self._start(tp, queued)
