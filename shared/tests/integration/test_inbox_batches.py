@@ -323,13 +323,7 @@ async def test_events_arriving_while_their_partitions_batch_runs_follow_it_in_or
         await session.execute(text("SELECT pg_sleep(0.002)"))
         await record_effect(session, event, envelope)
 
-    inbox = Inbox(pipe.infra.kafka, session_factory(pipe.sink.engine), client_id="t")
-    inbox.subscribe(
-        group_id=pipe.group,
-        topics=(pipe.topic,),
-        handlers={CitizenRegistered: slow_effect},
-        max_records=20,
-    )
+    inbox = _inbox_of(pipe, slow_effect, max_records=20)
     async with consuming(inbox), running(pipe.relay(producer)):
         for start in range(0, len(notes), 8):
             await pipe.commit(*(pipe.event(note) for note in notes[start : start + 8]))
@@ -372,15 +366,7 @@ async def test_a_consumer_long_polls_while_batches_run_and_soon_for_a_paused_par
             await gate.wait()
         await record_effect(session, event, envelope)
 
-    inbox = Inbox(
-        pipe.infra.kafka, session_factory(pipe.sink.engine, producer="sink"), client_id="t"
-    )
-    inbox.subscribe(
-        group_id=pipe.group,
-        topics=(pipe.topic,),
-        handlers={CitizenRegistered: held_first},
-        max_records=2,
-    )
+    inbox = _inbox_of(pipe, held_first, max_records=2)
     async with consuming(inbox), running(pipe.relay(producer)):
         [loop] = inbox._loops
         await pipe.commit(pipe.event("held"))
@@ -405,6 +391,18 @@ async def test_a_consumer_long_polls_while_batches_run_and_soon_for_a_paused_par
         gate.set()
         seen = await pipe.wait_for_effect("behind-2")
     assert seen == ["held", "behind-1", "behind-2"]
+
+
+def _inbox_of(pipe: Pipe, handler: Any, *, max_records: int) -> Inbox:
+    """The sink's inbox of the pipe's topic with one handler and a batch size."""
+    inbox = Inbox(pipe.infra.kafka, session_factory(pipe.sink.engine), client_id="t")
+    inbox.subscribe(
+        group_id=pipe.group,
+        topics=(pipe.topic,),
+        handlers={CitizenRegistered: handler},
+        max_records=max_records,
+    )
+    return inbox
 
 
 async def _value(value: int | None) -> int | None:
