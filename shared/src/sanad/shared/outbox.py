@@ -249,7 +249,11 @@ class OutboxRelay:
                     # then the poll interval is the safety net.
                     listener = await self._listen()
                 try:
-                    while await self.publish_batch():
+                    # Again at once only after a full batch. A short one found every row
+                    # committed by then; a row committed since has notified, so the wait
+                    # below returns at once. (Asking again regardless cost every wake-up an
+                    # empty transaction: at low rates, most of a relay's work.)
+                    while await self.publish_batch() >= self._batch_size:
                         pass
                 except asyncio.CancelledError:
                     raise
