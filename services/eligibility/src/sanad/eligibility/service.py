@@ -4,7 +4,6 @@ impact simulation and replay. Each is one transaction or reads only."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,8 +41,6 @@ from sanad.shared.logging import get_logger
 from sanad.shared.problems import FieldError, Problem
 
 log = get_logger(__name__)
-# The catalog's program codes (applications' ProgramCode): safe to log as they are.
-_PROGRAM_CODE = re.compile(r"[A-Z][A-Z0-9-]{1,31}")
 
 # Compiled rule sets by (program, version, digest): a published version never changes, so
 # a compiled one is kept for the life of the process.
@@ -227,9 +224,8 @@ async def evaluate_and_publish(
                     inputs_json,
                 )
         if subject.program_code not in known.versions:
-            # Unknown here, so unchecked: logged only if shaped like a program code.
-            shaped = _PROGRAM_CODE.fullmatch(subject.program_code) is not None
-            log.warning("no_rules_for_program", program=subject.program_code if shaped else None)
+            # The code is unchecked input here: the application's id says which one it was.
+            log.warning("no_rules_for_program", application_id=str(subject.application_id))
             continue
         on = policy_date(subject.at)
         key = (subject.program_code, on)
