@@ -12,6 +12,7 @@ from sanad.cards.domain.card import Card, Status
 from sanad.cards.domain.number import new_card_number
 from sanad.cards.domain.token import CardClaims, SigningKey, sign, verify
 from sanad.cards.render import HEIGHT, WIDTH, arabic, render_pdf, render_png
+from sanad.platform.journey import read_card_qr
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 KEY = SigningKey.generate("c2611-render")
@@ -77,11 +78,7 @@ def test_the_png_decodes_and_its_qr_reads_back_to_the_signed_token() -> None:
 
 def test_a_suspended_card_renders_too() -> None:
     c = card(Status.SUSPENDED)
-    image = Image.open(io.BytesIO(render_png(c, token_of(c))))
-    [found] = zxingcpp.read_barcodes(
-        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-    )
-    assert found.text == token_of(c)
+    assert read_card_qr(render_png(c, token_of(c))) == token_of(c)
 
 
 def test_arabic_is_shaped_and_right_to_left() -> None:

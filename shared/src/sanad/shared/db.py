@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from sanad.shared.settings import ServiceSettings
+from sanad.shared.settings import DB_POOL_SIZE, ServiceSettings
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
 def create_engine(
-    url: str, schema: str, *, application_name: str, pool_size: int = 10
+    url: str, schema: str, *, application_name: str, pool_size: int = DB_POOL_SIZE
 ) -> AsyncEngine:
     # The search_path makes unqualified table names resolve to the service's own schema, so
     # the shared outbox and inbox tables are defined once and live in every service's schema.

@@ -46,6 +46,10 @@ def reveal(secret: str) -> str:
     return secret.removeprefix(DEV_SECRET_PREFIX)
 
 
+# Connections a process's pool keeps by default (ServiceSettings.db_pool_size).
+DB_POOL_SIZE = 10
+
+
 class ServiceSettings(BaseSettings):
     """Base of every service's settings. Subclasses set ``service`` and the env prefix."""
 
@@ -90,7 +94,7 @@ class ServiceSettings(BaseSettings):
     # again, but closes each on return: under load that is a new connection (a Postgres
     # backend forked, SCRAM, type introspection, every statement prepared again) per burst.
     # A worker's requests in flight, its inbox (up to two per topic) and relays share it.
-    db_pool_size: int = Field(10, ge=1, le=100)
+    db_pool_size: int = Field(DB_POOL_SIZE, ge=1, le=100)
     # Kafka authenticates each service as the SASL/SCRAM user named after it (its rights:
     # sanad.shared.kafka_acls); Redis as the ACL user named after it (its keys: <service>:*).
     kafka_password: SecretStr = SecretStr("")
